@@ -1,0 +1,77 @@
+"""`salescoach` command line: wires sub-commands, nothing else.
+
+Each sub-command lives in `bot/commands/<name>.py` and exposes
+`register(subparsers)`, which adds its parser and sets `func=run`, where
+`run(args, settings) -> int` returns the exit code. Modules are imported only
+here, so `salescoach --help` stays fast and nothing heavy loads at import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from bot.settings import Settings, SettingsError
+
+COMMAND_MODULES = [
+    "bot.commands.start",
+    "bot.commands.ingest",
+    "bot.commands.search",
+    "bot.commands.ask",
+    "bot.commands.chat",
+    "bot.commands.bot",
+    "bot.commands.practice",
+    "bot.commands.tips",
+    "bot.commands.sources",
+    "bot.commands.report",
+    "bot.commands.config",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salescoach",
+        description="客情教练：基于公司资料的销售教练（问答、角色扮演练习、每日一条）。",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="命令")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command not built yet; skip it
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level, logging.INFO) if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args, settings) or 0)
+    except KeyboardInterrupt:
+        print("\n已退出。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Result objects the coach layer returns. Front ends (terminal, Telegram) render them.
+
+No formatting lives here: no HTML, no Markdown, only structured data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: `[n]` in the answer text points here."""
+
+    n: int
+    doc: str
+    title: str
+    location: str
+    text: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"n": self.n, "doc": self.doc, "title": self.title, "location": self.location, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A finished answer. `grounded` is False when the material does not cover the question."""
+
+    text: str
+    citations: list[Citation]
+    grounded: bool
+    mode: Literal["llm", "extractive"]
+    notice: str = ""  # one-line notice, e.g. "模型暂时不可用，以下为资料摘录"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "answer": self.text,
+            "citations": [c.as_dict() for c in self.citations],
+            "grounded": self.grounded,
+            "mode": self.mode,
+            "notice": self.notice,
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange of a conversation, kept as short history for follow-ups."""
+
+    role: Literal["user", "assistant"]
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerDelta:
+    """A piece of streamed answer text (LLM mode); the stream ends with an `Answer`."""
+
+    text: str
+
+
+@dataclass
+class History:
+    """A short per-conversation history, trimmed by the caller's token budget."""
+
+    turns: list[Turn] = field(default_factory=list)

@@ -1,0 +1,75 @@
+"""SQLite, the one place state lives: users, history, feedback, practice, subscriptions.
+
+Why SQLite in WAL mode: durable across restarts, safe for one bot process with
+many threads, no server to run. Each concern (users, practice, tips…) owns a
+repository module that declares its own schema; `Database` only connects and
+applies schemas. Calls are short and synchronous; async callers wrap them in
+`asyncio.to_thread` so the event loop never blocks on disk.
+Upgrade path beyond one process: the repositories speak plain SQL, so pointing
+them at PostgreSQL means swapping this class, not the callers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+class Database:
+    """A thread-safe SQLite connection with schema registration."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else path
+        if isinstance(self.path, Path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        self._schemas: set[str] = set()
+
+    def ensure_schema(self, name: str, sql: str) -> None:
+        """Apply a repository's `CREATE TABLE IF NOT EXISTS …` script once per process."""
+        if name in self._schemas:
+            return
+        with self._lock:
+            self._conn.executescript(sql)
+            self._schemas.add(name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run several statements atomically."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+
+    def execute(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> int:
+        """Run one statement; returns lastrowid (inserts) or rowcount."""
+        with self._lock:
+            cur = self._conn.execute(sql, params)
+            return cur.lastrowid if cur.lastrowid else cur.rowcount
+
+    def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, params).fetchall())
+
+    def query_one(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
