@@ -1,0 +1,67 @@
+"""Keep a model's `[n]` citation markers honest, even while the text streams.
+
+Why: a model may cite material it was never given ("[9]" with 3 chunks), write
+"[1, 3]" or "【2】", or cite chunks out of order. Readers need markers that point
+at real sources, numbered 1..m in order of first use, and the streamed text must
+already be the final text — so rewriting happens incrementally, holding back
+only an unfinished "[…" at the end of a delta.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MARKER = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】]")
+_OPEN = re.compile(r"[\[【][\s\d,，、]*$")
+MAX_PENDING = 24  # an open bracket longer than this is not a marker
+
+
+class MarkerRewriter:
+    """Rewrite markers against `valid` materials (numbered 1..valid) as text arrives.
+
+    `feed(delta)` returns the text that is safe to show now; `flush()` returns the
+    rest at the end. `used` lists the original material numbers in citation order
+    (new number n ↔ `used[n-1]`).
+    """
+
+    def __init__(self, valid: int) -> None:
+        self.valid = valid
+        self.used: list[int] = []
+        self.dropped = 0
+        self._pending = ""
+
+    def _replace(self, match: re.Match[str]) -> str:
+        out: list[str] = []
+        for raw in re.split(r"\s*[,，、]\s*", match.group(1)):
+            number = int(raw)
+            if not 1 <= number <= self.valid:
+                self.dropped += 1
+                continue
+            if number not in self.used:
+                self.used.append(number)
+            new = f"[{self.used.index(number) + 1}]"
+            if new not in out:
+                out.append(new)
+        return "".join(out)
+
+    def rewrite(self, text: str) -> str:
+        return _MARKER.sub(self._replace, text)
+
+    def feed(self, delta: str) -> str:
+        text = self._pending + delta
+        self._pending = ""
+        tail = _OPEN.search(text)
+        if tail and len(text) - tail.start() <= MAX_PENDING:
+            self._pending = text[tail.start() :]
+            text = text[: tail.start()]
+        return self.rewrite(text)
+
+    def flush(self) -> str:
+        text, self._pending = self._pending, ""
+        return self.rewrite(text)
+
+
+def rewrite_markers(text: str, valid: int) -> tuple[str, list[int]]:
+    """Whole-text version: (rewritten text, original material numbers in citation order)."""
+    rewriter = MarkerRewriter(valid)
+    return rewriter.rewrite(text), rewriter.used

@@ -1,0 +1,276 @@
+"""The no-LLM answer: the few most relevant sentences of the retrieved chunks, cleaned and cited.
+
+Why: with no model configured (or when it fails) a rep still deserves a short,
+readable, grounded reply — not a dump of raw chunks. The material is messy
+(spoken transcripts full of 啊/嗯/对吧 and repeated words, slide decks flattened
+into comma runs), so we split it into sentence-sized pieces, strip spoken
+filler, score each piece against the question (jieba-token overlap weighted by
+rarity, character bigrams, the chunk's retrieval rank, and optionally the
+knowledge base's embedder on a short list) and keep 2–4 points, each ending
+with its numbered citation `[n]`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.coach.types import Answer, Citation
+from bot.i18n import t
+from bot.retrieval.types import Embedder, Hit, SearchResult
+
+MAX_HITS = 4          # chunks we draw sentences from
+MAX_POINTS = 4        # points in the reply
+MIN_POINT_CHARS = 8
+MAX_POINT_CHARS = 110
+LONG_SENTENCE_CHARS = 70   # above this a comma run is split into clauses
+DENSE_SHORTLIST = 8        # sentences re-scored with the embedder (≈60 ms each on CPU)
+
+_CJK = r"\u4e00-\u9fff"
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|\n+")
+_CLAUSE_END = re.compile(r"(?<=[，,、：:])")
+
+# Spoken filler: interjections that never carry meaning in this material.
+_INTERJECTIONS = re.compile(r"[啊嗯呃诶唉哎呀]")
+_HA = re.compile(r"哈(?!尔滨|密|佛|萨克)")
+_TAG_QUESTION_END = re.compile(r"[，,]?\s*(?:对吧|是吧|对不对|是不是|好不好)\s*[？?]")
+_TAG_QUESTION = re.compile(r"[，,]?\s*(?:对吧|是吧)|[，,]?\s*对不对(?=[，。！？、；,.!?;\s]|$)")
+_STANDALONE_SHIBUSHI = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*是不是(?=[，。！？；,.!?;]|$)")
+_LEADING_FILLER = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*(?:就是说|就是|然后呢|然后)")
+_STANDALONE_FILLER = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*(?:好|那个|这个|那么)\s*[，,]")
+_REPEATED_PHRASE = re.compile(rf"([{_CJK}]{{2,8}})\1+|([{_CJK}]{{4,8}})(?:[，,]\2)+")
+_REPEATED_PRONOUN = re.compile(rf"([你我他她这那就])(?:[，,]\s*)?\1(?=[{_CJK}])")
+_ENUMERATOR = re.compile(r"^\s*(?:[•·▪●◆■\-]\s*)?(?:\d{1,3}\s*(?:[、．)）]|\.(?!\d))\s*)?")
+_PUNCT_RUN = re.compile(r"([，,、])\s*[，,、]+")
+_COMMA_BEFORE_END = re.compile(r"[，,、：:]\s*([。！？；!?;])")
+
+# Video/slide boilerplate that is never an answer ("点个赞", "大家好", template residue).
+_BOILERPLATE = re.compile(r"点个?赞|投个[币笔]|关注我|大家好|祝大家|给大家讲|单击此处|母版|\*")
+# Sentences that give advice read like coaching; a small bonus lifts them over anecdote.
+_ADVICE = re.compile(r"要|应该|一定|建议|不要|必须|可以|关键|最好|注意|避免|先|学会")
+_SECTION_NUMBER = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})+|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
+
+_STOPWORDS = frozenset(
+    "什么 怎么 怎么办 为什么 如何 怎样 哪些 哪个 我们 你们 他们 她们 这个 那个 一个 一些 就是 还是 可以 应该 "
+    "没有 不是 自己 这样 那样 时候 的话 是不是 能不能 要不要 有没有 到底 一下 感觉 觉得 现在 老是 总是 "
+    "请问 问题 一直 其实 然后 但是 因为 所以 如果 那么".split()
+)
+
+
+@dataclass
+class _Candidate:
+    text: str
+    hit_rank: int
+    order: int
+    tokens: frozenset[str]
+    bigrams: frozenset[str]
+    score: float = 0.0
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(60)  # silence the "Building prefix dict" chatter
+    return jieba
+
+
+def _tokens(text: str) -> frozenset[str]:
+    words = _jieba().lcut_for_search(text.lower())
+    return frozenset(w for w in words if len(w.strip()) >= 2 and w not in _STOPWORDS and re.search(r"\w", w))
+
+
+def _bigrams(text: str) -> frozenset[str]:
+    chars = re.sub(rf"[^{_CJK}a-z0-9]", "", text.lower())
+    return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
+
+
+def _fullwidth_punct(text: str) -> str:
+    """ASCII punctuation between Chinese characters becomes the Chinese form (numbers stay as they are)."""
+    table = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；", "(": "（", ")": "）"}
+
+    def swap(m: re.Match[str]) -> str:
+        return table[m.group(0)]
+
+    return re.sub(rf"(?<=[{_CJK}，。）])[,?!:;()]|[,?!:;()](?=[{_CJK}（])", swap, text)
+
+
+def clean_spoken(text: str) -> str:
+    """Strip spoken filler (啊/嗯/呃/诶/哈哈/对吧/是吧…) and stutters while keeping the meaning."""
+    text = _fullwidth_punct(text.replace("\u3000", " "))
+    text = _HA.sub("", text)
+    text = _INTERJECTIONS.sub("", text)
+    text = _TAG_QUESTION_END.sub("。", text)
+    text = _TAG_QUESTION.sub("", text)
+    text = _STANDALONE_SHIBUSHI.sub("", text)
+    text = _LEADING_FILLER.sub("", text)
+    text = _STANDALONE_FILLER.sub("", text)
+    for _ in range(2):
+        text = _REPEATED_PHRASE.sub(lambda m: m.group(1) or m.group(2), text)
+        text = _REPEATED_PRONOUN.sub(r"\1", text)
+    text = _PUNCT_RUN.sub(r"\1", text)
+    text = _COMMA_BEFORE_END.sub(r"\1", text)
+    text = re.sub(r"([。！？])[。，,、]+", r"\1", text)
+    text = re.sub(r"([。！？])\s*[？?]", r"\1", text)
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r"^[，,、。；;：:\s]+", "", text)
+    return text.strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a chunk; long comma runs (spoken or flattened slides) become clause groups."""
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        if len(sentence) <= LONG_SENTENCE_CHARS:
+            pieces.append(sentence)
+            continue
+        group = ""
+        for clause in _CLAUSE_END.split(sentence):
+            if group and len(group) + len(clause) > LONG_SENTENCE_CHARS - 10:
+                pieces.append(group)
+                group = ""
+            group += clause
+        if group:
+            pieces.append(group)
+    return pieces
+
+
+def _as_point(text: str) -> str:
+    """A clean, complete-looking sentence: no enumerator, proper Chinese end punctuation."""
+    text = re.sub(r"^[，,、。；;：:\s]+", "", text)
+    text = _ENUMERATOR.sub("", _SECTION_NUMBER.sub("", text)).strip()
+    text = re.sub(r"[，,、：:；;\s]+$", "", text)
+    if len(text) > MAX_POINT_CHARS:
+        cut = max(text.rfind(p, 0, MAX_POINT_CHARS) for p in "，,、；")
+        text = text[: cut if cut > MAX_POINT_CHARS // 2 else MAX_POINT_CHARS].rstrip("，,、；") + "……"
+    if not re.search(r"[。！？!?…]$", text):
+        text += "。"
+    return text
+
+
+def _usable(text: str) -> bool:
+    cjk = len(re.findall(rf"[{_CJK}]", text))
+    if cjk < 6 or len(text) < MIN_POINT_CHARS:
+        return False
+    if re.search(r"[？?]$", text):  # the speaker's rhetorical questions are not advice
+        return False
+    if _BOILERPLATE.search(text):
+        return False
+    return cjk / max(1, len(text)) >= 0.45  # mostly numbers/noise (price tables, slide residue)
+
+
+def _candidates(hits: list[Hit]) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    seen: set[str] = set()
+    for rank, hit in enumerate(hits):
+        for order, raw in enumerate(split_sentences(clean_spoken(hit.text))):
+            text = _as_point(raw)
+            key = re.sub(r"\W", "", text)
+            if not _usable(text) or key in seen:
+                continue
+            seen.add(key)
+            out.append(_Candidate(text, rank, order, _tokens(text), _bigrams(text)))
+    return out
+
+
+def _score(query: str, candidates: list[_Candidate], n_hits: int, embedder: Embedder | None) -> None:
+    q_tokens = _tokens(query)
+    q_bigrams = _bigrams(query)
+    n = len(candidates)
+    df: dict[str, int] = {}
+    for c in candidates:
+        for tok in c.tokens & q_tokens:
+            df[tok] = df.get(tok, 0) + 1
+    idf = {tok: math.log((n + 1) / (df.get(tok, 0) + 0.5)) for tok in q_tokens}
+    total = sum(idf.values()) or 1.0
+    for c in candidates:
+        lexical = sum(idf[tok] for tok in c.tokens & q_tokens) / total
+        chars = len(c.bigrams & q_bigrams) / max(1, len(q_bigrams))
+        prior = 1.0 - c.hit_rank / max(1, n_hits)
+        advice = 1.0 if _ADVICE.search(c.text) else 0.0
+        c.score = 0.55 * lexical + 0.2 * chars + 0.15 * prior + 0.1 * advice
+    if embedder is None or not candidates:
+        return
+    shortlist = sorted(candidates, key=lambda c: -c.score)[:DENSE_SHORTLIST]
+    q_vec = embedder.embed_queries([query])[0]
+    vectors = embedder.embed_passages([c.text for c in shortlist])
+    sims = [sum(a * b for a, b in zip(q_vec, v)) for v in vectors]
+    low, high = min(sims), max(sims)
+    for c, sim in zip(shortlist, sims):
+        dense = (sim - low) / (high - low) if high > low else 0.5
+        c.score = 0.5 * c.score + 0.5 * dense * max(x.score for x in shortlist)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+def _select(candidates: list[_Candidate], n_hits: int) -> list[_Candidate]:
+    ranked = sorted(candidates, key=lambda c: (-c.score, c.hit_rank, c.order))
+    if not ranked:
+        return []
+    per_chunk_cap = 2 if n_hits > 1 else MAX_POINTS
+    best = ranked[0].score
+    picked: list[_Candidate] = []
+    per_chunk: dict[int, int] = {}
+    for c in ranked:
+        if len(picked) >= MAX_POINTS:
+            break
+        if len(picked) >= 2 and c.score < 0.5 * best:
+            break
+        if per_chunk.get(c.hit_rank, 0) >= per_chunk_cap:
+            continue
+        if any(_jaccard(c.bigrams, p.bigrams) > 0.5 for p in picked):
+            continue
+        picked.append(c)
+        per_chunk[c.hit_rank] = per_chunk.get(c.hit_rank, 0) + 1
+    # Read as a reply: chunks by their best point, sentences in their original order.
+    first_pos = {}
+    for i, c in enumerate(picked):
+        first_pos.setdefault(c.hit_rank, i)
+    return sorted(picked, key=lambda c: (first_pos[c.hit_rank], c.order))
+
+
+def hit_citation(n: int, hit: Hit) -> Citation:
+    """The citation shown for a retrieved chunk."""
+    return Citation(n=n, doc=hit.doc_id, title=hit.title, location=hit.location, text=hit.text)
+
+
+def extractive_answer(
+    query: str,
+    result: SearchResult,
+    lang: str = "zh",
+    *,
+    embedder: Embedder | None = None,
+    notice: str = "",
+) -> Answer:
+    """A short cited reply built from the best sentences of `result` (blocking: run in a thread)."""
+    hits = result.hits[:MAX_HITS]
+    if not hits:
+        return Answer(text=t("answer.extractive_nothing", lang), citations=[], grounded=False,
+                      mode="extractive", notice=notice)
+    candidates = _candidates(hits)
+    _score(query, candidates, len(hits), embedder)
+    picked = _select(candidates, len(hits))
+    if not picked:
+        citation = hit_citation(1, hits[0])
+        return Answer(text=t("answer.extractive_nothing", lang), citations=[citation], grounded=True,
+                      mode="extractive", notice=notice)
+    numbers: dict[int, int] = {}
+    citations: list[Citation] = []
+    lines: list[str] = []
+    for i, c in enumerate(picked, start=1):
+        if c.hit_rank not in numbers:
+            numbers[c.hit_rank] = len(numbers) + 1
+            citations.append(hit_citation(numbers[c.hit_rank], hits[c.hit_rank]))
+        lines.append(f"{i}. {c.text}[{numbers[c.hit_rank]}]")
+    titles = {hits[c.hit_rank].title for c in picked}
+    lead_key = "answer.extractive_lead_one" if len(titles) == 1 else "answer.extractive_lead_many"
+    lead = t(lead_key, lang, title=hits[picked[0].hit_rank].title)
+    return Answer(text="\n".join([lead, *lines]), citations=citations, grounded=True,
+                  mode="extractive", notice=notice)

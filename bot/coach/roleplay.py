@@ -1,0 +1,344 @@
+"""The simulated customer: a scripted one (offline) and an LLM one, sharing one hidden state.
+
+Offline, the customer reads what the rep actually said: each rep turn is matched
+against every beat's expected moves (cosine of e5 vectors) and cue words, and the
+customer answers with the line of the best new beat. Pushing, ignoring the
+customer's concern, or offering something improper raises a hidden resistance
+(scaled by difficulty); when it reaches the persona's limit the customer ends the
+meeting. Simulated customers are known to be too cooperative, so nothing here
+rewards vague talk: an unmatched turn costs trust, and a good move made while the
+customer is still guarded can backfire (`guarded` lines).
+
+In LLM mode the model plays the persona in Chinese and returns JSON
+{"reply", "trust_delta", "walk_away"}; the offline analysis still runs on every
+turn so the hidden state (and the walk-away decision) stays grounded in what the
+rep said, and any model fault falls back to the scripted line for that turn.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.coach.cues import find_cues
+from bot.coach.scenarios import Beat, Scenario
+from bot.coach.semantic import TextVectors
+
+log = logging.getLogger(__name__)
+
+OUTCOME_GOAL = "goal"
+OUTCOME_WALKED_AWAY = "walked_away"
+OUTCOME_TURN_LIMIT = "turn_limit"
+OUTCOME_ENDED_BY_REP = "ended_by_rep"
+
+
+@dataclass(frozen=True)
+class MatchParams:
+    """How close a rep turn must be to a beat's example move to count as that move.
+
+    e5 cosine between two Chinese sentences rarely drops below ~0.80, so the
+    useful range is narrow: a cue word plus moderate similarity, or very high
+    similarity alone.
+    """
+
+    sim_alone: float = 0.915
+    near_top: float = 0.012
+    sim_with_cue: float = 0.84
+
+
+@dataclass
+class CustomerState:
+    """The hidden state of a simulated customer; plain data so a session survives restarts."""
+
+    resistance: float
+    hits: list[str] = field(default_factory=list)
+    turns: int = 0
+    line_index: int = 0
+    ended: bool = False
+    outcome: str = ""
+    events: list[str] = field(default_factory=list)  # per rep turn: "beat:<id>", "improper", "pushed", "ignored", …
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CustomerState":
+        return cls(
+            resistance=float(data.get("resistance", 50)),
+            hits=list(data.get("hits", [])),
+            turns=int(data.get("turns", 0)),
+            line_index=int(data.get("line_index", 0)),
+            ended=bool(data.get("ended", False)),
+            outcome=str(data.get("outcome", "")),
+            events=list(data.get("events", [])),
+        )
+
+
+@dataclass(frozen=True)
+class TurnAnalysis:
+    """What one rep turn did, as the customer perceives it."""
+
+    good: list[tuple[Beat, float]]  # matched good beats, best first, with their match score
+    bad: list[Beat]
+    improper: bool
+    pushed: bool
+
+    @property
+    def matched_any(self) -> bool:
+        return bool(self.good or self.bad or self.improper or self.pushed)
+
+
+@dataclass(frozen=True)
+class CustomerTurn:
+    """The customer's answer to one rep turn."""
+
+    text: str
+    ended: bool
+    outcome: str
+    resistance: int
+    events: tuple[str, ...] = ()
+    notice: str = ""  # e.g. the LLM failed and the scripted line was used
+
+
+class ScriptedCustomer:
+    """The offline customer of one scenario."""
+
+    def __init__(self, scenario: Scenario, vectors: TextVectors, params: MatchParams | None = None) -> None:
+        self.scenario = scenario
+        self.vectors = vectors
+        self.params = params or MatchParams()
+
+    def new_state(self) -> CustomerState:
+        return CustomerState(resistance=float(self.scenario.persona.resistance))
+
+    # ---- reading the rep ------------------------------------------------
+    def analyse(self, rep_text: str, state: CustomerState) -> TurnAnalysis:
+        s = self.scenario
+        improper = bool(find_cues([rep_text], s.signals.improper_cues, risky=True))
+        pushed = bool(find_cues([rep_text], s.signals.push_cues, risky=True))
+        bad = [b for b in s.beats if b.bad and find_cues([rep_text], b.cues, risky=True)]
+        sims = {b.id: float(self.vectors.similarity([rep_text], list(b.moves)).max()) for b in s.beats}
+        top = max(sims.values(), default=0.0)
+        good: list[tuple[Beat, float]] = []
+        for beat in s.beats:
+            if beat.bad:
+                continue
+            sim = sims[beat.id]
+            cue = bool(beat.cues) and bool(find_cues([rep_text], beat.cues))
+            # Similarity alone must be high and close to the best beat; a turn with a bad move needs cues.
+            alone = sim >= self.params.sim_alone and top - sim <= self.params.near_top and not bad
+            if alone or (cue and sim >= self.params.sim_with_cue):
+                good.append((beat, sim + (0.05 if cue else 0.0)))
+        good.sort(key=lambda pair: pair[1], reverse=True)
+        bad.sort(key=lambda b: b.resistance, reverse=True)
+        improper = improper or any(b.improper for b in bad)
+        return TurnAnalysis(good=good, bad=bad, improper=improper, pushed=pushed)
+
+    # ---- answering ------------------------------------------------------
+    def respond(self, rep_text: str, state: CustomerState) -> CustomerTurn:
+        """Advance the hidden state by one rep turn and return the customer's line."""
+        analysis = self.analyse(rep_text, state)
+        text, delta, events = self._react(analysis, state)
+        self.apply(state, delta, events)
+        return self.close_turn(state, text, events)
+
+    def _react(self, a: TurnAnalysis, state: CustomerState) -> tuple[str, float, list[str]]:
+        s = self.scenario
+        events: list[str] = []
+        rise = 0.0
+        drop = 0.0
+        line = ""
+        if a.improper:
+            improper_beat = next((b for b in a.bad if b.improper), None)
+            rise += max(s.signals.improper, improper_beat.resistance if improper_beat else 0)
+            line = improper_beat.replies[0] if improper_beat else self._pick(s.reactions["improper"], state)
+            events.append("improper")
+        for beat in a.bad:
+            if beat.improper:
+                continue
+            rise += beat.resistance
+            events.append(f"bad:{beat.id}")
+            line = line or self._pick(beat.replies, state)
+        if a.pushed:
+            rise += s.signals.push
+            events.append("pushed")
+            line = line or self._pick(s.reactions["pushed"], state)
+        new_good = [(b, score) for b, score in a.good if b.id not in state.hits]
+        for beat, _ in new_good:
+            if beat.guarded and state.resistance >= beat.guarded.at:
+                rise += max(beat.guarded.resistance, 0)
+                drop += -min(beat.guarded.resistance, 0)
+                events.append(f"guarded:{beat.id}")
+                line = line or beat.guarded.reply
+                continue
+            drop += -min(beat.resistance, 0)
+            rise += max(beat.resistance, 0)
+            events.append(f"beat:{beat.id}")
+            line = line or self._pick(beat.replies, state)
+        if not a.matched_any:
+            rise += s.signals.ignored
+            events.append("ignored")
+            line = self._pick(s.fallbacks + s.reactions["ignored"], state)
+        elif not line:  # only repeated a move already made
+            rise += s.signals.ignored / 2
+            events.append("repeated")
+            line = self._pick(s.fallbacks, state)
+        up, down = s.signals.factor(s.difficulty)
+        return line, rise * up - drop * down, events
+
+    def _pick(self, lines: tuple[str, ...], state: CustomerState) -> str:
+        """Cycle through alternative lines so the customer does not repeat itself."""
+        line = lines[state.line_index % len(lines)]
+        state.line_index += 1
+        return line
+
+    def apply(self, state: CustomerState, delta: float, events: list[str]) -> None:
+        """Record a rep turn's effect on the hidden state."""
+        state.turns += 1
+        state.resistance = max(0.0, min(100.0, state.resistance + delta))
+        for event in events:
+            if event.startswith("beat:"):
+                beat_id = event.split(":", 1)[1]
+                if beat_id not in state.hits:
+                    state.hits.append(beat_id)
+        state.events.append(",".join(events))
+
+    def goal_reached(self, state: CustomerState) -> bool:
+        goals = [b.id for b in self.scenario.beats if b.goal]
+        return all(g in state.hits for g in goals) and state.resistance <= self.scenario.end.goal_resistance
+
+    def close_turn(self, state: CustomerState, text: str, events: list[str], *, walk_away: bool = False) -> CustomerTurn:
+        """Decide whether the meeting ends after this turn and with which line."""
+        s = self.scenario
+        if state.resistance >= s.persona.walk_away_at or walk_away:
+            state.ended, state.outcome = True, OUTCOME_WALKED_AWAY
+            text = f"{text} {s.persona.walk_away_line}".strip()
+        elif self.goal_reached(state):
+            state.ended, state.outcome = True, OUTCOME_GOAL
+            text = f"{text} {s.end.goal_line}".strip()
+        elif state.turns >= s.end.max_turns:
+            state.ended, state.outcome = True, OUTCOME_TURN_LIMIT
+            text = f"{text} {s.end.turn_limit_line}".strip()
+        return CustomerTurn(
+            text=text,
+            ended=state.ended,
+            outcome=state.outcome,
+            resistance=round(state.resistance),
+            events=tuple(events),
+        )
+
+
+# ---------------------------------------------------------------- LLM customer
+
+
+def load_prompt(prompts_dir: Path, name: str) -> str:
+    """A prompt template from prompts/<name>.md (managers may reword it)."""
+    return (prompts_dir / f"{name}.md").read_text(encoding="utf-8")
+
+
+DIFFICULTY_STYLE = {
+    "入门": "你的戒心不算重：销售员说到点子上，你会慢慢松口；但空话、推销和不当提议照样让你反感。",
+    "进阶": "你有明显的戒心：要看到具体的办法和诚意才会松口；销售员推销、绕开你的顾虑，你就更冷淡。",
+    "挑战": "你很难被说服：默认不信任，反复追问细节，对套话、压价、逼单和任何违规提议零容忍，随时可能结束谈话。",
+}
+
+
+def persona_prompt(template: str, scenario: Scenario, state: CustomerState) -> str:
+    """Fill the customer persona template with the scenario and the current hidden state."""
+    p = scenario.persona
+    return template.format(
+        name=p.name,
+        role=p.role,
+        company=p.company,
+        personality=p.personality,
+        situation=scenario.brief.situation,
+        concerns="\n".join(f"- {c}" for c in p.concerns),
+        motives="\n".join(f"- {m}" for m in p.motives),
+        ends_meeting="\n".join(f"- {e}" for e in p.ends_meeting),
+        difficulty=scenario.difficulty,
+        difficulty_style=DIFFICULTY_STYLE.get(scenario.difficulty, ""),
+        resistance=round(state.resistance),
+        mood=_mood(state.resistance),
+    )
+
+
+def _mood(resistance: float) -> str:
+    if resistance >= 80:
+        return "很不耐烦，快要结束谈话了"
+    if resistance >= 60:
+        return "戒备、冷淡"
+    if resistance >= 40:
+        return "将信将疑"
+    return "态度松动，愿意往下谈"
+
+
+@dataclass(frozen=True)
+class LLMCustomerReply:
+    reply: str
+    trust_delta: int
+    walk_away: bool
+
+
+def parse_customer_json(text: str) -> LLMCustomerReply:
+    """Validate the model's JSON turn; raises ValueError on anything off-schema."""
+    data = json.loads(_strip_fence(text))
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    reply = data.get("reply")
+    if not isinstance(reply, str) or not reply.strip():
+        raise ValueError("reply missing")
+    delta = data.get("trust_delta", 0)
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)):
+        raise ValueError("trust_delta not a number")
+    walk = data.get("walk_away", False)
+    if not isinstance(walk, bool):
+        raise ValueError("walk_away not a boolean")
+    return LLMCustomerReply(reply=reply.strip(), trust_delta=int(max(-20, min(20, delta))), walk_away=walk)
+
+
+def _strip_fence(text: str) -> str:
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text.strip()
+
+
+class LLMCustomer:
+    """The persona played by the LLM; the scripted analysis keeps the hidden state honest."""
+
+    # The model may only move resistance a little on its own; the rep's actual moves decide the rest.
+    LLM_WEIGHT = 0.5
+    # The model's walk-away is honoured only once the customer is already this annoyed.
+    WALK_AWAY_FLOOR = 60
+
+    def __init__(self, scripted: ScriptedCustomer, llm: Any, prompts_dir: Path, lang_note: str = "") -> None:
+        self.scripted = scripted
+        self.llm = llm
+        self.template = load_prompt(prompts_dir, "roleplay_customer")
+
+    async def respond(self, rep_text: str, state: CustomerState, transcript: list[dict[str, str]], analysis: TurnAnalysis) -> CustomerTurn:
+        """One in-character turn; any LLM fault falls back to the scripted line."""
+        from bot.llm import LLMError
+
+        scripted_line, delta, events = self.scripted._react(analysis, state)
+        messages = [{"role": "system", "content": persona_prompt(self.template, self.scripted.scenario, state)}]
+        for item in transcript:
+            role = "assistant" if item["role"] == "customer" else "user"
+            messages.append({"role": role, "content": item["text"]})
+        messages.append({"role": "user", "content": rep_text})
+        try:
+            reply = await self.llm.complete(messages, max_tokens=300, temperature=0.7, json_object=True)
+            parsed = parse_customer_json(reply.text)
+        except (LLMError, ValueError) as exc:
+            log.warning("LLM customer fell back to the script: %s", exc)
+            self.scripted.apply(state, delta, events)
+            turn = self.scripted.close_turn(state, scripted_line, events)
+            return CustomerTurn(turn.text, turn.ended, turn.outcome, turn.resistance, turn.events, notice="llm_fallback")
+        combined = delta - parsed.trust_delta * self.LLM_WEIGHT
+        self.scripted.apply(state, combined, events + [f"llm:{parsed.trust_delta:+d}"])
+        walk = parsed.walk_away and state.resistance >= self.WALK_AWAY_FLOOR
+        return self.scripted.close_turn(state, parsed.reply, events, walk_away=walk)

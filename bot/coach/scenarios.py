@@ -1,0 +1,696 @@
+"""Role-play scenarios as data: the schema, loading and validation of `knowledge/scenarios/*.yaml`.
+
+Why data: a sales manager adds a scenario by dropping in a YAML file, so every
+customer line, cue word and rubric criterion lives there, not in code. A bad
+file is reported with its name and the exact field (`kickback.yaml:
+rubric[2].weight: …`) and skipped; the other scenarios still load. Rubric
+sources quote the material verbatim (`{doc, quote}`); the quote is checked
+against the source file here and resolved to a citation (title + location)
+through the knowledge base, so citations follow the chunking wherever it goes.
+The schema is documented for managers in `knowledge/scenarios/README.md`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+from bot.coach.types import Citation
+
+DIFFICULTIES = ("入门", "进阶", "挑战")
+CRITERIA_FILE = "criteria.yaml"
+SIGNALS_FILE = "signals.yaml"
+RESERVED_FILES = frozenset({CRITERIA_FILE, SIGNALS_FILE})
+QUOTE_MIN, QUOTE_MAX = 10, 60
+RUBRIC_MIN, RUBRIC_MAX = 3, 6
+REACTION_KINDS = ("improper", "pushed", "ignored")
+DEFAULT_WALK_AWAY_AT = 100
+DEFAULT_GOAL_RESISTANCE = 50
+DEFAULT_AVOID_PENALTY = 0.4
+
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,63}")
+
+
+class ScenarioError(ValueError):
+    """One problem in one file, naming the file and the field."""
+
+    def __init__(self, file: str, field_path: str, message: str) -> None:
+        super().__init__(f"{file}: {field_path}: {message}" if field_path else f"{file}: {message}")
+        self.file = file
+        self.field = field_path
+        self.message = message
+
+
+# ---------------------------------------------------------------- value types
+
+
+@dataclass(frozen=True)
+class CriterionInfo:
+    """A shared skill id with its display names (knowledge/scenarios/criteria.yaml)."""
+
+    id: str
+    zh: str
+    en: str
+
+    def name(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" and self.en else self.zh
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A verbatim quote from a source document; `citation` is filled in at load time."""
+
+    doc: str
+    quote: str
+    citation: Citation | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One checkable behaviour of a criterion, detected by cue words in the rep's turns."""
+
+    label: str
+    cues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Avoid:
+    """A behaviour that costs points (e.g. offering a kickback)."""
+
+    label: str
+    cues: tuple[str, ...]
+    penalty: float = DEFAULT_AVOID_PENALTY
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A rubric criterion of one scenario."""
+
+    id: str
+    name: str
+    weight: int
+    good: str
+    checks: tuple[Check, ...]
+    avoid: tuple[Avoid, ...]
+    example: str
+    sources: tuple[SourceRef, ...]
+
+    @property
+    def citations(self) -> list[Citation]:
+        return [s.citation for s in self.sources if s.citation is not None]
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """How a beat lands while the customer is still guarded (resistance at or above `at`)."""
+
+    at: int
+    reply: str
+    resistance: int
+
+
+@dataclass(frozen=True)
+class Beat:
+    """A customer line keyed to a move the rep may make (offline mode)."""
+
+    id: str
+    moves: tuple[str, ...]
+    cues: tuple[str, ...]
+    replies: tuple[str, ...]
+    resistance: int
+    goal: bool = False
+    improper: bool = False
+    guarded: Guarded | None = None
+
+    @property
+    def bad(self) -> bool:
+        """A move that hurts (raises resistance): it only matches on a cue word, never on vague similarity."""
+        return self.improper or self.resistance > 0
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    role: str
+    company: str
+    personality: str
+    concerns: tuple[str, ...]
+    motives: tuple[str, ...]
+    resistance: int
+    ends_meeting: tuple[str, ...]
+    walk_away_line: str
+    walk_away_at: int = DEFAULT_WALK_AWAY_AT
+
+
+@dataclass(frozen=True)
+class Brief:
+    situation: str
+    goal: str
+
+
+@dataclass(frozen=True)
+class EndConditions:
+    max_turns: int
+    goal_line: str
+    turn_limit_line: str
+    goal_resistance: int = DEFAULT_GOAL_RESISTANCE
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Cue words that make any customer bristle, and how much (signals.yaml, extendable per scenario)."""
+
+    improper_cues: tuple[str, ...] = ()
+    push_cues: tuple[str, ...] = ()
+    improper: int = 40
+    push: int = 15
+    ignored: int = 8
+    # difficulty -> (factor on resistance rises, factor on resistance drops)
+    factors: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def factor(self, difficulty: str) -> tuple[float, float]:
+        return self.factors.get(difficulty, (1.0, 1.0))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    topic: str
+    difficulty: str
+    brief: Brief
+    persona: Persona
+    opening: str
+    beats: tuple[Beat, ...]
+    fallbacks: tuple[str, ...]
+    reactions: dict[str, tuple[str, ...]]
+    signals: Signals
+    rubric: tuple[Criterion, ...]
+    end: EndConditions
+    file: str = ""
+
+    def criterion(self, criterion_id: str) -> Criterion | None:
+        return next((c for c in self.rubric if c.id == criterion_id), None)
+
+
+@dataclass
+class ScenarioCatalog:
+    """All scenarios that loaded, plus the errors of those that did not."""
+
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    errors: list[ScenarioError] = field(default_factory=list)
+    criteria: dict[str, CriterionInfo] = field(default_factory=dict)
+
+    def get(self, scenario_id: str) -> Scenario | None:
+        return self.scenarios.get(scenario_id)
+
+    def ordered(self) -> list[Scenario]:
+        """By topic, then difficulty (入门 → 挑战), then title."""
+        return sorted(
+            self.scenarios.values(),
+            key=lambda s: (s.topic, DIFFICULTIES.index(s.difficulty), s.title),
+        )
+
+    def by_topic(self) -> dict[str, list[Scenario]]:
+        out: dict[str, list[Scenario]] = {}
+        for scenario in self.ordered():
+            out.setdefault(scenario.topic, []).append(scenario)
+        return out
+
+    def criterion_name(self, criterion_id: str, lang: str = "zh") -> str:
+        info = self.criteria.get(criterion_id)
+        return info.name(lang) if info else criterion_id
+
+
+# ---------------------------------------------------------------- field readers
+
+
+class _Fields:
+    """Typed accessors that raise ScenarioError naming the file and the field path."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, path: str, message: str) -> ScenarioError:
+        return ScenarioError(self.file, path, message)
+
+    def mapping(self, value: Any, path: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(path, "应该是一个映射（键: 值）")
+        return value
+
+    def text(self, data: dict, key: str, path: str, *, required: bool = True, default: str = "") -> str:
+        value = data.get(key)
+        where = f"{path}.{key}" if path else key
+        if value is None:
+            if required:
+                raise self.fail(where, "缺少这一项")
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.fail(where, "应该是一段文字")
+        text = str(value).strip()
+        if required and not text:
+            raise self.fail(where, "不能为空")
+        return text
+
+    def integer(self, data: dict, key: str, path: str, *, lo: int, hi: int, default: int | None = None) -> int:
+        value = data.get(key, default)
+        where = f"{path}.{key}" if path else key
+        if value is None:
+            raise self.fail(where, "缺少这一项")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(where, f"应该是整数，收到 {value!r}")
+        if not lo <= value <= hi:
+            raise self.fail(where, f"应该在 {lo} 到 {hi} 之间，收到 {value}")
+        return value
+
+    def number(self, data: dict, key: str, path: str, *, lo: float, hi: float, default: float) -> float:
+        value = data.get(key, default)
+        where = f"{path}.{key}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(where, f"应该是数字，收到 {value!r}")
+        if not lo <= float(value) <= hi:
+            raise self.fail(where, f"应该在 {lo} 到 {hi} 之间，收到 {value}")
+        return float(value)
+
+    def flag(self, data: dict, key: str, path: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(f"{path}.{key}", f"只能是 true 或 false，收到 {value!r}")
+        return value
+
+    def texts(self, data: dict, key: str, path: str, *, min_items: int = 1, one_or_list: bool = False) -> tuple[str, ...]:
+        value = data.get(key)
+        where = f"{path}.{key}" if path else key
+        if value is None:
+            if min_items:
+                raise self.fail(where, "缺少这一项")
+            return ()
+        if one_or_list and isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail(where, "应该是一个列表")
+        out: list[str] = []
+        for i, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
+                raise self.fail(f"{where}[{i}]", "应该是一段不为空的文字")
+            out.append(str(item).strip())
+        if len(out) < min_items:
+            raise self.fail(where, f"至少需要 {min_items} 项")
+        return tuple(out)
+
+    def items(self, data: dict, key: str, path: str, *, min_items: int = 0) -> list[dict]:
+        value = data.get(key)
+        where = f"{path}.{key}" if path else key
+        if value is None:
+            value = []
+        if not isinstance(value, list):
+            raise self.fail(where, "应该是一个列表")
+        if len(value) < min_items:
+            raise self.fail(where, f"至少需要 {min_items} 项")
+        return [self.mapping(item, f"{where}[{i}]") for i, item in enumerate(value)]
+
+
+# ---------------------------------------------------------------- shared files
+
+
+def load_criteria(scenarios_dir: Path) -> dict[str, CriterionInfo]:
+    """The shared criterion ids (criteria.yaml); raises ScenarioError on a malformed file."""
+    path = scenarios_dir / CRITERIA_FILE
+    f = _Fields(CRITERIA_FILE)
+    if not path.is_file():
+        raise f.fail("", "找不到这个文件：场景评分维度的 id 都要在这里登记")
+    data = f.mapping(_read_yaml(path, CRITERIA_FILE), "")
+    entries = f.mapping(data.get("criteria"), "criteria")
+    out: dict[str, CriterionInfo] = {}
+    for key, value in entries.items():
+        where = f"criteria.{key}"
+        if not isinstance(key, str) or not _ID_RE.fullmatch(key):
+            raise f.fail(where, "id 只能用小写英文字母、数字和下划线")
+        value = f.mapping(value, where)
+        out[key] = CriterionInfo(key, f.text(value, "zh", where), f.text(value, "en", where, required=False))
+    return out
+
+
+def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...]]]:
+    """Default signals and reaction lines shared by every simulated customer (signals.yaml)."""
+    path = scenarios_dir / SIGNALS_FILE
+    if not path.is_file():
+        return Signals(), {}
+    f = _Fields(SIGNALS_FILE)
+    data = f.mapping(_read_yaml(path, SIGNALS_FILE), "")
+    signals = _read_signals(f, data.get("signals") or {}, "signals", Signals())
+    reactions = _read_reactions(f, data.get("reactions") or {}, "reactions", {})
+    factors: dict[str, tuple[float, float]] = {}
+    raw = f.mapping(data.get("difficulty") or {}, "difficulty")
+    for level, value in raw.items():
+        where = f"difficulty.{level}"
+        if level not in DIFFICULTIES:
+            raise f.fail(where, f"只能是 {' / '.join(DIFFICULTIES)}")
+        value = f.mapping(value, where)
+        factors[level] = (
+            f.number(value, "raise", where, lo=0.1, hi=5, default=1.0),
+            f.number(value, "lower", where, lo=0.1, hi=5, default=1.0),
+        )
+    return replace(signals, factors=factors), reactions
+
+
+def _read_signals(f: _Fields, raw: Any, path: str, base: Signals) -> Signals:
+    raw = f.mapping(raw, path)
+    return Signals(
+        improper_cues=base.improper_cues + f.texts(raw, "improper_cues", path, min_items=0),
+        push_cues=base.push_cues + f.texts(raw, "push_cues", path, min_items=0),
+        improper=f.integer(raw, "improper", path, lo=0, hi=100, default=base.improper),
+        push=f.integer(raw, "push", path, lo=0, hi=100, default=base.push),
+        ignored=f.integer(raw, "ignored", path, lo=0, hi=100, default=base.ignored),
+        factors=base.factors,
+    )
+
+
+def _read_reactions(f: _Fields, raw: Any, path: str, base: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    raw = f.mapping(raw, path)
+    out = dict(base)
+    for key in raw:
+        if key not in REACTION_KINDS:
+            raise f.fail(f"{path}.{key}", f"只能是 {' / '.join(REACTION_KINDS)}")
+        out[key] = f.texts(raw, key, path, one_or_list=True)
+    return out
+
+
+def _read_yaml(path: Path, name: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark is not None else ""
+        raise ScenarioError(name, where, f"YAML 格式错误：{getattr(exc, 'problem', None) or exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(name, "", f"读不了这个文件：{exc}") from exc
+
+
+# ---------------------------------------------------------------- sources
+
+
+def normalise_quote(text: str) -> str:
+    """Whitespace, punctuation width and case do not make a quote different."""
+    text = text.translate(_PUNCT_WIDTH)
+    return re.sub(r"\s+", "", text).lower()
+
+
+_PUNCT_WIDTH = str.maketrans({"，": ",", "。": ".", "：": ":", "；": ";", "！": "!", "？": "?", "（": "(", "）": ")"})
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A source document's id, title and full text, used to check quotes verbatim."""
+
+    doc_id: str
+    title: str
+    text: str
+
+
+def load_source_texts(sources_dir: Path) -> dict[str, SourceText]:
+    """Manifest documents by id with their text (only plain-text formats can be quoted)."""
+    from bot.corpus.documents import ManifestError, load_manifest
+
+    try:
+        manifest = load_manifest(sources_dir)
+    except ManifestError:
+        return {}
+    out: dict[str, SourceText] = {}
+    for entry in manifest.values():
+        path = sources_dir / entry.file
+        try:
+            text = path.read_text(encoding="utf-8") if path.suffix.lower() in {".txt", ".md"} else ""
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        out[entry.doc_id] = SourceText(entry.doc_id, entry.title, text)
+    return out
+
+
+CitationResolver = Callable[[str, str], Citation | None]
+"""(doc_id, quote) -> the citation of the chunk that contains the quote, or None."""
+
+
+def knowledge_resolver(knowledge: Any, k: int = 8) -> CitationResolver:
+    """Resolve quotes through the knowledge base: search the quote, take the chunk of that doc containing it."""
+
+    def resolve(doc_id: str, quote: str) -> Citation | None:
+        try:
+            result = knowledge.search(quote, k=k)
+        except Exception:  # an unindexed or broken store must not stop scenarios from loading
+            return None
+        wanted = normalise_quote(quote)
+        same_doc = [h for h in result.hits if h.doc_id == doc_id]
+        for hit in same_doc:
+            if wanted in normalise_quote(hit.text):
+                return Citation(n=0, doc=doc_id, title=hit.title, location=hit.location, text=quote)
+        # A quote split across two chunks: the best chunk of the same document sharing its start.
+        for hit in same_doc:
+            if wanted[:8] in normalise_quote(hit.text) or wanted[-8:] in normalise_quote(hit.text):
+                return Citation(n=0, doc=doc_id, title=hit.title, location=hit.location, text=quote)
+        return None
+
+    return resolve
+
+
+# ---------------------------------------------------------------- scenario parsing
+
+
+def parse_scenario(
+    data: Any,
+    file: str,
+    criteria: dict[str, CriterionInfo],
+    sources: dict[str, SourceText],
+    base_signals: Signals,
+    base_reactions: dict[str, tuple[str, ...]],
+) -> Scenario:
+    """Build a Scenario from parsed YAML; raises ScenarioError naming the first bad field."""
+    f = _Fields(file)
+    data = f.mapping(data, "")
+    scenario_id = f.text(data, "id", "")
+    if not _ID_RE.fullmatch(scenario_id):
+        raise f.fail("id", f"只能用小写英文字母、数字、短横线和下划线（2–64 个字符），收到 {scenario_id!r}")
+    difficulty = f.text(data, "difficulty", "")
+    if difficulty not in DIFFICULTIES:
+        raise f.fail("difficulty", f"只能是 {' / '.join(DIFFICULTIES)}，收到 {difficulty!r}")
+    brief_raw = f.mapping(data.get("brief"), "brief")
+    brief = Brief(f.text(brief_raw, "situation", "brief"), f.text(brief_raw, "goal", "brief"))
+    persona = _parse_persona(f, data.get("persona"))
+    beats = _parse_beats(f, data)
+    signals = _read_signals(f, data.get("signals") or {}, "signals", base_signals)
+    reactions = _read_reactions(f, data.get("reactions") or {}, "reactions", base_reactions)
+    for kind in REACTION_KINDS:
+        if not reactions.get(kind):
+            raise f.fail(f"reactions.{kind}", "缺少客户的反应台词（signals.yaml 里也没有默认值）")
+    rubric = _parse_rubric(f, data, criteria, sources)
+    end_raw = f.mapping(data.get("end"), "end")
+    end = EndConditions(
+        max_turns=f.integer(end_raw, "max_turns", "end", lo=2, hi=30),
+        goal_line=f.text(end_raw, "goal_line", "end"),
+        turn_limit_line=f.text(end_raw, "turn_limit_line", "end"),
+        goal_resistance=f.integer(end_raw, "goal_resistance", "end", lo=0, hi=100, default=DEFAULT_GOAL_RESISTANCE),
+    )
+    return Scenario(
+        id=scenario_id,
+        title=f.text(data, "title", ""),
+        topic=f.text(data, "topic", ""),
+        difficulty=difficulty,
+        brief=brief,
+        persona=persona,
+        opening=f.text(data, "opening", ""),
+        beats=beats,
+        fallbacks=f.texts(data, "fallbacks", ""),
+        reactions=reactions,
+        signals=signals,
+        rubric=rubric,
+        end=end,
+        file=file,
+    )
+
+
+def _parse_persona(f: _Fields, raw: Any) -> Persona:
+    p = f.mapping(raw, "persona")
+    return Persona(
+        name=f.text(p, "name", "persona"),
+        role=f.text(p, "role", "persona"),
+        company=f.text(p, "company", "persona"),
+        personality=f.text(p, "personality", "persona"),
+        concerns=f.texts(p, "concerns", "persona"),
+        motives=f.texts(p, "motives", "persona"),
+        resistance=f.integer(p, "resistance", "persona", lo=0, hi=100),
+        ends_meeting=f.texts(p, "ends_meeting", "persona"),
+        walk_away_line=f.text(p, "walk_away_line", "persona"),
+        walk_away_at=f.integer(p, "walk_away_at", "persona", lo=1, hi=100, default=DEFAULT_WALK_AWAY_AT),
+    )
+
+
+def _parse_beats(f: _Fields, data: dict) -> tuple[Beat, ...]:
+    beats: list[Beat] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(f.items(data, "beats", "", min_items=2)):
+        where = f"beats[{i}]"
+        beat_id = f.text(raw, "id", where)
+        if beat_id in seen:
+            raise f.fail(f"{where}.id", f"{beat_id!r} 重复了")
+        seen.add(beat_id)
+        guarded = None
+        if raw.get("guarded") is not None:
+            g = f.mapping(raw["guarded"], f"{where}.guarded")
+            guarded = Guarded(
+                at=f.integer(g, "at", f"{where}.guarded", lo=0, hi=100),
+                reply=f.text(g, "reply", f"{where}.guarded"),
+                resistance=f.integer(g, "resistance", f"{where}.guarded", lo=-100, hi=100, default=0),
+            )
+        beat = Beat(
+            id=beat_id,
+            moves=f.texts(raw, "moves", where),
+            cues=f.texts(raw, "cues", where, min_items=0),
+            replies=f.texts(raw, "reply", where, one_or_list=True),
+            resistance=f.integer(raw, "resistance", where, lo=-100, hi=100, default=0),
+            goal=f.flag(raw, "goal", where),
+            improper=f.flag(raw, "improper", where),
+            guarded=guarded,
+        )
+        if beat.bad and not beat.cues:
+            raise f.fail(f"{where}.cues", "会让客户反感的动作（resistance 为正或 improper）必须写线索词，否则无法可靠识别")
+        if beat.goal and beat.bad:
+            raise f.fail(f"{where}.goal", "会让客户反感的动作不能算作达成目标")
+        beats.append(beat)
+    if not any(b.goal for b in beats):
+        raise f.fail("beats", "至少要有一个 goal: true 的动作，客户才会“被说服”")
+    return tuple(beats)
+
+
+def _parse_rubric(
+    f: _Fields, data: dict, criteria: dict[str, CriterionInfo], sources: dict[str, SourceText]
+) -> tuple[Criterion, ...]:
+    raw_items = f.items(data, "rubric", "")
+    if not RUBRIC_MIN <= len(raw_items) <= RUBRIC_MAX:
+        raise f.fail("rubric", f"需要 {RUBRIC_MIN}–{RUBRIC_MAX} 条评分标准，现在是 {len(raw_items)} 条")
+    rubric: list[Criterion] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_items):
+        where = f"rubric[{i}]"
+        cid = f.text(raw, "id", where)
+        if cid not in criteria:
+            raise f.fail(f"{where}.id", f"{cid!r} 不在 criteria.yaml 里（可用：{', '.join(sorted(criteria))}）")
+        if cid in seen:
+            raise f.fail(f"{where}.id", f"{cid!r} 在本场景里重复了")
+        seen.add(cid)
+        weight = f.integer(raw, "weight", where, lo=1, hi=100)
+        checks = []
+        for j, c in enumerate(f.items(raw, "checks", where, min_items=1)):
+            cw = f"{where}.checks[{j}]"
+            checks.append(Check(f.text(c, "label", cw), f.texts(c, "cues", cw)))
+        avoid = []
+        for j, a in enumerate(f.items(raw, "avoid", where)):
+            aw = f"{where}.avoid[{j}]"
+            avoid.append(
+                Avoid(f.text(a, "label", aw), f.texts(a, "cues", aw), f.number(a, "penalty", aw, lo=0, hi=1, default=DEFAULT_AVOID_PENALTY))
+            )
+        refs = []
+        for j, s in enumerate(f.items(raw, "sources", where, min_items=1)):
+            refs.append(_parse_source(f, s, f"{where}.sources[{j}]", sources))
+        rubric.append(
+            Criterion(
+                id=cid,
+                name=criteria[cid].zh,
+                weight=weight,
+                good=f.text(raw, "good", where),
+                checks=tuple(checks),
+                avoid=tuple(avoid),
+                example=f.text(raw, "example", where),
+                sources=tuple(refs),
+            )
+        )
+    total = sum(c.weight for c in rubric)
+    if total != 100:
+        raise f.fail(f"rubric[{len(rubric) - 1}].weight", f"所有 weight 加起来应该是 100，现在是 {total}")
+    return tuple(rubric)
+
+
+def _parse_source(f: _Fields, raw: dict, where: str, sources: dict[str, SourceText]) -> SourceRef:
+    doc = f.text(raw, "doc", where)
+    quote = f.text(raw, "quote", where)
+    if doc not in sources:
+        known = ", ".join(sorted(sources)) or "（资料清单为空）"
+        raise f.fail(f"{where}.doc", f"{doc!r} 不在 knowledge/sources/manifest.yaml 里（可用：{known}）")
+    if not QUOTE_MIN <= len(quote) <= QUOTE_MAX:
+        raise f.fail(f"{where}.quote", f"引文应为 {QUOTE_MIN}–{QUOTE_MAX} 个字，现在是 {len(quote)} 个")
+    text = sources[doc].text
+    if text and quote not in text:
+        raise f.fail(f"{where}.quote", f"在《{sources[doc].title}》原文里找不到这段话（必须逐字摘抄）：{quote!r}")
+    return SourceRef(doc=doc, quote=quote)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def scenario_files(scenarios_dir: Path) -> list[Path]:
+    if not scenarios_dir.is_dir():
+        return []
+    return sorted(p for p in scenarios_dir.glob("*.yaml") if p.name not in RESERVED_FILES and not p.name.startswith("_"))
+
+
+def load_catalog(
+    scenarios_dir: Path,
+    sources_dir: Path,
+    resolver: CitationResolver | None = None,
+) -> ScenarioCatalog:
+    """Load every scenario file; a bad file is reported in `errors` and skipped, never fatal."""
+    catalog = ScenarioCatalog()
+    try:
+        catalog.criteria = load_criteria(scenarios_dir)
+        signals, reactions = load_signals(scenarios_dir)
+    except ScenarioError as exc:
+        catalog.errors.append(exc)
+        return catalog
+    sources = load_source_texts(sources_dir)
+    for path in scenario_files(scenarios_dir):
+        try:
+            scenario = parse_scenario(_read_yaml(path, path.name), path.name, catalog.criteria, sources, signals, reactions)
+        except ScenarioError as exc:
+            catalog.errors.append(exc)
+            continue
+        if scenario.id in catalog.scenarios:
+            other = catalog.scenarios[scenario.id].file
+            catalog.errors.append(ScenarioError(path.name, "id", f"{scenario.id!r} 已被 {other} 使用"))
+            continue
+        catalog.scenarios[scenario.id] = resolve_citations(scenario, sources, resolver)
+    return catalog
+
+
+def resolve_citations(scenario: Scenario, sources: dict[str, SourceText], resolver: CitationResolver | None) -> Scenario:
+    """Attach a Citation to every rubric source: the knowledge base's chunk location, else the document title."""
+    cache: dict[tuple[str, str], Citation | None] = {}
+    rubric: list[Criterion] = []
+    for criterion in scenario.rubric:
+        refs: list[SourceRef] = []
+        for n, ref in enumerate(criterion.sources, start=1):
+            key = (ref.doc, ref.quote)
+            if key not in cache:
+                cache[key] = resolver(ref.doc, ref.quote) if resolver else None
+            found = cache[key]
+            title = sources[ref.doc].title if ref.doc in sources else ref.doc
+            citation = Citation(
+                n=n,
+                doc=ref.doc,
+                title=found.title if found else title,
+                location=found.location if found else "",
+                text=ref.quote,
+            )
+            refs.append(replace(ref, citation=citation))
+        rubric.append(replace(criterion, sources=tuple(refs)))
+    return replace(scenario, rubric=tuple(rubric))
+
+
+def all_quotes(catalog: ScenarioCatalog) -> Iterable[tuple[Scenario, Criterion, SourceRef]]:
+    for scenario in catalog.scenarios.values():
+        for criterion in scenario.rubric:
+            for ref in criterion.sources:
+                yield scenario, criterion, ref

@@ -1,0 +1,123 @@
+"""`salescoach ask "问题" [--json]`: one grounded, cited answer in the terminal.
+
+Also holds the small terminal helpers `chat` shares: indexing the material on
+first use, streaming an answer to the screen, and the source list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import TextIO
+
+from bot.coach.types import Answer, AnswerDelta, Turn
+from bot.i18n import t
+from bot.services import Services
+from bot.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("ask", help="根据资料回答一个问题（附出处）")
+    parser.add_argument("question", nargs="+", help="问题，例如：客户收了礼品为什么关系没提升？")
+    parser.add_argument("--json", action="store_true", help="输出 JSON：answer、citations、grounded、mode")
+    parser.add_argument("--lang", choices=["zh", "en"], default=None, help="回答语言（默认取 SALESCOACH_LANGUAGE）")
+    parser.set_defaults(func=run)
+
+
+def ensure_index(services: Services, lang: str, err: TextIO | None = None) -> None:
+    """Index the shipped material when the index is empty, so a first `ask`/`chat` just works."""
+    err = err or sys.stderr
+    knowledge = services.knowledge
+    try:
+        empty = knowledge.is_empty() if hasattr(knowledge, "is_empty") else not knowledge.sources()
+    except Exception as exc:  # an unreadable index: report it, answers will say the base is empty
+        print(t("answer.ingest_failed", lang, error=exc), file=err)
+        return
+    if not empty:
+        return
+    print(t("answer.ingest_first", lang), file=err, flush=True)
+    live = err.isatty()
+
+    def progress(message: str, done: int, total: int) -> None:
+        if live:
+            err.write(f"\r  {message} {done}/{total}".ljust(60))
+            err.flush()
+
+    try:
+        report = knowledge.ingest(progress=progress)
+    except Exception as exc:
+        print(("\n" if live else "") + t("answer.ingest_failed", lang, error=exc), file=err)
+        return
+    if live:
+        err.write("\n")
+    for error in getattr(report, "errors", []):
+        print(f"  {error}", file=err)
+    print(t("answer.ingest_done", lang), file=err, flush=True)
+
+
+def render_sources(answer: Answer, lang: str) -> str:
+    """The numbered source list under an answer (title + location)."""
+    if not answer.citations:
+        return ""
+    lines = [t("answer.sources_heading", lang)]
+    lines += [t("answer.source_line", lang, n=c.n, title=c.title, location=c.location) for c in answer.citations]
+    return "\n".join(lines)
+
+
+async def print_answer(
+    services: Services, question: str, history: list[Turn], lang: str, out: TextIO
+) -> Answer:
+    """Stream the answer to `out` as it arrives; if the final text differs (fallback, decline), show it."""
+    shown: list[str] = []
+    final: Answer | None = None
+    async for item in services.answers.stream(question, history, lang):
+        if isinstance(item, AnswerDelta):
+            out.write(item.text)
+            out.flush()
+            shown.append(item.text)
+        else:
+            final = item
+    assert final is not None
+    if final.text != "".join(shown):
+        if shown:
+            out.write("\n\n")
+        if final.notice:
+            out.write(final.notice + "\n")
+        out.write(final.text)
+    out.write("\n")
+    sources = render_sources(final, lang)
+    if sources:
+        out.write("\n" + sources + "\n")
+    out.flush()
+    return final
+
+
+async def _close_llm(services: Services) -> None:
+    llm = services.llm
+    if llm is not None:
+        await llm.aclose()
+
+
+async def _ask(services: Services, question: str, lang: str, as_json: bool) -> int:
+    try:
+        if as_json:
+            answer = await services.answers.answer(question, None, lang)
+            print(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
+        else:
+            await print_answer(services, question, [], lang, sys.stdout)
+    finally:
+        await _close_llm(services)
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    lang = args.lang or settings.language
+    question = " ".join(args.question).strip()
+    services = Services.build(settings)
+    try:
+        ensure_index(services, lang)
+        return asyncio.run(_ask(services, question, lang, args.json))
+    finally:
+        services.close()

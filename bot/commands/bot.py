@@ -1,0 +1,104 @@
+"""`salescoach bot`: run the Telegram bot — long polling, or a webhook when WEBHOOK_URL is set.
+
+Without TELEGRAM_BOT_TOKEN it explains what to set and exits non-zero (the
+terminal chat, `salescoach chat`, needs no Telegram). Before going online it
+makes sure the knowledge index exists and is warm, so the first rep does not
+wait for the embedding model to load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import secrets
+import sys
+import time
+from urllib.parse import urlsplit
+
+from bot.i18n import t
+from bot.settings import Settings
+
+logger = logging.getLogger("bot.commands.bot")
+
+_SECRET_OK = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("bot", help="启动 Telegram 机器人（长轮询；设置 WEBHOOK_URL 时用 webhook）")
+    parser.set_defaults(func=run, verbose=True)  # a service logs at LOG_LEVEL by default
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    lang = settings.language
+    if not settings.telegram_bot_token:
+        print(t("bot.cli_no_token", lang), file=sys.stderr)
+        return 2
+    if settings.webhook_url and settings.webhook_secret and not _SECRET_OK.match(settings.webhook_secret):
+        print(t("bot.cli_secret_invalid", lang), file=sys.stderr)
+        return 2
+
+    from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.commands.ask import ensure_index
+    from bot.services import Services
+    from bot.telegram.app import build_application
+    from bot.telegram.logs import install_token_redaction
+
+    install_token_redaction(settings.telegram_bot_token)
+    logger.info("Settings: %s", ", ".join(f"{k}={v}" for k, v in settings.describe().items()))
+    services = Services.build(settings)
+    try:
+        ensure_index(services, lang)
+        _warm_up(services)
+        application = build_application(services)
+        try:
+            if settings.webhook_url:
+                _run_webhook(application, settings, Update.ALL_TYPES)
+            else:
+                print(t("bot.cli_starting_polling", lang), file=sys.stderr, flush=True)
+                application.run_polling(allowed_updates=Update.ALL_TYPES)
+        except InvalidToken:
+            print(t("bot.cli_bad_token", lang), file=sys.stderr)
+            return 2
+        except NetworkError as exc:
+            url = settings.telegram_api_base_url or "https://api.telegram.org"
+            print(t("bot.cli_network", lang, url=url, error=exc), file=sys.stderr)
+            return 1
+    finally:
+        services.close()
+    return 0
+
+
+def _warm_up(services: object) -> None:
+    """Load the embedder and lexical index now rather than on the first question."""
+    started = time.perf_counter()
+    try:
+        services.knowledge.search("客户关系", k=1)  # type: ignore[attr-defined]
+    except Exception:  # answers will report the problem; start anyway
+        logger.exception("Knowledge base warm-up failed")
+        return
+    logger.info("Knowledge base ready in %.1f s", time.perf_counter() - started)
+
+
+def _run_webhook(application: object, settings: Settings, allowed_updates: list[str]) -> None:
+    lang = settings.language
+    secret = settings.webhook_secret
+    if not secret:
+        secret = secrets.token_urlsafe(32)
+        print(t("bot.cli_secret_generated", lang), file=sys.stderr)
+    url_path = urlsplit(settings.webhook_url).path.lstrip("/")
+    print(
+        t("bot.cli_starting_webhook", lang, url=settings.webhook_url, listen=settings.webhook_listen, port=settings.webhook_port),
+        file=sys.stderr,
+        flush=True,
+    )
+    application.run_webhook(  # type: ignore[attr-defined]
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=url_path,
+        webhook_url=settings.webhook_url,
+        secret_token=secret,
+        allowed_updates=allowed_updates,
+    )

@@ -1,0 +1,128 @@
+"""Source documents and the manifest a manager edits (`knowledge/sources/manifest.yaml`).
+
+Why a manifest: citations should read "《客户开发与维护》第 66 页", not a file hash,
+and the document shape (transcript / slides / Q&A) decides how it is chunked.
+Files not in the manifest are still ingested with a title and kind guessed
+from their content, so dropping a file into the folder is enough.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+KINDS = ("transcript", "slides", "qa", "article")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".pptx")
+MANIFEST_NAME = "manifest.yaml"
+
+
+class ManifestError(ValueError):
+    """The manifest is malformed; the message names the entry and field."""
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    file: str
+    doc_id: str
+    title: str
+    kind: str
+    original: str = ""
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A document read from disk: decoded text plus what we know about it."""
+
+    doc_id: str
+    title: str
+    kind: str
+    path: Path
+    text: str
+    sha256: str
+    blocks: tuple["Block", ...] = ()  # pre-located blocks from structured formats (docx/pdf/pptx)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A located piece of a document before chunking: one slide, one Q&A item, one paragraph."""
+
+    location: str
+    section: str
+    text: str
+
+
+def file_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def slug_for(path: Path) -> str:
+    """A stable doc id for a file not in the manifest (chromadb-safe characters)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-._")
+    digest = hashlib.sha1(path.name.encode("utf-8")).hexdigest()[:8]
+    return f"{stem[:40] or 'doc'}-{digest}"
+
+
+def load_manifest(sources_dir: Path) -> dict[str, ManifestEntry]:
+    """Manifest entries keyed by file name; an absent manifest is an empty one."""
+    path = sources_dir / MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{path.name}: YAML 格式错误：{exc}") from exc
+    entries = data.get("sources", []) if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ManifestError(f"{path.name}: 需要顶层的 sources: 列表")
+    out: dict[str, ManifestEntry] = {}
+    seen_ids: set[str] = set()
+    for i, raw in enumerate(entries):
+        where = f"{path.name}: sources[{i}]"
+        if not isinstance(raw, dict):
+            raise ManifestError(f"{where}: 每一项应该是 file/title/kind 的映射")
+        file = str(raw.get("file", "")).strip()
+        if not file:
+            raise ManifestError(f"{where}.file: 不能为空")
+        kind = str(raw.get("kind", "article")).strip()
+        if kind not in KINDS:
+            raise ManifestError(f"{where}.kind: 只能是 {' / '.join(KINDS)}，收到 {kind!r}")
+        doc_id = str(raw.get("id") or slug_for(Path(file))).strip()
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", doc_id):
+            raise ManifestError(f"{where}.id: 只能用字母、数字、点、下划线和短横线，收到 {doc_id!r}")
+        if doc_id in seen_ids:
+            raise ManifestError(f"{where}.id: {doc_id!r} 重复了")
+        seen_ids.add(doc_id)
+        out[file] = ManifestEntry(
+            file=file,
+            doc_id=doc_id,
+            title=str(raw.get("title") or Path(file).stem).strip(),
+            kind=kind,
+            original=str(raw.get("original", "")),
+        )
+    return out
+
+
+def guess_kind(text: str) -> str:
+    """Guess the document shape from its text when the manifest does not say."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if sum(1 for ln in lines if re.match(r"\s*•\s*\d+\.", ln)) >= 3:
+        return "slides"
+    if sum(1 for ln in lines if re.match(r"\s*\d{1,2}\.\s*\S", ln)) >= 3:
+        return "qa"
+    if len(lines) <= 4 and max((len(ln) for ln in lines), default=0) > 1500:
+        return "transcript" if text.count("，") > text.count(",") else "slides"
+    return "article"
+
+
+def guess_title(text: str, path: Path) -> str:
+    """The first heading-like line, else the file name."""
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            line = re.split(r"\s#", line)[0].strip()
+            return line[:60] if len(line) <= 60 else path.stem
+    return path.stem

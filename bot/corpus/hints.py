@@ -1,0 +1,85 @@
+"""Situation hints: how reps would ask about a passage, kept as data (`knowledge/hints/<doc_id>.yaml`).
+
+Why: reps describe situations in chat words ("采购暗示我表示表示"), the material
+uses terms ("要好处的采购商"). A hint anchors a few typical questions to a
+passage by a verbatim quote, so it stays attached when chunking changes. Hints
+are indexed as extra vectors that point to their chunk, and as extra words for BM25.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import yaml
+
+from bot.retrieval.types import Chunk
+
+
+class HintsError(ValueError):
+    """A hints file is malformed; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class Hint:
+    quote: str
+    asks: tuple[str, ...]
+
+
+def hints_path(knowledge_dir: Path, doc_id: str) -> Path:
+    return knowledge_dir / "hints" / f"{doc_id}.yaml"
+
+
+def hints_fingerprint(knowledge_dir: Path, doc_id: str) -> str:
+    path = hints_path(knowledge_dir, doc_id)
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "none"
+
+
+def load_hints(knowledge_dir: Path, doc_id: str, source_text: str) -> list[Hint]:
+    """Hints for one document; quotes not found verbatim in the source are an error naming the entry."""
+    path = hints_path(knowledge_dir, doc_id)
+    if not path.is_file():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise HintsError(f"{path.name}: YAML 格式错误：{exc}") from exc
+    entries = data.get("hints") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise HintsError(f"{path.name}: 需要顶层的 hints: 列表")
+    out: list[Hint] = []
+    for i, raw in enumerate(entries):
+        where = f"{path.name}: hints[{i}]"
+        if not isinstance(raw, dict):
+            raise HintsError(f"{where}: 应该是 quote/asks 的映射")
+        quote = str(raw.get("quote", "")).strip()
+        if not quote:
+            raise HintsError(f"{where}.quote: 不能为空")
+        if quote not in source_text:
+            raise HintsError(f"{where}.quote: 在资料原文中找不到这段文字：{quote[:30]}")
+        asks = tuple(str(a).strip() for a in raw.get("asks", []) or [] if str(a).strip())
+        if not asks:
+            raise HintsError(f"{where}.asks: 至少写一个问法")
+        out.append(Hint(quote=quote, asks=asks))
+    return out
+
+
+def attach_hints(chunks: list[Chunk], hints: list[Hint]) -> dict[str, list[str]]:
+    """chunk_id -> asks, each hint going to the chunk(s) holding its quote (or most of it)."""
+    attached: dict[str, list[str]] = {}
+    for hint in hints:
+        targets = [c for c in chunks if hint.quote in c.text]
+        if not targets:
+            best = max(
+                chunks,
+                key=lambda c: SequenceMatcher(None, c.text, hint.quote, autojunk=False)
+                .find_longest_match(0, len(c.text), 0, len(hint.quote))
+                .size,
+                default=None,
+            )
+            targets = [best] if best else []
+        for chunk in targets:
+            attached.setdefault(chunk.chunk_id, []).extend(hint.asks)
+    return attached

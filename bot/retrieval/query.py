@@ -1,0 +1,68 @@
+"""Query analysis: normalise a rep's chat question and decide whether the material covers it.
+
+Why: reps type colloquially, with emoji, repeated punctuation and English
+letters mixed in. Normalising keeps the embedder and BM25 focused; vocabulary
+expansion bridges chat words to the material's terms; the coverage decision lets
+the coach say plainly "资料里没有讲这个" instead of inventing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bot.retrieval.vocabulary import Vocabulary
+
+_NOISE = re.compile(r"[~～…]+|[!！?？]{2,}|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class AnalysedQuery:
+    text: str
+    dense_text: str
+    lexical_text: str
+    expansions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CoveragePolicy:
+    """Thresholds on the best dense similarity (e5 cosine) and best BM25 score.
+
+    Measured on the development set (benchmarks/bench_retrieval.py prints the
+    distributions): in-scope questions sit above these, off-topic ones below.
+    """
+
+    dense_strong: float = 0.845
+    dense_weak: float = 0.815
+    lexical_weak: float = 6.0
+
+
+class QueryAnalyzer:
+    def __init__(self, vocabulary: Vocabulary, policy: CoveragePolicy | None = None) -> None:
+        self.vocabulary = vocabulary
+        self.policy = policy or CoveragePolicy()
+
+    def analyse(self, query: str) -> AnalysedQuery:
+        text = unicodedata.normalize("NFKC", query)
+        text = _NOISE.sub(" ", text)
+        text = _SPACES.sub(" ", text).strip()
+        expansions = tuple(self.vocabulary.expansions(text))
+        extra = " ".join(expansions)
+        return AnalysedQuery(
+            text=text,
+            dense_text=f"{text} {extra}".strip() if extra else text,
+            lexical_text=f"{text} {extra} {extra}".strip() if extra else text,
+            expansions=expansions,
+        )
+
+    def coverage(self, query: AnalysedQuery, top_dense: float, top_lexical: float) -> tuple[bool, float]:
+        """(covered, confidence 0..1) from the best dense and lexical scores."""
+        p = self.policy
+        confidence = max(0.0, min(1.0, (top_dense - p.dense_weak) / max(1e-6, p.dense_strong - p.dense_weak)))
+        if top_dense >= p.dense_strong:
+            return True, confidence
+        if top_dense >= p.dense_weak and (top_lexical >= p.lexical_weak or query.expansions):
+            return True, confidence
+        return False, confidence

@@ -1,0 +1,92 @@
+"""The vector store: the only module that knows chromadb.
+
+Embedded `PersistentClient` by default (one owning process); a Chroma server
+(`chroma run`) when CHROMA_HOST is set, so several processes can share one index.
+Embeddings are always computed by us and passed in, so chromadb's default
+embedding function (which downloads a model) is never used.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Chroma's product telemetry would try the network; keep it off.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+class VectorStoreError(RuntimeError):
+    """The vector store cannot be opened or used; the message says what to check."""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+class ChromaVectorStore:
+    """One chromadb collection of chunks for one embedding model."""
+
+    def __init__(self, settings: Settings, embedder_name: str) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if settings.chroma_host:
+                self._client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+                self.location = f"http://{settings.chroma_host}:{settings.chroma_port}"
+            else:
+                Path(settings.chroma_dir).mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+                self.location = str(settings.chroma_dir)
+        except Exception as exc:  # chromadb raises several types here
+            where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.chroma_dir)
+            raise VectorStoreError(f"无法打开向量库（{where}）：{exc}") from exc
+        self.collection_name = f"chunks-{embedder_name}"[:63]
+        self._collection = self._client.get_or_create_collection(
+            name=self.collection_name,
+            metadata={"hnsw:space": "cosine", "embedder": embedder_name},
+            embedding_function=None,
+        )
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def all_chunks(self) -> list[StoredChunk]:
+        data = self._collection.get(include=["documents", "metadatas"])
+        return [
+            StoredChunk(chunk_id=i, text=d or "", metadata=dict(m or {}))
+            for i, d, m in zip(data["ids"], data["documents"], data["metadatas"])
+        ]
+
+    def doc_chunk_ids(self, doc_id: str) -> list[str]:
+        return list(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def upsert(self, ids: list[str], embeddings: list[list[float]], texts: list[str], metadatas: list[dict[str, Any]]) -> None:
+        for start in range(0, len(ids), 256):
+            end = start + 256
+            self._collection.upsert(
+                ids=ids[start:end], embeddings=embeddings[start:end], documents=texts[start:end], metadatas=metadatas[start:end]
+            )
+
+    def delete(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), 256):
+            self._collection.delete(ids=ids[start : start + 256])
+
+    def query(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
+        """Top-k (chunk id, cosine similarity)."""
+        n = self.count()
+        if n == 0:
+            return []
+        result = self._collection.query(query_embeddings=[embedding], n_results=min(k, n), include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]

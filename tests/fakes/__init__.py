@@ -1,0 +1,1 @@
+"""Fake external services (OpenAI-compatible server, …) that tests talk to over loopback."""
