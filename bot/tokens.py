@@ -8,6 +8,7 @@ build the Encoding ourselves, verifying the file's sha256 on load.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -35,12 +36,31 @@ _O200K_PATTERN = "|".join(
 _SPECIAL_TOKENS = {"<|endoftext|>": 199999, "<|endofprompt|>": 200018}
 
 
-@lru_cache(maxsize=1)
-def encoding() -> tiktoken.Encoding:
-    """The shipped o200k_base encoding; raises ValueError if the file was tampered with."""
+class EncodingFileError(ValueError):
+    """The shipped encoding file is missing or not the file tiktoken expects."""
+
+
+def verified_ranks(path: Path = ENCODING_FILE, expected_sha256: str = ENCODING_SHA256) -> dict[bytes, int]:
+    """Load BPE ranks from a local file after checking its sha256 ourselves.
+
+    tiktoken skips its own hash check when caching is disabled, so we never rely on it.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EncodingFileError(f"找不到分词文件 {path}：请重新安装 salescoach") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != expected_sha256:
+        raise EncodingFileError(f"分词文件 {path.name} 校验失败（sha256 {digest[:12]}…），文件可能已损坏")
     # An empty cache dir stops tiktoken from copying the file into a temp cache.
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", "")
-    ranks = load_tiktoken_bpe(str(ENCODING_FILE), expected_hash=ENCODING_SHA256)
+    return load_tiktoken_bpe(str(path))
+
+
+@lru_cache(maxsize=1)
+def encoding() -> tiktoken.Encoding:
+    """The shipped o200k_base encoding; raises EncodingFileError if the file was tampered with."""
+    ranks = verified_ranks()
     return tiktoken.Encoding(
         name=ENCODING_NAME,
         pat_str=_O200K_PATTERN,

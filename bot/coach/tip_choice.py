@@ -210,6 +210,8 @@ def choose_tip(
     ]
     for episode in due:
         targeted = [t for t in pool if episode.criterion in t.criteria]
+        # Tips that train the criterion first and foremost go before those that touch it on the side.
+        targeted = [t for t in targeted if t.criteria[0] == episode.criterion] or targeted
         if targeted:
             return Choice(tip=_rank(targeted, history, user_id, topic_by_id)[0], reason="weak", criterion=episode.criterion)
 

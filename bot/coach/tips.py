@@ -27,6 +27,12 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")  # fits in 64-byte callback d
 _TIP_KEYS = {"id", "text", "source", "tags", "quiz"}
 _TAG_KEYS = {"topic", "criteria", "scenario"}
 _SCENARIO_SKIP = {"criteria.yaml", "signals.yaml"}
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file safely (raises yaml.YAMLError, OSError, UnicodeDecodeError)."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,7 @@ def load_topics(tips_dir: Path) -> tuple[dict[str, dict[str, str]] | None, list[
     if not path.is_file():
         return None, []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
     except yaml.YAMLError as exc:
         return None, [BankIssue(path.name, "", f"YAML 格式错误：{exc}")]
     topics = data.get("topics") if isinstance(data, dict) else None
@@ -171,7 +177,7 @@ def load_criteria_labels(scenarios_dir: Path) -> dict[str, dict[str, str]] | Non
     if not path.is_file():
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
     except yaml.YAMLError:
         return None
     criteria = data.get("criteria") if isinstance(data, dict) else None
@@ -199,7 +205,7 @@ def load_scenario_ids(scenarios_dir: Path) -> frozenset[str] | None:
         if path.name in _SCENARIO_SKIP or path.name.startswith("_"):
             continue
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml(path)
         except (yaml.YAMLError, OSError):
             continue
         if isinstance(data, dict) and isinstance(data.get("id"), str):
@@ -351,7 +357,7 @@ def parse_tip_file(path: Path, refs: References) -> tuple[list[Tip], list[BankIs
     """Tips of one file; a file that cannot be read yields issues and no tips."""
     issues: list[BankIssue] = []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"第 {mark.line + 1} 行" if mark is not None else ""

@@ -9,15 +9,20 @@ wait for the embedding model to load.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import re
 import secrets
 import sys
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.i18n import t
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 logger = logging.getLogger("bot.commands.bot")
 
@@ -51,7 +56,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     services = Services.build(settings)
     try:
         ensure_index(services, lang)
-        _warm_up(services)
+        _warm_up(services, lang)
         application = build_application(services)
         try:
             if settings.webhook_url:
@@ -71,15 +76,32 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _warm_up(services: object) -> None:
-    """Load the embedder and lexical index now rather than on the first question."""
+def _warm_up(services: "Services", lang: str) -> None:
+    """Load modules, models and indexes now, so the first rep does not wait for them.
+
+    Offline, one full answer is produced; with an LLM only retrieval is warmed
+    (never spend tokens on a warm-up).
+    """
+    from bot.tokens import count_tokens
+
+    question = t("bot.warm_up_question", lang)
+
+    async def one_answer() -> None:
+        async for _ in services.answers.stream(question, [], lang):
+            pass
+
     started = time.perf_counter()
     try:
-        services.knowledge.search("客户关系", k=1)  # type: ignore[attr-defined]
+        count_tokens(question)
+        services.answers  # noqa: B018 - imports the answer service and its client
+        if services.settings.llm_enabled:
+            services.knowledge.search(question, k=1)
+        else:
+            asyncio.run(one_answer())
     except Exception:  # answers will report the problem; start anyway
-        logger.exception("Knowledge base warm-up failed")
+        logger.exception("Warm-up failed")
         return
-    logger.info("Knowledge base ready in %.1f s", time.perf_counter() - started)
+    logger.info("Ready to answer (warm-up %.1f s)", time.perf_counter() - started)
 
 
 def _run_webhook(application: object, settings: Settings, allowed_updates: list[str]) -> None:

@@ -58,10 +58,11 @@ class HistoryStore:
             )
 
     def recent(self, chat_id: int, max_turns: int, max_tokens: int) -> list[Turn]:
-        """The newest turns, oldest first: at most `max_turns` and `max_tokens`.
+        """The newest turns, oldest first: at most `max_turns` turns and `max_tokens` tokens.
 
-        The list always starts with a user turn (never half an exchange), and the
-        newest turn is truncated rather than dropped when it alone is too long.
+        Whole exchanges only (the list starts with a question). When the newest
+        exchange alone is over budget it is shortened rather than dropped, so a
+        follow-up always sees what it follows.
         """
         if max_turns <= 0 or max_tokens <= 0:
             return []
@@ -69,20 +70,42 @@ class HistoryStore:
             "SELECT role, text, tokens FROM chat_history WHERE chat_id = ? ORDER BY id DESC LIMIT ?",
             (chat_id, max_turns),
         )
-        picked: list[Turn] = []
+        turns = [(row["role"], row["text"], int(row["tokens"])) for row in reversed(rows)]
+        while turns and turns[0][0] != "user":
+            turns.pop(0)
+        picked: list[tuple[str, str, int]] = []
         budget = max_tokens
-        for row in rows:  # newest first
-            if row["tokens"] <= budget:
-                picked.append(Turn(role=row["role"], text=row["text"]))
-                budget -= row["tokens"]
+        end = len(turns)
+        while end > 0:
+            start = end - 1
+            while start > 0 and turns[start][0] != "user":
+                start -= 1
+            exchange = turns[start:end]
+            cost = sum(tokens for _, _, tokens in exchange)
+            if cost <= budget:
+                picked = exchange + picked
+                budget -= cost
+                end = start
                 continue
-            if not picked:  # the newest turn alone is over budget: keep its beginning
-                picked.append(Turn(role=row["role"], text=truncate_to_tokens(row["text"], budget)))
+            if not picked:
+                picked = self._shorten(exchange, budget)
             break
-        picked.reverse()
-        while picked and picked[0].role != "user":
-            picked.pop(0)
-        return picked
+        return [Turn(role=role, text=text) for role, text, _ in picked]  # type: ignore[arg-type]
+
+    @staticmethod
+    def _shorten(exchange: list[tuple[str, str, int]], budget: int) -> list[tuple[str, str, int]]:
+        """Fit one exchange into `budget`: the question keeps up to half, the answer the rest."""
+        question = exchange[0]
+        q_text = truncate_to_tokens(question[1], max(1, budget // 2))
+        out = [(question[0], q_text, count_tokens(q_text))]
+        left = budget - out[0][2]
+        for role, text, _ in exchange[1:]:
+            if left <= 0:
+                break
+            cut = truncate_to_tokens(text, left)
+            out.append((role, cut, count_tokens(cut)))
+            left -= out[-1][2]
+        return out
 
     def clear(self, chat_id: int) -> int:
         """Forget a chat's history (`/reset`); returns the number of turns removed."""

@@ -21,9 +21,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+import httpx
 from apscheduler.jobstores.base import JobLookupError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ExtBot, JobQueue
 
 from bot.coach.timezones import (
@@ -131,7 +132,7 @@ def subscribed_text(sub: Subscription, now: datetime, lang: str) -> str:
         lang,
         time=f"{sub.at.hour:02d}:{sub.at.minute:02d}",
         zone=sub.zone,
-        weekdays=t("tips.weekdays_suffix", lang) if sub.weekdays_only else "",
+        days=t("tips.days_weekdays" if sub.weekdays_only else "tips.days_every", lang),
         next=_when(sub, now, lang),
     )
 
@@ -237,10 +238,6 @@ async def deliver_daily(application: Application, user_id: int, catch_up: bool =
         unschedule(application.job_queue, user_id)
         logger.info("User %s blocked the bot; daily tips paused", user_id)
         return "paused"
-    except TimedOut:
-        # The request may have reached Telegram: keep the claim rather than risk a duplicate.
-        logger.warning("Daily tip to %s timed out; not retried to avoid a duplicate", user_id)
-        return "failed"
     except BadRequest as exc:
         await asyncio.to_thread(service.release, claim)
         if "chat not found" in exc.message.lower():
@@ -249,15 +246,26 @@ async def deliver_daily(application: Application, user_id: int, catch_up: bool =
             return "paused"
         logger.warning("Daily tip to %s refused: %s", user_id, exc.message)
         return "failed"
-    except TelegramError as exc:
+    except NetworkError as exc:  # includes TimedOut
+        if never_reached(exc):
+            await asyncio.to_thread(service.release, claim)
+        else:  # the request may have reached Telegram: keep the claim rather than risk a duplicate
+            logger.warning("Daily tip to %s may not have arrived (%s); not resent to avoid a duplicate", user_id, exc)
+        return "failed"
+    except TelegramError as exc:  # RetryAfter after all attempts, or anything else Telegram refused
         await asyncio.to_thread(service.release, claim)
         logger.warning("Daily tip to %s not sent: %s", user_id, exc)
         return "failed"
     return "sent"
 
 
+def never_reached(exc: NetworkError) -> bool:
+    """True when the request certainly did not reach Telegram (the connection was never made)."""
+    return isinstance(exc.__cause__, (httpx.ConnectError, httpx.ConnectTimeout))
+
+
 async def send_with_retry(bot: ExtBot, chat_id: int, part: Part, markup: InlineKeyboardMarkup) -> Message:
-    """Send once; wait out RetryAfter (the message was not delivered) and retry connection errors."""
+    """Send once; wait out RetryAfter and retry failed connections — never a request that may have arrived."""
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
             return await send_part(bot, chat_id, part, markup)
@@ -265,10 +273,8 @@ async def send_with_retry(bot: ExtBot, chat_id: int, part: Part, markup: InlineK
             if attempt == SEND_ATTEMPTS:
                 raise
             await asyncio.sleep(retry_after_seconds(exc))
-        except (BadRequest, TimedOut):
-            raise
-        except NetworkError:
-            if attempt == SEND_ATTEMPTS:
+        except NetworkError as exc:
+            if isinstance(exc, BadRequest) or not never_reached(exc) or attempt == SEND_ATTEMPTS:
                 raise
             await asyncio.sleep(2 * attempt)
     raise AssertionError("unreachable")

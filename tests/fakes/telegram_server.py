@@ -576,6 +576,7 @@ class FakeTelegramServer:
         """Dispatch one API call; returns (HTTP status, JSON body)."""
         with self._cond:
             self.api_calls.append(ApiCall(method, params, time.monotonic()))
+            self._notify_locked()
             fault = self._fault_for_locked(method, params)
             if fault is not None:
                 status, description, parameters = fault

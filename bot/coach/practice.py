@@ -1,0 +1,216 @@
+"""Practice sessions: start a scenario, exchange turns with the simulated customer, get a score card.
+
+Why a session is plain data: the Telegram conversation keeps it in PTB's
+persistence and the terminal keeps it in memory, and a bot restart in the
+middle of a scenario must resume exactly where the rep was. Everything needed
+to continue (transcript, hidden customer state, mode) is in `to_dict()`.
+The service holds only caches (scenario catalog, vectors) and the LLM client;
+the front ends call the same methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.coach.roleplay import (
+    OUTCOME_ENDED_BY_REP,
+    CustomerState,
+    CustomerTurn,
+    LLMCustomer,
+    ScriptedCustomer,
+)
+from bot.coach.scenarios import Scenario, ScenarioCatalog, knowledge_resolver, load_catalog
+from bot.coach.scoring import LLMEvaluator, OfflineScorer, ScoreCard
+from bot.coach.semantic import TextVectors
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+SESSION_VERSION = 1
+MODE_OFFLINE = "offline"
+MODE_LLM = "llm"
+
+
+class UnknownScenario(KeyError):
+    """No scenario with that id loaded."""
+
+
+@dataclass
+class PracticeSession:
+    """One rep practising one scenario. Serialisable with to_dict()/from_dict()."""
+
+    scenario_id: str
+    mode: str
+    state: CustomerState
+    transcript: list[dict[str, str]] = field(default_factory=list)  # {"role": "customer"|"rep", "text": …}
+    started_at: str = ""
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def ended(self) -> bool:
+        return self.state.ended
+
+    @property
+    def rep_turns(self) -> list[str]:
+        return [t["text"] for t in self.transcript if t["role"] == "rep"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": SESSION_VERSION,
+            "scenario_id": self.scenario_id,
+            "mode": self.mode,
+            "state": self.state.as_dict(),
+            "transcript": [dict(t) for t in self.transcript],
+            "started_at": self.started_at,
+            "notices": list(self.notices),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PracticeSession":
+        if not isinstance(data, dict) or "scenario_id" not in data:
+            raise ValueError("不是一个练习会话")
+        return cls(
+            scenario_id=str(data["scenario_id"]),
+            mode=str(data.get("mode", MODE_OFFLINE)),
+            state=CustomerState.from_dict(data.get("state") or {}),
+            transcript=[{"role": str(t["role"]), "text": str(t["text"])} for t in data.get("transcript", [])],
+            started_at=str(data.get("started_at", "")),
+            notices=[str(n) for n in data.get("notices", [])],
+        )
+
+
+class PracticeService:
+    """Role-play practice over a scenario catalog, offline or with an LLM."""
+
+    def __init__(
+        self,
+        catalog: ScenarioCatalog,
+        vectors: TextVectors,
+        *,
+        llm: Any = None,
+        prompts_dir: Path | None = None,
+        max_turn_chars: int = 1000,
+    ) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.llm = llm
+        self.prompts_dir = prompts_dir
+        self.max_turn_chars = max_turn_chars
+        self.scorer = OfflineScorer(vectors)
+        self._customers: dict[str, ScriptedCustomer] = {}
+
+    @classmethod
+    def from_services(cls, services: "Services") -> "PracticeService":
+        """Build from the composition root: catalog citations resolved through the knowledge base."""
+        settings = services.settings
+        knowledge = services.knowledge
+        catalog = load_catalog(
+            settings.knowledge_dir / "scenarios",
+            settings.sources_dir,
+            resolver=knowledge_resolver(knowledge),
+        )
+        return cls(
+            catalog,
+            TextVectors(knowledge.embedder),
+            llm=services.llm,
+            prompts_dir=settings.prompts_dir,
+            max_turn_chars=settings.max_question_chars,
+        )
+
+    # ---- scenarios ------------------------------------------------------
+    def scenario(self, scenario_id: str) -> Scenario:
+        scenario = self.catalog.get(scenario_id)
+        if scenario is None:
+            raise UnknownScenario(scenario_id)
+        return scenario
+
+    def customer(self, scenario_id: str) -> ScriptedCustomer:
+        if scenario_id not in self._customers:
+            scenario = self.scenario(scenario_id)
+            # One batch for all reference texts of the scenario instead of one embedder call per beat.
+            self.vectors.passages([m for b in scenario.beats for m in b.moves] + [c.example for c in scenario.rubric])
+            self._customers[scenario_id] = ScriptedCustomer(scenario, self.vectors)
+        return self._customers[scenario_id]
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.llm is not None and self.prompts_dir is not None
+
+    # ---- a session ------------------------------------------------------
+    def start(self, scenario_id: str, mode: str | None = None) -> PracticeSession:
+        """A new session with the customer's opening line already in the transcript."""
+        scenario = self.scenario(scenario_id)
+        if mode is None:
+            mode = MODE_LLM if self.llm_enabled else MODE_OFFLINE
+        if mode == MODE_LLM and not self.llm_enabled:
+            mode = MODE_OFFLINE
+        return PracticeSession(
+            scenario_id=scenario_id,
+            mode=mode,
+            state=self.customer(scenario_id).new_state(),
+            transcript=[{"role": "customer", "text": scenario.opening}],
+            started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+
+    def _rep_text(self, session: PracticeSession, rep_text: str) -> str:
+        if session.ended:
+            raise ValueError("这次练习已经结束了")
+        text = " ".join(rep_text.split())[: self.max_turn_chars]
+        if not text:
+            raise ValueError("说点什么吧")
+        return text
+
+    def reply_offline(self, session: PracticeSession, rep_text: str) -> CustomerTurn:
+        """The scripted customer's answer (blocking: it embeds the rep's turn)."""
+        text = self._rep_text(session, rep_text)
+        turn = self.customer(session.scenario_id).respond(text, session.state)
+        session.transcript += [{"role": "rep", "text": text}, {"role": "customer", "text": turn.text}]
+        return turn
+
+    async def reply(self, session: PracticeSession, rep_text: str) -> CustomerTurn:
+        """The customer's answer: the LLM persona in LLM mode (scripted on any fault), else scripted."""
+        if session.mode != MODE_LLM or not self.llm_enabled:
+            return await asyncio.to_thread(self.reply_offline, session, rep_text)
+        text = self._rep_text(session, rep_text)
+        scripted = self.customer(session.scenario_id)
+        analysis = await asyncio.to_thread(scripted.analyse, text, session.state)
+        persona = LLMCustomer(scripted, self.llm, self.prompts_dir)
+        turn = await persona.respond(text, session.state, session.transcript, analysis)
+        if turn.notice and turn.notice not in session.notices:
+            session.notices.append(turn.notice)
+        session.transcript += [{"role": "rep", "text": text}, {"role": "customer", "text": turn.text}]
+        return turn
+
+    def end_by_rep(self, session: PracticeSession) -> None:
+        """The rep ends the conversation (/end)."""
+        if not session.ended:
+            session.state.ended = True
+            session.state.outcome = OUTCOME_ENDED_BY_REP
+
+    def finish_offline(self, session: PracticeSession) -> ScoreCard:
+        """Score with the offline scorer (blocking)."""
+        self.end_by_rep(session)
+        return self.scorer.score(self.scenario(session.scenario_id), session.rep_turns, session.state.outcome)
+
+    async def finish(self, session: PracticeSession) -> ScoreCard:
+        """Score the session: the LLM evaluator in LLM mode (offline scorer on failure), else offline."""
+        self.end_by_rep(session)
+        scenario = self.scenario(session.scenario_id)
+        if session.mode == MODE_LLM and self.llm_enabled and session.rep_turns:
+            evaluator = LLMEvaluator(self.llm, self.prompts_dir, self.scorer)
+            return await evaluator.evaluate(scenario, session.transcript, session.state.outcome)
+        return await asyncio.to_thread(self.scorer.score, scenario, session.rep_turns, session.state.outcome)
+
+    def play(self, scenario_id: str, rep_turns: list[str]) -> tuple[PracticeSession, ScoreCard]:
+        """Play a whole script offline (dry runs, calibration): stops when the customer ends the meeting."""
+        session = self.start(scenario_id, MODE_OFFLINE)
+        for line in rep_turns:
+            if session.ended:
+                break
+            if line.strip():
+                self.reply_offline(session, line)
+        return session, self.finish_offline(session)
