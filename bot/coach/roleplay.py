@@ -239,13 +239,6 @@ def load_prompt(prompts_dir: Path, name: str) -> str:
     return (prompts_dir / f"{name}.md").read_text(encoding="utf-8")
 
 
-DIFFICULTY_STYLE = {
-    "入门": "你的戒心不算重：销售员说到点子上，你会慢慢松口；但空话、推销和不当提议照样让你反感。",
-    "进阶": "你有明显的戒心：要看到具体的办法和诚意才会松口；销售员推销、绕开你的顾虑，你就更冷淡。",
-    "挑战": "你很难被说服：默认不信任，反复追问细节，对套话、压价、逼单和任何违规提议零容忍，随时可能结束谈话。",
-}
-
-
 def persona_prompt(template: str, scenario: Scenario, state: CustomerState) -> str:
     """Fill the customer persona template with the scenario and the current hidden state."""
     p = scenario.persona
@@ -259,20 +252,10 @@ def persona_prompt(template: str, scenario: Scenario, state: CustomerState) -> s
         motives="\n".join(f"- {m}" for m in p.motives),
         ends_meeting="\n".join(f"- {e}" for e in p.ends_meeting),
         difficulty=scenario.difficulty,
-        difficulty_style=DIFFICULTY_STYLE.get(scenario.difficulty, ""),
+        difficulty_style=scenario.signals.styles.get(scenario.difficulty, ""),
         resistance=round(state.resistance),
-        mood=_mood(state.resistance),
+        mood=scenario.signals.mood(state.resistance),
     )
-
-
-def _mood(resistance: float) -> str:
-    if resistance >= 80:
-        return "很不耐烦，快要结束谈话了"
-    if resistance >= 60:
-        return "戒备、冷淡"
-    if resistance >= 40:
-        return "将信将疑"
-    return "态度松动，愿意往下谈"
 
 
 @dataclass(frozen=True)
@@ -315,7 +298,7 @@ class LLMCustomer:
     # The model's walk-away is honoured only once the customer is already this annoyed.
     WALK_AWAY_FLOOR = 60
 
-    def __init__(self, scripted: ScriptedCustomer, llm: Any, prompts_dir: Path, lang_note: str = "") -> None:
+    def __init__(self, scripted: ScriptedCustomer, llm: Any, prompts_dir: Path) -> None:
         self.scripted = scripted
         self.llm = llm
         self.template = load_prompt(prompts_dir, "roleplay_customer")

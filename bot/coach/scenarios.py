@@ -171,9 +171,16 @@ class Signals:
     ignored: int = 8
     # difficulty -> (factor on resistance rises, factor on resistance drops)
     factors: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # difficulty -> how the LLM should play it
+    styles: dict[str, str] = field(default_factory=dict)
+    # (resistance threshold, mood), highest threshold first
+    moods: tuple[tuple[int, str], ...] = ()
 
     def factor(self, difficulty: str) -> tuple[float, float]:
         return self.factors.get(difficulty, (1.0, 1.0))
+
+    def mood(self, resistance: float) -> str:
+        return next((text for at, text in self.moods if resistance >= at), "")
 
 
 @dataclass(frozen=True)
@@ -346,6 +353,7 @@ def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...
     signals = _read_signals(f, data.get("signals") or {}, "signals", Signals())
     reactions = _read_reactions(f, data.get("reactions") or {}, "reactions", {})
     factors: dict[str, tuple[float, float]] = {}
+    styles: dict[str, str] = {}
     raw = f.mapping(data.get("difficulty") or {}, "difficulty")
     for level, value in raw.items():
         where = f"difficulty.{level}"
@@ -356,7 +364,12 @@ def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...
             f.number(value, "raise", where, lo=0.1, hi=5, default=1.0),
             f.number(value, "lower", where, lo=0.1, hi=5, default=1.0),
         )
-    return replace(signals, factors=factors), reactions
+        styles[level] = f.text(value, "style", where, required=False)
+    moods = []
+    for i, item in enumerate(f.items(data, "moods", "")):
+        moods.append((f.integer(item, "at", f"moods[{i}]", lo=0, hi=100), f.text(item, "text", f"moods[{i}]")))
+    moods.sort(key=lambda m: m[0], reverse=True)
+    return replace(signals, factors=factors, styles=styles, moods=tuple(moods)), reactions
 
 
 def _read_signals(f: _Fields, raw: Any, path: str, base: Signals) -> Signals:
@@ -368,6 +381,8 @@ def _read_signals(f: _Fields, raw: Any, path: str, base: Signals) -> Signals:
         push=f.integer(raw, "push", path, lo=0, hi=100, default=base.push),
         ignored=f.integer(raw, "ignored", path, lo=0, hi=100, default=base.ignored),
         factors=base.factors,
+        styles=base.styles,
+        moods=base.moods,
     )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.coach.cues import clauses, find_cues
+from bot.coach.cues import find_cues
 from bot.coach.scenarios import Criterion, Scenario
 from bot.coach.semantic import TextVectors
 from bot.coach.types import Citation
@@ -161,17 +161,29 @@ class OfflineScorer:
         pieces = _sentences(turns)
         examples = [c.example for c in scenario.rubric]
         sims = self.vectors.similarity(pieces, examples) if pieces else np.zeros((0, len(examples)))
-        results = [self._criterion(c, turns, sims[:, i] if len(pieces) else np.zeros(0)) for i, c in enumerate(scenario.rubric)]
+        tainted = self._tainted(scenario, turns)
+        results = [
+            self._criterion(c, turns, sims[:, i] if len(pieces) else np.zeros(0), tainted)
+            for i, c in enumerate(scenario.rubric)
+        ]
         return make_card(scenario, results, outcome, MODE_OFFLINE, len(turns), notice)
 
-    def _criterion(self, criterion: Criterion, turns: list[str], sims: np.ndarray) -> CriterionResult:
+    @staticmethod
+    def _tainted(scenario: Scenario, turns: list[str]) -> set[tuple[int, str]]:
+        """Clauses that are themselves a bad move; they cannot count as evidence of a good one
+        ("节后的油您先订上吧" is hard selling, not following up)."""
+        risky = [cue for c in scenario.rubric for a in c.avoid for cue in a.cues]
+        risky += list(scenario.signals.improper_cues) + list(scenario.signals.push_cues)
+        return {(h.turn, h.clause) for h in find_cues(turns, risky, risky=True)}
+
+    def _criterion(self, criterion: Criterion, turns: list[str], sims: np.ndarray, tainted: set[tuple[int, str]]) -> CriterionResult:
         p = self.params
         done: list[str] = []
         missing: list[str] = []
         evidence: list[str] = []
         hit_checks = 0
         for check in criterion.checks:
-            hits = find_cues(turns, check.cues)
+            hits = [h for h in find_cues(turns, check.cues) if (h.turn, h.clause) not in tainted]
             if hits:
                 hit_checks += 1
                 done.append(check.label)

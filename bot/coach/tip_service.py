@@ -9,6 +9,8 @@ front ends render them. No `telegram` import here. All methods are blocking
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import logging
 import threading
 import time
@@ -185,12 +187,23 @@ class TipService:
 
 
 def practice_scores_for(db: Database) -> PracticeScores:
-    """The role-play practice store when it is installed; otherwise no scores (rotation only)."""
+    """The role-play practice store (bot.store.practice) when installed; otherwise no scores.
+
+    Any class there with a `criterion_history(user_id)` method and a `(db)` constructor
+    is used, so the tips do not depend on its exact name.
+    """
     try:
-        from bot.store.practice import PracticeStore
-    except ImportError:
+        module = importlib.import_module("bot.store.practice")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.store.practice":
+            raise
         return InMemoryPracticeScores()
-    return PracticeStore(db)
+    for name in ("PracticeStore", *sorted(vars(module))):
+        candidate = getattr(module, name, None)
+        if inspect.isclass(candidate) and callable(getattr(candidate, "criterion_history", None)):
+            return candidate(db)
+    logger.warning("bot.store.practice has no class with criterion_history(); tips ignore practice scores")
+    return InMemoryPracticeScores()
 
 
 def build_tip_service(settings: Settings, db: Database) -> TipService:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.corpus.chunking import ChunkingConfig, chunk_document
-from bot.corpus.documents import SUPPORTED_SUFFIXES, ManifestError, load_manifest
+from bot.corpus.documents import SUPPORTED_SUFFIXES, ManifestError, load_manifest, slug_for
 from bot.corpus.hints import HintsError, attach_hints, hints_fingerprint, load_hints
 from bot.corpus.reading import IngestFileError, read_source
 from bot.retrieval.embedders import build_embedder
@@ -139,8 +139,7 @@ class KnowledgeBase:
                 doc = read_source(path, entry, max_bytes)
             except IngestFileError as exc:
                 report.errors.append(str(exc))
-                if entry:
-                    failed_doc_ids.add(entry.doc_id)
+                failed_doc_ids.add(entry.doc_id if entry else slug_for(path))  # keep what was indexed
                 continue
             seen_doc_ids.add(doc.doc_id)
             hints_fp = hints_fingerprint(self.settings.knowledge_dir, doc.doc_id)

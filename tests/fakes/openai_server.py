@@ -34,6 +34,7 @@ Endpoints:
 - `finish`: False → the stream ends cleanly without a finish_reason and [DONE].
 - `chunk_chars`: characters per streamed content chunk (default 4).
 - `usage`: False → no usage in the response (the client must count tokens itself).
+- `chunk_delay_s`: pause between streamed content chunks (a slow model).
 
 Other knobs: `server.reject_stream_options = True` answers 400 to any request
 carrying `stream_options` (like some older servers). Records: `server.requests`
@@ -70,6 +71,7 @@ class FakeReply:
     finish: bool = True
     chunk_chars: int = 4
     usage: bool = True
+    chunk_delay_s: float = 0.0  # pause between streamed chunks (added for the Telegram streaming tests)
 
     def render(self, request: dict[str, Any]) -> str:
         return self.text(request) if callable(self.text) else self.text
@@ -269,6 +271,8 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             for i, piece in enumerate(pieces):
                 if reply.break_after is not None and i >= reply.break_after:
                     return self._abort()
+                if reply.chunk_delay_s and i:
+                    server._sleep(reply.chunk_delay_s)
                 if reply.malformed and i == len(pieces) // 2:
                     self._sse("{this is not json")
                 self._sse({**chunk_base, "choices": [{"index": 0, "delta": {"content": piece},

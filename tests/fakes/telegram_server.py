@@ -477,8 +477,14 @@ class FakeTelegramServer:
             except RuntimeError:  # that loop is closed
                 self._waiters.discard((loop, event))
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, what: str = "a condition") -> T:
-        """Wait until `predicate()` (run under the server lock) returns something truthy; return it."""
+    async def wait_for(
+        self, predicate: Callable[[], T], timeout: float = 10.0, what: str = "a condition", poll_s: float = 0.05
+    ) -> T:
+        """Wait until `predicate()` (run under the server lock) returns something truthy; return it.
+
+        The predicate may also look at the bot's own state (e.g. its database); it is
+        re-evaluated on every API call the bot makes and at least every `poll_s`.
+        """
         loop = asyncio.get_running_loop()
         event = asyncio.Event()
         waiter = (loop, event)
@@ -495,8 +501,8 @@ class FakeTelegramServer:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise TimeoutError(f"timed out after {timeout}s waiting for {what}; bot messages: {self.describe()}")
-                try:
-                    await asyncio.wait_for(event.wait(), remaining)
+                try:  # woken by any API call; re-checked every `poll_s` for state outside the server
+                    await asyncio.wait_for(event.wait(), min(remaining, poll_s))
                 except TimeoutError:
                     pass
         finally:
