@@ -174,8 +174,10 @@ class LLMClient:
         self._client: openai.AsyncOpenAI | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._sync_client: openai.OpenAI | None = None
-        # Some servers reject `stream_options`; after the first refusal we stop sending it.
+        # Optional request features; a server that refuses one is not asked again (see _relax).
         self._stream_usage_supported = True
+        self._json_mode_supported = True
+        self._max_tokens_param = "max_tokens"
 
     def __repr__(self) -> str:  # no key in reprs that end up in logs
         return f"LLMClient(model={self.model!r}, base_url={self.settings.openai_base_url or 'default'!r})"
@@ -208,21 +210,46 @@ class LLMClient:
         client = self._async_client()
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": temperature}
         if max_tokens:
-            kwargs["max_tokens"] = max_tokens
-        if json_object:
+            kwargs[self._max_tokens_param] = max_tokens
+        if json_object and self._json_mode_supported:
             kwargs["response_format"] = {"type": "json_object"}
         if stream:
             kwargs["stream"] = True
             if self._stream_usage_supported:
-                try:
-                    return await client.chat.completions.create(
-                        **kwargs, stream_options={"include_usage": True}
-                    )
-                except openai.BadRequestError:
-                    # Older servers refuse the option; retry plainly and count tokens ourselves.
-                    log.info("model server refused stream_options; counting tokens locally")
-                    self._stream_usage_supported = False
+                kwargs["stream_options"] = {"include_usage": True}
+        for _ in range(3):
+            try:
+                return await client.chat.completions.create(**kwargs)
+            except openai.BadRequestError as exc:
+                if not self._relax(kwargs, exc):
+                    raise
         return await client.chat.completions.create(**kwargs)
+
+    def _relax(self, kwargs: dict[str, Any], exc: openai.BadRequestError) -> bool:
+        """Drop an optional parameter a server refused (and remember); True if the request changed.
+
+        Providers differ: some reject `stream_options` (we then count tokens with
+        tiktoken), some `response_format` (callers still get the text and parse it),
+        and newer OpenAI models want `max_completion_tokens` instead of `max_tokens`.
+        """
+        message = str(exc).lower()
+        if "max_tokens" in kwargs and "max_completion_tokens" in message:
+            kwargs["max_completion_tokens"] = kwargs.pop("max_tokens")
+            self._max_tokens_param = "max_completion_tokens"
+            log.info("model server wants max_completion_tokens; switching")
+            return True
+        if "response_format" in kwargs and ("response_format" in message or "json" in message):
+            del kwargs["response_format"]
+            self._json_mode_supported = False
+            log.info("model server refused response_format; asking for JSON in the prompt only")
+            return True
+        if "stream_options" in kwargs:
+            del kwargs["stream_options"]
+            if "stream_options" in message or "include_usage" in message:
+                self._stream_usage_supported = False
+            log.info("model server refused stream_options; counting tokens locally")
+            return True
+        return False
 
     async def complete(
         self,

@@ -305,3 +305,11 @@ def test_marker_rewriter_handles_markers_split_across_deltas() -> None:
     assert out == "先回访[1]，再送礼物[2]。注意[3]"  # "[12]" and "5" pointed at nothing
     assert rewriter.used == [3, 2, 1] and rewriter.dropped == 2
     assert rewrite_markers("数组 a[0] 和 [x]", 2) == ("数组 a 和 [x]", [])
+
+
+async def test_new_topic_after_a_conversation_is_not_folded_into_it(make_service: ServiceFactory, knowledge_base: Any) -> None:
+    """A short off-topic question after an in-scope one is a new topic: declined, not answered from the old one."""
+    history = [Turn("user", "客户说我们送的油里有水，要退货怎么办"), Turn("assistant", "先积极对待，不怕化验[1]。")]
+    assert not is_follow_up("帮我推荐几只明天会涨的股票", history)
+    answer = await make_service(None).answer("帮我推荐几只明天会涨的股票", history)
+    assert not answer.grounded and answer.citations == []

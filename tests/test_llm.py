@@ -97,6 +97,27 @@ async def test_stream_falls_back_when_server_rejects_stream_options(
     assert sent == [True, False, False]
 
 
+async def test_json_mode_and_max_tokens_adapt_to_the_server(llm: LLMClient, openai_server: FakeOpenAIServer) -> None:
+    """A server refusing response_format, or wanting max_completion_tokens, still gets answered."""
+    openai_server.reject_params = {"response_format", "max_tokens"}
+    openai_server.reply = FakeReply(text='{"ok": true}')
+    for _ in range(2):
+        reply = await llm.complete(MESSAGES, max_tokens=64, json_object=True)
+        assert reply.text == '{"ok": true}'
+    accepted = openai_server.chat_requests[-1]
+    assert accepted["max_completion_tokens"] == 64
+    assert "max_tokens" not in accepted and "response_format" not in accepted
+    # The refusals are remembered: the second call went through on the first try.
+    assert len(openai_server.chat_requests) == 3 + 1
+
+
+async def test_other_bad_requests_are_not_retried(llm: LLMClient, openai_server: FakeOpenAIServer) -> None:
+    openai_server.reply = FakeReply(status=400)
+    with pytest.raises(LLMError) as info:
+        await llm.complete(MESSAGES, max_tokens=10)
+    assert info.value.kind == "http" and len(openai_server.chat_requests) == 1
+
+
 @pytest.mark.parametrize(
     ("reply", "kind", "status"),
     [

@@ -186,3 +186,14 @@ def test_edited_bank_is_picked_up(tmp_path, proc, monkeypatch):
     )
     monkeypatch.setattr(tip_service, "RELOAD_CHECK_S", 0.0)
     assert len(service.bank.tips) == before + 1 and service.bank.get("brand-new") is not None
+
+
+def test_practice_store_contract(tmp_path):
+    """The role-play store (when installed) is what the tips read practice scores from."""
+    from bot.coach.tip_choice import PracticeScores
+    from bot.coach.tip_service import practice_scores_for
+
+    db = Database(tmp_path / "practice.sqlite3")
+    scores: PracticeScores = practice_scores_for(db)
+    assert list(scores.criterion_history(123456)) == []  # a rep who never practised
+    db.close()

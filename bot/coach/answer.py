@@ -41,10 +41,11 @@ from bot.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
-# A follow-up leans on the previous question when it is short or starts/points back like these.
-SHORT_FOLLOW_UP_CHARS = 14
+# A follow-up leans on the previous question when it starts or points back like these.
+# Shortness alone is not enough: "帮我推荐几只股票" after an oil question is a new topic.
 _FOLLOW_UP_START = re.compile(
     r"^(那|那么|那要是|如果|要是|假如|万一|还有|另外|然后|可是|但是|可|他|她|它|对方|这种|这样|那样|这个|那个|"
+    r"具体|为什么|为啥|怎么说|举个例子|比如说|再说|继续|还是|"
     r"what if|and |but |then |so |how about)",
     re.IGNORECASE,
 )
@@ -62,7 +63,7 @@ def is_follow_up(question: str, history: list[Turn]) -> bool:
     if not any(turn.role == "user" for turn in history):
         return False
     q = question.strip()
-    if len(q) <= SHORT_FOLLOW_UP_CHARS or _FOLLOW_UP_START.match(q):
+    if _FOLLOW_UP_START.match(q):
         return True
     return len(q) <= 30 and bool(_POINTS_BACK.search(q))
 

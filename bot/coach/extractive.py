@@ -24,6 +24,7 @@ from bot.retrieval.types import Embedder, Hit, SearchResult
 MAX_HITS = 4          # chunks we draw sentences from
 MAX_POINTS = 4        # points in the reply
 MIN_POINT_CHARS = 8
+SHORT_POINT_CHARS = 14     # shorter points must share a word with the question
 MAX_POINT_CHARS = 110
 LONG_SENTENCE_CHARS = 70   # above this a comma run is split into clauses
 DENSE_SHORTLIST = 8        # sentences re-scored with the embedder (≈60 ms each on CPU)
@@ -42,8 +43,10 @@ _LEADING_FILLER = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*(?:就是说|�
 _STANDALONE_FILLER = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*(?:好|那个|这个|那么)\s*[，,]")
 _REPEATED_PHRASE = re.compile(rf"([{_CJK}]{{2,8}})\1+|([{_CJK}]{{4,8}})(?:[，,]\2)+")
 _REPEATED_PRONOUN = re.compile(rf"([你我他她这那就])(?:[，,]\s*)?\1(?=[{_CJK}])")
-_ENUMERATOR = re.compile(r"^\s*(?:[•·▪●◆■\-]\s*)?(?:\d{1,3}\s*(?:[、．)）]|\.(?!\d))\s*)?")
-_PUNCT_RUN = re.compile(r"([，,、])\s*[，,、]+")
+_ENUMERATOR = re.compile(
+    rf"^\s*(?:[•·▪●◆■\-]\s*)?(?:\d{{1,3}}\s*(?:[、．)）]|\.(?!\d)|[,，](?=[{_CJK}]))\s*)?"
+)
+_PUNCT_RUN = re.compile(r"([，,、：:；;])\s*[，,、]+")
 _COMMA_BEFORE_END = re.compile(r"[，,、：:]\s*([。！？；!?;])")
 
 # Video/slide boilerplate that is never an answer ("点个赞", "大家好", template residue).
@@ -67,6 +70,7 @@ class _Candidate:
     tokens: frozenset[str]
     bigrams: frozenset[str]
     score: float = 0.0
+    lexical: float = 0.0
 
 
 @lru_cache(maxsize=1)
@@ -94,7 +98,9 @@ def _fullwidth_punct(text: str) -> str:
     def swap(m: re.Match[str]) -> str:
         return table[m.group(0)]
 
-    return re.sub(rf"(?<=[{_CJK}，。）])[,?!:;()]|[,?!:;()](?=[{_CJK}（])", swap, text)
+    text = re.sub(rf"(?<=[{_CJK}，。）])[,?!:;()]|[,?!:;()](?=[{_CJK}（])", swap, text)
+    text = re.sub(rf"(?<=[{_CJK}])\.(?=[{_CJK}])", "。", text)
+    return re.sub(r"-{2,}", "——", text)
 
 
 def clean_spoken(text: str) -> str:
@@ -143,7 +149,12 @@ def split_sentences(text: str) -> list[str]:
 def _as_point(text: str) -> str:
     """A clean, complete-looking sentence: no enumerator, proper Chinese end punctuation."""
     text = re.sub(r"^[，,、。；;：:\s]+", "", text)
-    text = _ENUMERATOR.sub("", _SECTION_NUMBER.sub("", text)).strip()
+    close, open_ = text.find("】"), text.find("【")
+    if close != -1 and (open_ == -1 or close < open_):  # a label cut off by the sentence split
+        text = text[close + 1 :]
+    if text.rfind("【") > text.rfind("】"):
+        text = text[: text.rfind("【")]
+    text = _ENUMERATOR.sub("", _SECTION_NUMBER.sub("", text.strip())).strip()
     text = re.sub(r"[，,、：:；;\s]+$", "", text)
     if len(text) > MAX_POINT_CHARS:
         cut = max(text.rfind(p, 0, MAX_POINT_CHARS) for p in "，,、；")
@@ -160,6 +171,9 @@ def _usable(text: str) -> bool:
     if re.search(r"[？?]$", text):  # the speaker's rhetorical questions are not advice
         return False
     if _BOILERPLATE.search(text):
+        return False
+    clauses = [c for c in re.split(r"[，,、。；;：:！!]", text) if c.strip()]
+    if sum(len(c.strip()) <= 2 for c in clauses) > 0.3 * len(clauses):  # a flattened slide: 经，济，关，系
         return False
     return cjk / max(1, len(text)) >= 0.45  # mostly numbers/noise (price tables, slide residue)
 
@@ -189,7 +203,7 @@ def _score(query: str, candidates: list[_Candidate], n_hits: int, embedder: Embe
     idf = {tok: math.log((n + 1) / (df.get(tok, 0) + 0.5)) for tok in q_tokens}
     total = sum(idf.values()) or 1.0
     for c in candidates:
-        lexical = sum(idf[tok] for tok in c.tokens & q_tokens) / total
+        lexical = c.lexical = sum(idf[tok] for tok in c.tokens & q_tokens) / total
         chars = len(c.bigrams & q_bigrams) / max(1, len(q_bigrams))
         prior = 1.0 - c.hit_rank / max(1, n_hits)
         advice = 1.0 if _ADVICE.search(c.text) else 0.0
@@ -210,6 +224,11 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / max(1, len(a | b))
 
 
+def _contained(a: frozenset[str], b: frozenset[str]) -> bool:
+    """One sentence mostly repeats the other (slides repeat their own text)."""
+    return len(a & b) >= 0.7 * max(1, min(len(a), len(b)))
+
+
 def _select(candidates: list[_Candidate], n_hits: int) -> list[_Candidate]:
     ranked = sorted(candidates, key=lambda c: (-c.score, c.hit_rank, c.order))
     if not ranked:
@@ -225,7 +244,9 @@ def _select(candidates: list[_Candidate], n_hits: int) -> list[_Candidate]:
             break
         if per_chunk.get(c.hit_rank, 0) >= per_chunk_cap:
             continue
-        if any(_jaccard(c.bigrams, p.bigrams) > 0.5 for p in picked):
+        if len(c.text) < SHORT_POINT_CHARS and c.lexical == 0:  # "这是之前要讲的。" says nothing alone
+            continue
+        if any(_jaccard(c.bigrams, p.bigrams) > 0.5 or _contained(c.bigrams, p.bigrams) for p in picked):
             continue
         picked.append(c)
         per_chunk[c.hit_rank] = per_chunk.get(c.hit_rank, 0) + 1

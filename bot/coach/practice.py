@@ -23,9 +23,16 @@ from bot.coach.roleplay import (
     LLMCustomer,
     ScriptedCustomer,
 )
-from bot.coach.scenarios import Scenario, ScenarioCatalog, knowledge_resolver, load_catalog
+from bot.coach.scenarios import (
+    CitationResolver,
+    Scenario,
+    ScenarioCatalog,
+    knowledge_resolver,
+    load_catalog,
+    resolve_citations,
+)
 from bot.coach.scoring import LLMEvaluator, OfflineScorer, ScoreCard
-from bot.coach.semantic import TextVectors
+from bot.coach.semantic import TextVectors, strip_address
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -94,8 +101,11 @@ class PracticeService:
         llm: Any = None,
         prompts_dir: Path | None = None,
         max_turn_chars: int = 1000,
+        resolver: CitationResolver | None = None,
     ) -> None:
         self.catalog = catalog
+        self.resolver = resolver
+        self._resolved: set[str] = set()
         self.vectors = vectors
         self.llm = llm
         self.prompts_dir = prompts_dir
@@ -108,31 +118,34 @@ class PracticeService:
         """Build from the composition root: catalog citations resolved through the knowledge base."""
         settings = services.settings
         knowledge = services.knowledge
-        catalog = load_catalog(
-            settings.knowledge_dir / "scenarios",
-            settings.sources_dir,
-            resolver=knowledge_resolver(knowledge),
-        )
+        catalog = load_catalog(settings.knowledge_dir / "scenarios", settings.sources_dir)
         return cls(
             catalog,
             TextVectors(knowledge.embedder),
             llm=services.llm,
             prompts_dir=settings.prompts_dir,
             max_turn_chars=settings.max_question_chars,
+            resolver=knowledge_resolver(knowledge),
         )
 
     # ---- scenarios ------------------------------------------------------
     def scenario(self, scenario_id: str) -> Scenario:
+        """The scenario, its rubric citations resolved through the knowledge base on first use."""
         scenario = self.catalog.get(scenario_id)
         if scenario is None:
             raise UnknownScenario(scenario_id)
+        if self.resolver is not None and scenario_id not in self._resolved:
+            scenario = resolve_citations(scenario, self.catalog.sources, self.resolver)
+            self.catalog.scenarios[scenario_id] = scenario
+            self._resolved.add(scenario_id)
         return scenario
 
     def customer(self, scenario_id: str) -> ScriptedCustomer:
         if scenario_id not in self._customers:
             scenario = self.scenario(scenario_id)
             # One batch for all reference texts of the scenario instead of one embedder call per beat.
-            self.vectors.passages([m for b in scenario.beats for m in b.moves] + [c.example for c in scenario.rubric])
+            refs = [m for b in scenario.beats for m in b.moves] + [c.example for c in scenario.rubric]
+            self.vectors.passages([strip_address(t) for t in refs])
             self._customers[scenario_id] = ScriptedCustomer(scenario, self.vectors)
         return self._customers[scenario_id]
 

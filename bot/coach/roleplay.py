@@ -103,6 +103,14 @@ class CustomerTurn:
     notice: str = ""  # e.g. the LLM failed and the scripted line was used
 
 
+def join_lines(first: str, second: str) -> str:
+    """Two customer lines as one turn: Chinese sentences need no space between them."""
+    first, second = first.strip(), second.strip()
+    if not first or not second:
+        return first or second
+    return first + ("" if first[-1] in "。！？…”」）" else " ") + second
+
+
 class ScriptedCustomer:
     """The offline customer of one scenario."""
 
@@ -215,13 +223,13 @@ class ScriptedCustomer:
         s = self.scenario
         if state.resistance >= s.persona.walk_away_at or walk_away:
             state.ended, state.outcome = True, OUTCOME_WALKED_AWAY
-            text = f"{text} {s.persona.walk_away_line}".strip()
+            text = join_lines(text, s.persona.walk_away_line)
         elif self.goal_reached(state):
             state.ended, state.outcome = True, OUTCOME_GOAL
-            text = f"{text} {s.end.goal_line}".strip()
+            text = join_lines(text, s.end.goal_line)
         elif state.turns >= s.end.max_turns:
             state.ended, state.outcome = True, OUTCOME_TURN_LIMIT
-            text = f"{text} {s.end.turn_limit_line}".strip()
+            text = join_lines(text, s.end.turn_limit_line)
         return CustomerTurn(
             text=text,
             ended=state.ended,

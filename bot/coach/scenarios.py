@@ -101,7 +101,18 @@ class Criterion:
 
     @property
     def citations(self) -> list[Citation]:
-        return [s.citation for s in self.sources if s.citation is not None]
+        """One citation per passage: two quotes from the same chunk are one place to read."""
+        seen: set[tuple[str, str]] = set()
+        out: list[Citation] = []
+        for ref in self.sources:
+            c = ref.citation
+            if c is None:
+                continue
+            key = (c.doc, c.location or c.text)
+            if key not in seen:
+                seen.add(key)
+                out.append(c)
+        return out
 
 
 @dataclass(frozen=True)
@@ -211,6 +222,7 @@ class ScenarioCatalog:
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     errors: list[ScenarioError] = field(default_factory=list)
     criteria: dict[str, CriterionInfo] = field(default_factory=dict)
+    sources: dict[str, "SourceText"] = field(default_factory=dict)
 
     def get(self, scenario_id: str) -> Scenario | None:
         return self.scenarios.get(scenario_id)
@@ -236,6 +248,15 @@ class ScenarioCatalog:
 # ---------------------------------------------------------------- field readers
 
 
+_CJK = r"\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’…—"
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+
+
+def _tidy(text: str) -> str:
+    """Strip, and drop the spaces YAML's folded lines leave between Chinese characters."""
+    return _CJK_GAP.sub("", text.strip())
+
+
 class _Fields:
     """Typed accessors that raise ScenarioError naming the file and the field path."""
 
@@ -250,7 +271,7 @@ class _Fields:
             raise self.fail(path, "应该是一个映射（键: 值）")
         return value
 
-    def text(self, data: dict, key: str, path: str, *, required: bool = True, default: str = "") -> str:
+    def text(self, data: dict, key: str, path: str, *, required: bool = True, default: str = "", verbatim: bool = False) -> str:
         value = data.get(key)
         where = f"{path}.{key}" if path else key
         if value is None:
@@ -259,7 +280,7 @@ class _Fields:
             return default
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise self.fail(where, "应该是一段文字")
-        text = str(value).strip()
+        text = str(value).strip() if verbatim else _tidy(str(value))
         if required and not text:
             raise self.fail(where, "不能为空")
         return text
@@ -305,7 +326,7 @@ class _Fields:
         for i, item in enumerate(value):
             if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
                 raise self.fail(f"{where}[{i}]", "应该是一段不为空的文字")
-            out.append(str(item).strip())
+            out.append(_tidy(str(item)))
         if len(out) < min_items:
             raise self.fail(where, f"至少需要 {min_items} 项")
         return tuple(out)
@@ -454,7 +475,22 @@ CitationResolver = Callable[[str, str], Citation | None]
 def knowledge_resolver(knowledge: Any, k: int = 8) -> CitationResolver:
     """Resolve quotes through the knowledge base: search the quote, take the chunk of that doc containing it."""
 
+    cache: dict[tuple[str, str], Citation | None] = {}
+
     def resolve(doc_id: str, quote: str) -> Citation | None:
+        if (doc_id, quote) not in cache:
+            cache[(doc_id, quote)] = _search(doc_id, quote)
+        return cache[(doc_id, quote)]
+
+    def _search(doc_id: str, quote: str) -> Citation | None:
+        locate = getattr(knowledge, "locate", None)
+        if locate is not None:  # direct lookup by quote: exact and needs no embedding
+            try:
+                hit = locate(doc_id, quote)
+            except Exception:  # an unindexed or broken store must not stop scenarios from loading
+                hit = None
+            if hit is not None:
+                return Citation(n=0, doc=doc_id, title=hit.title, location=hit.location, text=quote)
         try:
             result = knowledge.search(quote, k=k)
         except Exception:  # an unindexed or broken store must not stop scenarios from loading
@@ -631,7 +667,7 @@ def _parse_rubric(
 
 def _parse_source(f: _Fields, raw: dict, where: str, sources: dict[str, SourceText]) -> SourceRef:
     doc = f.text(raw, "doc", where)
-    quote = f.text(raw, "quote", where)
+    quote = f.text(raw, "quote", where, verbatim=True)
     if doc not in sources:
         known = ", ".join(sorted(sources)) or "（资料清单为空）"
         raise f.fail(f"{where}.doc", f"{doc!r} 不在 knowledge/sources/manifest.yaml 里（可用：{known}）")
@@ -657,7 +693,12 @@ def load_catalog(
     sources_dir: Path,
     resolver: CitationResolver | None = None,
 ) -> ScenarioCatalog:
-    """Load every scenario file; a bad file is reported in `errors` and skipped, never fatal."""
+    """Load every scenario file; a bad file is reported in `errors` and skipped, never fatal.
+
+    With a `resolver`, every rubric quote is resolved to its chunk's citation now;
+    without one, citations are resolved later per scenario (`resolve_citations`),
+    which keeps start-up fast.
+    """
     catalog = ScenarioCatalog()
     try:
         catalog.criteria = load_criteria(scenarios_dir)
@@ -666,6 +707,7 @@ def load_catalog(
         catalog.errors.append(exc)
         return catalog
     sources = load_source_texts(sources_dir)
+    catalog.sources = sources
     for path in scenario_files(scenarios_dir):
         try:
             scenario = parse_scenario(_read_yaml(path, path.name), path.name, catalog.criteria, sources, signals, reactions)
@@ -676,7 +718,7 @@ def load_catalog(
             other = catalog.scenarios[scenario.id].file
             catalog.errors.append(ScenarioError(path.name, "id", f"{scenario.id!r} 已被 {other} 使用"))
             continue
-        catalog.scenarios[scenario.id] = resolve_citations(scenario, sources, resolver)
+        catalog.scenarios[scenario.id] = resolve_citations(scenario, sources, resolver) if resolver else scenario
     return catalog
 
 

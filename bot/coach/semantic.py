@@ -9,12 +9,25 @@ L2-normalised), so a dot product is the cosine.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 
 import numpy as np
 
 from bot.retrieval.types import Embedder
+
+
+_ADDRESS = re.compile(
+    r"^\s*(?:[\u4e00-\u9fff]{1,3}(?:老板娘|经理|主管|科长|老板|总|姐|哥|队长|队|主任|校长|老师|师傅|处长|局长|部长|厂长|站长|工))"
+    r"(?:您好|你好)?[，,！!、。\s]+"
+)
+
+
+def strip_address(text: str) -> str:
+    """Drop a leading form of address ("周经理，", "刘姐，"): shared by every line, it only inflates similarity."""
+    stripped = _ADDRESS.sub("", text, count=1)
+    return stripped if len(stripped) >= 4 else text
 
 
 class TextVectors:
@@ -56,7 +69,9 @@ class TextVectors:
         return self._get("p", texts)
 
     def similarity(self, queries: list[str], passages: list[str]) -> np.ndarray:
-        """Cosine matrix [len(queries), len(passages)]."""
+        """Cosine matrix [len(queries), len(passages)], compared without leading forms of address."""
         if not queries or not passages:
             return np.zeros((len(queries), len(passages)), dtype=np.float32)
-        return self.queries(queries) @ self.passages(passages).T
+        q = self.queries([strip_address(t) for t in queries])
+        p = self.passages([strip_address(t) for t in passages])
+        return q @ p.T

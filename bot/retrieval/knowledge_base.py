@@ -253,6 +253,41 @@ class KnowledgeBase:
         return True
 
     # ---- retrieval -----------------------------------------------------
+    def locate(self, doc_id: str, quote: str) -> Hit | None:
+        """The chunk of `doc_id` that holds `quote` (verbatim, else the longest shared run ≥ 60 %).
+
+        Scenarios and tips cite the material by quote; this turns a quote into
+        the chunk's title and location without a semantic search.
+        """
+        self._refresh_cache()
+        candidates = [c for c in self._chunks.values() if c.metadata.get("doc_id") == doc_id]
+        if not candidates or not quote:
+            return None
+        exact = [c for c in candidates if quote in c.text]
+        if exact:
+            best = exact[0]
+        else:
+            from difflib import SequenceMatcher
+
+            def shared(c: StoredChunk) -> int:
+                matcher = SequenceMatcher(None, c.text, quote, autojunk=False)
+                return matcher.find_longest_match(0, len(c.text), 0, len(quote)).size
+
+            best = max(candidates, key=shared)
+            if shared(best) < 0.6 * len(quote):
+                return None
+        m = best.metadata
+        return Hit(
+            chunk_id=best.chunk_id,
+            doc_id=doc_id,
+            title=str(m.get("title")),
+            location=str(m.get("location")),
+            text=best.text,
+            score=1.0,
+            ordinal=int(m.get("ordinal", 0)),
+            section=str(m.get("section", "")),
+        )
+
     def _dense(self, vector: list[float], pool: int) -> list[tuple[str, float]]:
         """Dense ranking of chunks; a hint question that matches counts for the chunk it points to."""
         best: dict[str, float] = {}

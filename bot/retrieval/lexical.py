@@ -36,6 +36,7 @@ def _ensure_jieba(words: tuple[str, ...]) -> None:
         if words in _JIEBA_READY:
             return
         jieba.setLogLevel(logging.WARNING)
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         jieba.initialize()
         for word in words:
             jieba.add_word(word, freq=20000)

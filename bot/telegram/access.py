@@ -45,7 +45,10 @@ async def gate(update: Update, context: CoachContext) -> None:
     if not is_allowed(user.id, settings.allowed_user_ids, settings.admin_user_ids):
         await _refuse_once(update, context, user.id)
         raise ApplicationHandlerStop
-    profile = await asyncio.to_thread(context.stores.users.touch, user.id, user.username or "", user.first_name or "")
+    users = context.stores.users
+    profile = users.recently_seen(user.id, user.username or "", user.first_name or "")
+    if profile is None:  # first message in a while: record it (a disk write, so off the event loop)
+        profile = await asyncio.to_thread(users.touch, user.id, user.username or "", user.first_name or "")
     context.remember_profile(profile)
 
 

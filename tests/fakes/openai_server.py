@@ -37,7 +37,10 @@ Endpoints:
 - `chunk_delay_s`: pause between streamed content chunks (a slow model).
 
 Other knobs: `server.reject_stream_options = True` answers 400 to any request
-carrying `stream_options` (like some older servers). Records: `server.requests`
+carrying `stream_options` (like some older servers); `server.reject_params =
+{"response_format", "max_tokens", …}` does the same for other parameters
+(for "max_tokens" the message suggests `max_completion_tokens`, like OpenAI's
+newer models). Records: `server.requests`
 (every request as `RecordedRequest(path, headers, json)`), `server.chat_requests`
 (the JSON bodies of chat calls).
 """
@@ -91,6 +94,7 @@ class FakeOpenAIServer:
     reply: FakeReply = field(default_factory=FakeReply)
     embedding_dim: int = 8
     reject_stream_options: bool = False
+    reject_params: set[str] = field(default_factory=set)
     requests: list[RecordedRequest] = field(default_factory=list)
     _queue: deque = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -229,8 +233,10 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def _chat(self, body: dict[str, Any]) -> None:
             reply = server._next_reply()
-            if server.reject_stream_options and "stream_options" in body:
-                return self._error(400, "Unrecognized request argument supplied: stream_options")
+            refused = set(server.reject_params) | ({"stream_options"} if server.reject_stream_options else set())
+            for name in sorted(refused & set(body)):
+                hint = " Use 'max_completion_tokens' instead." if name == "max_tokens" else ""
+                return self._error(400, f"Unsupported parameter: '{name}'.{hint}")
             if reply.delay_s:
                 server._sleep(reply.delay_s)
                 if server._stopping.is_set():

@@ -47,6 +47,9 @@ Make Telegram misbehave for a chat::
     server.fail(chat_id, "cant_parse", times=1)          # 400 can't parse entities
     server.fail(chat_id, "bad_request", description="Bad Request: chat not found")
 
+Webhook mode: `server.webhook_url` is what the bot registered with setWebhook;
+`server.take_updates()` removes the queued updates so a test can POST them to the bot.
+
 Pytest fixtures built on it live in tests/telegram_fixtures.py.
 """
 
@@ -226,7 +229,9 @@ class FakeTelegramServer:
     def start(self) -> "FakeTelegramServer":
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-telegram", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-telegram", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -464,6 +469,12 @@ class FakeTelegramServer:
     def calls(self, method: str | None = None) -> list[ApiCall]:
         with self._cond:
             return [c for c in self.api_calls if method is None or c.method == method]
+
+    def take_updates(self) -> list[dict[str, Any]]:
+        """Remove and return the queued updates (webhook tests POST them to the bot themselves)."""
+        with self._cond:
+            taken, self._updates = self._updates, []
+            return taken
 
     def pending_updates(self) -> int:
         with self._cond:

@@ -1,0 +1,144 @@
+"""LLM mode through the real `openai` client against the fake OpenAI-compatible server on loopback:
+the persona turn, the hidden state, the evaluator JSON, and every fallback to the offline path."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Iterator
+
+import pytest
+
+from bot.coach.practice import PracticeService
+from bot.coach.scenarios import knowledge_resolver, load_catalog
+from bot.coach.semantic import TextVectors
+from bot.llm import build_llm
+from bot.settings import PROJECT_ROOT, Settings
+from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, fake_openai_server
+
+SEGMENTS = "周经理您别急，我马上安排专人把油库付油、车辆在途、您这边接卸三段都查一遍。"
+COMPENSATE = "查出来是我们付油或运输的问题，我们赔偿，承运商严肃处理，处理意见书面给您。"
+
+
+@pytest.fixture(scope="module")
+def shared(knowledge_base):
+    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+    return catalog, TextVectors(knowledge_base.embedder), knowledge_resolver(knowledge_base)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with fake_openai_server() as fake:
+        yield fake
+
+
+@pytest.fixture
+def practice(shared, server: FakeOpenAIServer) -> PracticeService:
+    catalog, vectors, resolver = shared
+    settings = replace(Settings(), openai_base_url=server.base_url, openai_api_key="sk-test",
+                       openai_model="fake-model", llm_max_retries=0, llm_timeout_s=5.0)
+    return PracticeService(catalog, vectors, llm=build_llm(settings), prompts_dir=PROJECT_ROOT / "prompts", resolver=resolver)
+
+
+def customer_json(reply: str, trust: int = 0, walk: bool = False) -> FakeReply:
+    return FakeReply(text=json.dumps({"reply": reply, "trust_delta": trust, "walk_away": walk}, ensure_ascii=False))
+
+
+def evaluation(practice: PracticeService, scenario_id: str, evidence: str, **first) -> FakeReply:
+    scenario = practice.scenario(scenario_id)
+    items = [
+        {"id": c.id, "score": 70, "evidence": [evidence], "done_well": "主动提出分段调查", "missing": "没有约时间",
+         "better_reply": "三天内给您书面结果。", "sources": [1]}
+        for c in scenario.rubric
+    ]
+    items[0].update(first)
+    return FakeReply(text=json.dumps({"criteria": items}, ensure_ascii=False))
+
+
+async def test_the_model_plays_the_persona_in_character_with_a_hidden_state(practice, server) -> None:
+    session = practice.start("abnormal-loss")
+    assert session.mode == "llm"
+    server.queue(customer_json("分段查？行，那发油记录你也得拿给我看。", trust=4))
+    before = session.state.resistance
+    turn = await practice.reply(session, SEGMENTS)
+
+    assert turn.text == "分段查？行，那发油记录你也得拿给我看。" and not turn.ended
+    assert "beat:segments" in session.state.events[-1] and "llm:+4" in session.state.events[-1]
+    assert session.state.resistance < before
+    [request] = server.chat_requests
+    assert request["response_format"] == {"type": "json_object"}
+    system = request["messages"][0]["content"]
+    persona = practice.scenario("abnormal-loss").persona
+    assert persona.name in system and persona.motives[0] in system and "绝不直接说出来" in system
+    assert "不是教练" in system and "挑战" in system
+    assert request["messages"][1] == {"role": "assistant", "content": practice.scenario("abnormal-loss").opening}
+    assert request["messages"][-1] == {"role": "user", "content": SEGMENTS}
+
+
+async def test_the_model_cannot_end_the_meeting_on_a_whim_but_an_improper_offer_does(practice, server) -> None:
+    session = practice.start("team-decision")
+    server.queue(customer_json("今天先到这吧。", trust=0, walk=True))
+    turn = await practice.reply(session, "钱主管，咱们换供应商一般是什么流程？最后谁拍板？")
+    assert not turn.ended, "a calm customer is not allowed to walk away on the model's say-so"
+
+    hard = practice.start("kickback-purchaser")
+    server.queue(customer_json("……你这话我就当没听见。", trust=-15, walk=True))
+    turn = await practice.reply(hard, "赵哥放心，每吨返您二十，私下给您。")
+    assert turn.ended and turn.outcome == "walked_away"
+    assert turn.text.startswith("……你这话我就当没听见。")
+
+
+@pytest.mark.parametrize("bad", [FakeReply(malformed=True), FakeReply(text="好的，我考虑一下。"), FakeReply(status=500)])
+async def test_a_broken_customer_turn_falls_back_to_the_script(practice, server, bad: FakeReply) -> None:
+    session = practice.start("abnormal-loss")
+    server.queue(bad)
+    turn = await practice.reply(session, SEGMENTS)
+    segments = next(b for b in practice.scenario("abnormal-loss").beats if b.id == "segments")
+    assert turn.text == segments.replies[0] and turn.notice == "llm_fallback"
+    assert session.notices == ["llm_fallback"] and "beat:segments" in session.state.hits
+
+
+async def test_evaluator_json_becomes_the_score_card_with_citations(practice, server) -> None:
+    session = practice.start("abnormal-loss")
+    server.queue(customer_json("行。", trust=2), evaluation(practice, "abnormal-loss", "我马上安排专人", score=90))
+    await practice.reply(session, SEGMENTS)
+    card = await practice.finish(session)
+    assert card.mode == "llm" and card.notice == ""
+    assert [c.pct for c in card.criteria] == [90, 70, 70, 70]
+    assert card.total == round(0.9 * 20 + 0.7 * 80)
+    assert card.criteria[0].evidence == ("我马上安排专人",)
+    assert all(c.citations and c.citations[0].location for c in card.criteria)
+    system = server.chat_requests[-1]["messages"][0]["content"]
+    assert "资料[1]" in system and "积极给出正面答复,不能进行否认" in system
+
+
+async def test_evaluator_gets_one_retry_with_the_validation_error(practice, server) -> None:
+    session = practice.start("abnormal-loss")
+    invented = evaluation(practice, "abnormal-loss", "我们全额赔偿并道歉")  # the rep never said this
+    server.queue(customer_json("行。"), invented, evaluation(practice, "abnormal-loss", "车辆在途"))
+    await practice.reply(session, SEGMENTS)
+    card = await practice.finish(session)
+    assert card.mode == "llm"
+    retry = server.chat_requests[-1]["messages"]
+    assert retry[-1]["role"] == "user" and "不是销售员的原话" in retry[-1]["content"]
+
+
+@pytest.mark.parametrize("second", [FakeReply(malformed=True), FakeReply(text="{\"criteria\": []}")])
+async def test_malformed_evaluator_json_twice_falls_back_to_the_offline_scorer(practice, server, second) -> None:
+    session = practice.start("abnormal-loss")
+    server.queue(customer_json("行。"), customer_json("嗯。"), FakeReply(text="这是我的评价：很好"), second)
+    await practice.reply(session, SEGMENTS)
+    await practice.reply(session, COMPENSATE)
+    card = await practice.finish(session)
+    assert card.mode == "offline" and card.notice == "llm_eval_fallback"
+    assert len(server.chat_requests) == 4
+    offline = practice.scorer.score(practice.scenario("abnormal-loss"), [SEGMENTS, COMPENSATE])
+    assert card.total == offline.total > 0
+
+
+async def test_evaluator_server_error_falls_back_without_retrying(practice, server) -> None:
+    session = practice.start("abnormal-loss")
+    server.queue(customer_json("行。"), FakeReply(status=503))
+    await practice.reply(session, SEGMENTS)
+    card = await practice.finish(session)
+    assert card.mode == "offline" and card.notice == "llm_eval_fallback" and len(server.chat_requests) == 2
