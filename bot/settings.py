@@ -71,6 +71,7 @@ class Settings:
     chroma_host: str = ""
     chroma_port: int = 8000
     top_k: int = 5
+    embedding_threads: int = 1
     max_file_mb: float = 20.0
 
     # Telegram
@@ -143,6 +144,7 @@ class Settings:
             ("LLM_ANSWER_TOKENS", "llm_answer_tokens", int),
             ("CHROMA_PORT", "chroma_port", int),
             ("TOP_K", "top_k", int),
+            ("EMBEDDING_THREADS", "embedding_threads", int),
             ("MAX_FILE_MB", "max_file_mb", float),
             ("WEBHOOK_PORT", "webhook_port", int),
             ("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", int),

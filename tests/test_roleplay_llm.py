@@ -95,7 +95,7 @@ async def test_a_broken_customer_turn_falls_back_to_the_script(practice, server,
     turn = await practice.reply(session, SEGMENTS)
     segments = next(b for b in practice.scenario("abnormal-loss").beats if b.id == "segments")
     assert turn.text == segments.replies[0] and turn.notice == "llm_fallback"
-    assert session.notices == ["llm_fallback"] and "beat:segments" in session.state.hits
+    assert session.notices == ["llm_fallback"] and "segments" in session.state.hits
 
 
 async def test_evaluator_json_becomes_the_score_card_with_citations(practice, server) -> None:

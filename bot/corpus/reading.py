@@ -102,3 +102,9 @@ def read_source(path: Path, entry: ManifestEntry | None, max_bytes: int) -> Sour
         sha256=file_sha256(data),
         blocks=blocks,
     )
+
+
+# The office formats register their readers here (imported last: formats.py imports this module).
+from bot.corpus.formats import FORMAT_READERS  # noqa: E402
+
+STRUCTURED_READERS.update(FORMAT_READERS)

@@ -76,6 +76,7 @@ class KnowledgeBase:
         self._chunks: dict[str, StoredChunk] = {}
         self._lexical_count = -1
         self._lock = threading.RLock()
+        self._vector_cache: dict[str, list[float]] = {}
 
     # ---- storage -------------------------------------------------------
     @property
@@ -288,6 +289,19 @@ class KnowledgeBase:
             section=str(m.get("section", "")),
         )
 
+    def _query_vector(self, text: str) -> list[float]:
+        """Query embedding, cached: reps repeat questions and follow-ups re-search the same text."""
+        with self._lock:
+            cached = self._vector_cache.get(text)
+        if cached is not None:
+            return cached
+        vector = self.embedder.embed_queries([text])[0]
+        with self._lock:
+            self._vector_cache[text] = vector
+            while len(self._vector_cache) > 512:
+                self._vector_cache.pop(next(iter(self._vector_cache)))
+        return vector
+
     def _dense(self, vector: list[float], pool: int) -> list[tuple[str, float]]:
         """Dense ranking of chunks; a hint question that matches counts for the chunk it points to."""
         best: dict[str, float] = {}
@@ -308,7 +322,7 @@ class KnowledgeBase:
         if not analysed.text or not self._chunks:
             return SearchResult(query=query, hits=[], covered=False, confidence=0.0)
         pool = max(30, k * 6)
-        dense_vector = self.embedder.embed_queries([analysed.dense_text])[0]
+        dense_vector = self._query_vector(analysed.dense_text)
         dense = self._dense(dense_vector, pool)
         lexical = self._lexical.search(analysed.lexical_text, pool) if self._lexical else []
         rankings = {"dense": [i for i, _ in dense], "lexical": [i for i, _ in lexical]}

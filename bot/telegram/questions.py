@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,6 +38,12 @@ PLACEHOLDER_DELAY_S = 1.0  # offline answers usually arrive first; no placeholde
 HISTORY_SHARE_OF_CONTEXT = 4  # history may use a quarter of the LLM context budget
 _LIMITER_KEY = "questions.rate_limiter"
 _LOCKS_KEY = "questions.chat_locks"
+_SLOTS_KEY = "questions.answer_slots"
+# How many answers are computed at once. Offline answers are CPU work (retrieval, ranking):
+# running more than one per core only time-slices them, so every rep in a burst waits for
+# the slowest; a first-come queue answers most of them sooner. LLM answers mostly wait on
+# the model, so many run at once (bounded, to be gentle with the API).
+LLM_ANSWER_SLOTS = 32
 EXAMPLE_PREFIX = "ask:"
 FEEDBACK_PREFIX = "fb:"
 
@@ -150,13 +157,14 @@ async def answer(context: CoachContext, chat: Chat, user: User, question: str, r
             await reply.show_placeholder()
         else:
             reply.show_placeholder_after(PLACEHOLDER_DELAY_S)
-        history = await asyncio.to_thread(
-            context.stores.history.recent,
-            chat.id,
-            settings.history_turns,
-            max(256, settings.llm_context_tokens // HISTORY_SHARE_OF_CONTEXT),
-        )
-        final = await _run_answer(context, reply, question, history, lang)
+        async with context.bot_data[_SLOTS_KEY]:
+            history = await asyncio.to_thread(
+                context.stores.history.recent,
+                chat.id,
+                settings.history_turns,
+                max(256, settings.llm_context_tokens // HISTORY_SHARE_OF_CONTEXT),
+            )
+            final = await _run_answer(context, reply, question, history, lang)
         question_id = await asyncio.to_thread(_record, context, chat.id, user.id, question, final)
         await reply.finish(render_answer(final, lang), feedback_keyboard(question_id, lang))
     except Exception as exc:
@@ -223,6 +231,8 @@ def register(application: Application) -> None:
     settings = services_of(application).settings
     application.bot_data[_LIMITER_KEY] = RateLimiter(settings.rate_limit_per_minute)
     application.bot_data[_LOCKS_KEY] = KeyedLocks()
+    slots = LLM_ANSWER_SLOTS if settings.llm_enabled else max(1, os.cpu_count() or 1)
+    application.bot_data[_SLOTS_KEY] = asyncio.Semaphore(slots)
     application.add_handler(MessageHandler(questions_filter(), on_text, block=False))
     application.add_handler(CallbackQueryHandler(on_example, pattern=rf"^{EXAMPLE_PREFIX}\d+$", block=False))
 

@@ -1,0 +1,181 @@
+"""Readers for the office formats a manager actually has: .docx, .pdf, .pptx.
+
+Why here and not in the chunker: each format knows where a reader can find a
+passage again — a Word heading, a PDF page, a slide — so it returns located
+`Block`s ("「报价技巧」", "第 3 页", "第 5 张幻灯片") and the chunker keeps them.
+Every failure (encrypted, scanned, corrupt, not really that format) becomes an
+`IngestFileError` naming the file, so nothing already indexed is touched.
+
+The libraries are imported inside the readers: `salescoach --help` and the
+bot's start-up do not pay for them.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from pathlib import Path
+
+from bot.corpus.documents import Block
+from bot.corpus.reading import IngestFileError
+
+logger = logging.getLogger(__name__)
+
+_HEADING_STYLE = re.compile(r"^(heading|标题)", re.IGNORECASE)
+_TITLE_STYLE = re.compile(r"^(title|subtitle|标题$)", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+
+
+def _clean(text: str) -> str:
+    """Collapse runs of spaces inside a line; keep line breaks (they separate sentences)."""
+    lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r", "\n").replace("\x0b", "\n").split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _join(blocks: list[Block], first_line: str = "") -> str:
+    """The document's plain text (title first, then each section's heading and paragraphs)."""
+    lines: list[str] = [first_line] if first_line else []
+    section = None
+    for block in blocks:
+        if block.section and block.section != section and block.section != first_line:
+            lines.append(block.section)
+        section = block.section
+        lines.append(block.text)
+    return "\n\n".join(lines)
+
+
+# ---- .docx ---------------------------------------------------------------------------------
+def read_docx(path: Path, data: bytes) -> tuple[str, tuple[Block, ...]]:
+    """Word: headings become sections; paragraphs (and table rows) under a heading are located 「heading」."""
+    from docx import Document
+
+    try:
+        document = Document(io.BytesIO(data))
+    except Exception as exc:  # zipfile.BadZipFile, PackageNotFoundError, KeyError for a missing part…
+        logger.info("docx open failed for %s: %s", path.name, exc)
+        raise IngestFileError(path, "文件已损坏，或不是真正的 Word（.docx）文件，无法打开。请用 Word 重新另存为 .docx 后再试。") from exc
+    blocks: list[Block] = []
+    section = ""
+    title = ""
+    for item in document.iter_inner_content():
+        if hasattr(item, "rows"):  # a table: one block per row, cells joined
+            for row in item.rows:
+                cells: list[str] = []
+                for cell in row.cells:
+                    text = _clean(cell.text)
+                    if text and text not in cells:  # merged cells repeat their text
+                        cells.append(text)
+                if cells:
+                    blocks.append(Block(location=f"「{section}」" if section else "", section=section, text="；".join(cells)))
+            continue
+        text = _clean(item.text)
+        if not text:
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        if _TITLE_STYLE.match(style) and len(text) <= 80:  # the document's title, not a section
+            title = title or text
+            continue
+        if _HEADING_STYLE.match(style) and len(text) <= 80:
+            section = text
+            title = title or text
+            continue
+        blocks.append(Block(location=f"「{section}」" if section else "", section=section, text=text))
+    core_title = (document.core_properties.title or "").strip()
+    return _join(blocks, core_title or title), tuple(blocks)
+
+
+# ---- .pdf ----------------------------------------------------------------------------------
+def read_pdf(path: Path, data: bytes) -> tuple[str, tuple[Block, ...]]:
+    """PDF: one block per page, located 第 N 页 (the page number a reader sees in the viewer)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            # Many PDFs only restrict printing/copying with an empty open password; those still read.
+            if not reader.decrypt(""):
+                raise IngestFileError(path, "PDF 已加密（需要密码才能打开）。请导出一份不加密的 PDF 后再导入。")
+        pages = list(reader.pages)
+    except IngestFileError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise IngestFileError(path, f"PDF 文件已损坏或格式不对，无法打开（{type(exc).__name__}）。") from exc
+    except Exception as exc:  # pypdf raises assorted errors on broken files (incl. missing crypto support)
+        if "crypt" in str(exc).lower() or "AES" in str(exc):
+            raise IngestFileError(path, "PDF 已加密，无法读取。请导出一份不加密的 PDF 后再导入。") from exc
+        raise IngestFileError(path, f"PDF 无法读取（{type(exc).__name__}）。") from exc
+    blocks: list[Block] = []
+    for number, page in enumerate(pages, start=1):
+        try:
+            text = _clean(page.extract_text() or "")
+        except Exception as exc:  # one broken page should not lose the rest
+            logger.info("Page %s of %s unreadable: %s", number, path.name, exc)
+            continue
+        if text:
+            blocks.append(Block(location=f"第 {number} 页", section="", text=text))
+    if not blocks:
+        raise IngestFileError(
+            path, f"PDF 共 {len(pages)} 页，但提取不到任何文字（可能是扫描件或图片）。请先做文字识别（OCR）或提供可复制文字的版本。"
+        )
+    meta_title = ""
+    try:
+        meta_title = str((reader.metadata or {}).get("/Title") or "").strip()
+    except Exception:  # broken metadata is not worth refusing the file
+        meta_title = ""
+    return _join(blocks, meta_title), tuple(blocks)
+
+
+# ---- .pptx ---------------------------------------------------------------------------------
+def read_pptx(path: Path, data: bytes) -> tuple[str, tuple[Block, ...]]:
+    """PowerPoint: one block per slide, located 第 N 张幻灯片, the slide title as its section."""
+    from pptx import Presentation
+
+    try:
+        presentation = Presentation(io.BytesIO(data))
+    except Exception as exc:
+        logger.info("pptx open failed for %s: %s", path.name, exc)
+        raise IngestFileError(path, "文件已损坏，或不是真正的 PowerPoint（.pptx）文件，无法打开。请重新另存为 .pptx 后再试。") from exc
+    blocks: list[Block] = []
+    deck_title = ""
+    for number, slide in enumerate(presentation.slides, start=1):
+        title_shape = slide.shapes.title
+        title = _clean(title_shape.text_frame.text).replace("\n", " ") if title_shape is not None and title_shape.has_text_frame else ""
+        body: list[str] = []
+        for shape in slide.shapes:
+            if title_shape is not None and shape.shape_id == title_shape.shape_id:
+                continue
+            body.extend(_shape_texts(shape))
+        text = "\n".join(t for t in body if t)
+        if not text and not title:
+            continue
+        deck_title = deck_title or title
+        blocks.append(Block(location=f"第 {number} 张幻灯片", section=title, text=text or title))
+    if not blocks:
+        raise IngestFileError(path, "幻灯片里没有可用的文字（可能全是图片）。")
+    core_title = (presentation.core_properties.title or "").strip()
+    return _join(blocks, core_title or deck_title), tuple(blocks)
+
+
+def _shape_texts(shape) -> list[str]:  # noqa: ANN001 - a python-pptx shape
+    """Text of a shape: its text frame, table cells, or the shapes of a group."""
+    out: list[str] = []
+    if getattr(shape, "shape_type", None) is not None and hasattr(shape, "shapes"):  # group
+        for inner in shape.shapes:
+            out.extend(_shape_texts(inner))
+        return out
+    if getattr(shape, "has_text_frame", False):
+        text = _clean(shape.text_frame.text)
+        if text:
+            out.append(text)
+    if getattr(shape, "has_table", False):
+        for row in shape.table.rows:
+            cells = [_clean(cell.text) for cell in row.cells]
+            line = "；".join(c for c in cells if c)
+            if line:
+                out.append(line)
+    return out
+
+
+FORMAT_READERS = {".docx": read_docx, ".pdf": read_pdf, ".pptx": read_pptx}

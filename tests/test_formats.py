@@ -1,0 +1,135 @@
+"""Word, PDF and PowerPoint material: sensible locations, and bad files rejected with the index unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.corpus.reading import IngestFileError, read_source
+from bot.retrieval.knowledge_base import KnowledgeBase
+from bot.settings import Settings
+from tests.fakes.office_files import encrypt_pdf, make_docx, make_pdf, make_pptx
+
+WEIGHBRIDGE = "过磅时要和客户当面核对磅单，磅差超过千分之三就要查原因，不能一味让步。"
+INVOICE = "开票前核对对方的税号和开票内容，警惕对方要求虚开或者改品名的发票陷阱。"
+PRIVATE_STATION = "民营加油站老板自己拍板，决策链短，拜访时直接找老板谈价格和账期。"
+
+
+def docx_bytes() -> bytes:
+    return make_docx(
+        "油品销售手册",
+        [("磅差的处理", [WEIGHBRIDGE, "每次卸油都要留存磅单照片。"]), ("发票陷阱", [INVOICE])],
+        intro="本手册给新入职的业务员使用。",
+        table=[["风险", "对策"], ["水分超标", "现场取样封存"]],
+    )
+
+
+def pdf_bytes() -> bytes:
+    return make_pdf(["客户开发与维护\n第一章 寻找客户", PRIVATE_STATION, "第三页\n" + INVOICE], title="客户开发讲义")
+
+
+def pptx_bytes() -> bytes:
+    return make_pptx([("客情维护", ["客情是长期投入"]), ("如何找到决策人", ["先问清楚谁签字", "再约见采购经理"]), ("磅差", [WEIGHBRIDGE])])
+
+
+@pytest.fixture
+def office_kb(tmp_path: Path, knowledge_base: KnowledgeBase) -> KnowledgeBase:
+    knowledge_dir = tmp_path / "knowledge"
+    sources = knowledge_dir / "sources"
+    sources.mkdir(parents=True)
+    (sources / "手册.docx").write_bytes(docx_bytes())
+    (sources / "讲义.pdf").write_bytes(pdf_bytes())
+    (sources / "培训.pptx").write_bytes(pptx_bytes())
+    settings = replace(Settings.load(env={}), data_dir=tmp_path / "data", knowledge_dir=knowledge_dir)
+    kb = KnowledgeBase(settings, embedder=knowledge_base.embedder)  # reuse the loaded model
+    report = kb.ingest()
+    assert report.ok and len(report.added) == 3, report.errors
+    return kb
+
+
+def _locations(kb: KnowledgeBase, file: str) -> dict[str, str]:
+    """chunk text -> location for one file's chunks."""
+    kb._refresh_cache()
+    return {c.text: str(c.metadata["location"]) for c in kb._chunks.values() if c.metadata.get("file") == file}
+
+
+def test_docx_headings_become_locations(tmp_path: Path) -> None:
+    path = tmp_path / "手册.docx"
+    path.write_bytes(docx_bytes())
+    doc = read_source(path, None, 10_000_000)
+    assert doc.title == "油品销售手册"
+    by_text = {b.text: b for b in doc.blocks}
+    assert by_text[WEIGHBRIDGE].location == "「磅差的处理」" and by_text[WEIGHBRIDGE].section == "磅差的处理"
+    assert by_text[INVOICE].location == "「发票陷阱」"
+    assert by_text["本手册给新入职的业务员使用。"].location == ""  # before any heading: numbered as 第 N 段 when chunked
+    assert "水分超标；现场取样封存" in by_text  # table rows are kept, cells joined
+
+
+def test_pdf_pages_and_pptx_slides_are_located(tmp_path: Path) -> None:
+    pdf = tmp_path / "讲义.pdf"
+    pdf.write_bytes(pdf_bytes())
+    doc = read_source(pdf, None, 10_000_000)
+    assert doc.title == "客户开发讲义"
+    assert [b.location for b in doc.blocks] == ["第 1 页", "第 2 页", "第 3 页"]
+    assert PRIVATE_STATION in doc.blocks[1].text
+    deck = tmp_path / "培训.pptx"
+    deck.write_bytes(pptx_bytes())
+    doc = read_source(deck, None, 10_000_000)
+    assert [(b.location, b.section) for b in doc.blocks] == [
+        ("第 1 张幻灯片", "客情维护"),
+        ("第 2 张幻灯片", "如何找到决策人"),
+        ("第 3 张幻灯片", "磅差"),
+    ]
+    assert doc.blocks[1].text == "先问清楚谁签字\n再约见采购经理"
+
+
+def test_office_files_are_searchable_with_their_locations(office_kb: KnowledgeBase) -> None:
+    hit = office_kb.search("民营加油站谁拍板", 3).hits[0]
+    assert hit.title == "客户开发讲义" and hit.location == "第 2 页"
+    hits = office_kb.search("磅差超过多少要查原因", 5).hits
+    locations = {(h.title, h.location) for h in hits if WEIGHBRIDGE in h.text}
+    assert ("油品销售手册", "「磅差的处理」") in locations and ("客情维护", "第 3 张幻灯片") in locations
+    docx_locations = set(_locations(office_kb, "手册.docx").values())
+    assert "第 1 段" in docx_locations  # the intro paragraph, before any heading
+    assert {s.kind for s in office_kb.sources()} == {"article"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("加密.pdf", lambda: encrypt_pdf(pdf_bytes()), "加密"),
+        ("扫描件.pdf", lambda: make_pdf(["", ""]), "扫描件"),
+        ("坏的.pdf", lambda: b"%PDF-1.4\n garbage without objects", "PDF"),
+        ("坏的.docx", lambda: b"PK\x03\x04 this is not really a zip" * 20, "损坏"),
+        ("改名的.pptx", lambda: docx_bytes(), "PowerPoint"),
+        ("表格.xlsx", lambda: b"PK\x03\x04" * 100, "不支持的文件类型"),
+    ],
+)
+def test_bad_files_are_rejected_with_a_clear_message(tmp_path: Path, name: str, content, needle: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content())
+    with pytest.raises(IngestFileError) as caught:
+        read_source(path, None, 10_000_000)
+    message = str(caught.value)
+    assert message.startswith(name) and needle in message
+
+
+def test_oversized_file_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "大文件.pdf"
+    path.write_bytes(pdf_bytes() + b"%" + b"x" * 2_000_000)
+    with pytest.raises(IngestFileError, match="大文件.pdf：文件太大"):
+        read_source(path, None, 1_048_576)
+
+
+def test_bad_files_change_nothing_in_the_index(office_kb: KnowledgeBase) -> None:
+    before = sorted((c.chunk_id, c.text) for c in office_kb.store.all_chunks())
+    sources = office_kb.settings.sources_dir
+    (sources / "手册.docx").write_bytes(b"PK\x03\x04 broken" * 30)  # an indexed document turned corrupt
+    (sources / "加密.pdf").write_bytes(encrypt_pdf(pdf_bytes()))
+    (sources / "扫描件.pdf").write_bytes(make_pdf([""]))
+    report = office_kb.ingest()
+    assert len(report.errors) == 3 and report.added == report.updated == report.removed == []
+    assert sorted((c.chunk_id, c.text) for c in office_kb.store.all_chunks()) == before
+    assert any(WEIGHBRIDGE in h.text and h.title == "油品销售手册" for h in office_kb.search("磅差", 5).hits)
