@@ -32,7 +32,7 @@ DEFAULT_WALK_AWAY_AT = 100
 DEFAULT_GOAL_RESISTANCE = 50
 DEFAULT_AVOID_PENALTY = 0.4
 
-_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,63}")
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,39}")
 
 
 class ScenarioError(ValueError):
@@ -525,7 +525,7 @@ def parse_scenario(
     data = f.mapping(data, "")
     scenario_id = f.text(data, "id", "")
     if not _ID_RE.fullmatch(scenario_id):
-        raise f.fail("id", f"只能用小写英文字母、数字、短横线和下划线（2–64 个字符），收到 {scenario_id!r}")
+        raise f.fail("id", f"只能用小写英文字母、数字、短横线和下划线（2–40 个字符），收到 {scenario_id!r}")
     difficulty = f.text(data, "difficulty", "")
     if difficulty not in DIFFICULTIES:
         raise f.fail("difficulty", f"只能是 {' / '.join(DIFFICULTIES)}，收到 {difficulty!r}")

