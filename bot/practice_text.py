@@ -22,6 +22,9 @@ def _same(text: str) -> str:
 
 
 def citation_text(citation: Citation, lang: str) -> str:
+    """《标题》第 66 页; without a location (material not indexed yet) the quote itself says where to look."""
+    if not citation.location:
+        return t("practice.citation_quote", lang, title=citation.title, quote=citation.text)
     return t("practice.citation", lang, title=citation.title, location=citation.location).strip()
 
 

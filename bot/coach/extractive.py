@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.coach.types import Answer, Citation
+from bot.corpus.cleaning import remove_filler as clean_spoken
 from bot.i18n import t
 from bot.retrieval.types import Embedder, Hit, SearchResult
 
@@ -33,21 +34,9 @@ _CJK = r"\u4e00-\u9fff"
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|\n+")
 _CLAUSE_END = re.compile(r"(?<=[，,、：:])")
 
-# Spoken filler: interjections that never carry meaning in this material.
-_INTERJECTIONS = re.compile(r"[啊嗯呃诶唉哎呀]")
-_HA = re.compile(r"哈(?!尔滨|密|佛|萨克)")
-_TAG_QUESTION_END = re.compile(r"[，,]?\s*(?:对吧|是吧|对不对|是不是|好不好)\s*[？?]")
-_TAG_QUESTION = re.compile(r"[，,]?\s*(?:对吧|是吧)|[，,]?\s*对不对(?=[，。！？、；,.!?;\s]|$)")
-_STANDALONE_SHIBUSHI = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*是不是(?=[，。！？；,.!?;]|$)")
-_LEADING_FILLER = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*(?:就是说|就是|然后呢|然后)")
-_STANDALONE_FILLER = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*(?:好|那个|这个|那么)\s*[，,]")
-_REPEATED_PHRASE = re.compile(rf"([{_CJK}]{{2,8}})\1+|([{_CJK}]{{4,8}})(?:[，,]\2)+")
-_REPEATED_PRONOUN = re.compile(rf"([你我他她这那就])(?:[，,]\s*)?\1(?=[{_CJK}])")
 _ENUMERATOR = re.compile(
     rf"^\s*(?:[•·▪●◆■\-]\s*)?(?:\d{{1,3}}\s*(?:[、．)）]|\.(?!\d)|[,，](?=[{_CJK}]))\s*)?"
 )
-_PUNCT_RUN = re.compile(r"([，,、：:；;])\s*[，,、]+")
-_COMMA_BEFORE_END = re.compile(r"[，,、：:]\s*([。！？；!?;])")
 
 # Video/slide boilerplate that is never an answer ("点个赞", "大家好", template residue).
 _BOILERPLATE = re.compile(r"点个?赞|投个[币笔]|关注我|大家好|祝大家|给大家讲|单击此处|母版|\*")
@@ -89,40 +78,6 @@ def _tokens(text: str) -> frozenset[str]:
 def _bigrams(text: str) -> frozenset[str]:
     chars = re.sub(rf"[^{_CJK}a-z0-9]", "", text.lower())
     return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
-
-
-def _fullwidth_punct(text: str) -> str:
-    """ASCII punctuation between Chinese characters becomes the Chinese form (numbers stay as they are)."""
-    table = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；", "(": "（", ")": "）"}
-
-    def swap(m: re.Match[str]) -> str:
-        return table[m.group(0)]
-
-    text = re.sub(rf"(?<=[{_CJK}，。）])[,?!:;()]|[,?!:;()](?=[{_CJK}（])", swap, text)
-    text = re.sub(rf"(?<=[{_CJK}])\.(?=[{_CJK}])", "。", text)
-    return re.sub(r"-{2,}", "——", text)
-
-
-def clean_spoken(text: str) -> str:
-    """Strip spoken filler (啊/嗯/呃/诶/哈哈/对吧/是吧…) and stutters while keeping the meaning."""
-    text = _fullwidth_punct(text.replace("\u3000", " "))
-    text = _HA.sub("", text)
-    text = _INTERJECTIONS.sub("", text)
-    text = _TAG_QUESTION_END.sub("。", text)
-    text = _TAG_QUESTION.sub("", text)
-    text = _STANDALONE_SHIBUSHI.sub("", text)
-    text = _LEADING_FILLER.sub("", text)
-    text = _STANDALONE_FILLER.sub("", text)
-    for _ in range(2):
-        text = _REPEATED_PHRASE.sub(lambda m: m.group(1) or m.group(2), text)
-        text = _REPEATED_PRONOUN.sub(r"\1", text)
-    text = _PUNCT_RUN.sub(r"\1", text)
-    text = _COMMA_BEFORE_END.sub(r"\1", text)
-    text = re.sub(r"([。！？])[。，,、]+", r"\1", text)
-    text = re.sub(r"([。！？])\s*[？?]", r"\1", text)
-    text = re.sub(r"[ \t]+", " ", text)
-    text = re.sub(r"^[，,、。；;：:\s]+", "", text)
-    return text.strip()
 
 
 def split_sentences(text: str) -> list[str]:

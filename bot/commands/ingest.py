@@ -25,9 +25,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for path in missing:
             print(f"找不到文件：{path}", file=sys.stderr)
         return 2
+    paths, rejected = _into_sources(settings, args.paths)
+    if args.paths and not paths:
+        for error in rejected:
+            print(f"⚠ {error}", file=sys.stderr)
+        services.close()
+        return 1
     progress = TerminalProgress(quiet=args.quiet)
     try:
-        report = services.knowledge.ingest(paths=args.paths or None, progress=progress)
+        report = services.knowledge.ingest(paths=paths or None, progress=progress)
+        report.errors[:0] = rejected
     finally:
         progress.close()
         services.close()
@@ -38,3 +45,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     for error in report.errors:
         print(f"⚠ {error}", file=sys.stderr)
     return 1 if report.errors else 0
+
+
+def _into_sources(settings: Settings, paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Copy files from elsewhere into knowledge/sources (a full re-ingest would drop them otherwise).
+
+    Each file is checked first; a bad one is reported and not copied.
+    """
+    from bot.corpus.library import stage
+    from bot.corpus.reading import IngestFileError
+
+    staged: list[Path] = []
+    errors: list[str] = []
+    for path in paths:
+        try:
+            staged.append(stage(settings, path).path)
+        except IngestFileError as exc:
+            errors.append(str(exc))
+    return staged, errors

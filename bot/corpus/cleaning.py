@@ -21,25 +21,54 @@ TEMPLATE_NOISE = (
     "资源描述",
 )
 
-_FILLER_RUN = re.compile(r"(?:[啊哈呵嗯呃诶哎]){2,}")
-_FILLER_SINGLE = re.compile(r"[嗯呃]")
-_FILLER_TAG = re.compile(r"(?:，|,)?(?:对吧|是吧|对不对)(?=[，,。？?！!]|$)")
-_FILLER_AFTER_PUNCT = re.compile(r"(?<=[，。？！、：；,])\s*[啊哈诶哎]+(?=[^\u4e00-\u9fff]|[\u4e00-\u9fff])")
-_FILLER_BEFORE_PUNCT = re.compile(r"(?<=[\u4e00-\u9fff])[啊哈](?=[，。？！,.!?]|$)")
-_REPEATED_PUNCT = re.compile(r"([，。？！、,])(?:\s*[，,])+")
+_CJK = r"\u4e00-\u9fff"
 _SPACES = re.compile(r"[ \t\u3000]+")
+# Spoken filler: interjections that never carry meaning in this material.
+_INTERJECTIONS = re.compile(r"[啊嗯呃诶唉哎呀]")
+_HA = re.compile(r"哈(?!尔滨|密|佛|萨克)")
+_TAG_QUESTION_END = re.compile(r"[，,]?\s*(?:对吧|是吧|对不对|是不是|好不好)\s*[？?]")
+_TAG_QUESTION = re.compile(r"[，,]?\s*(?:对吧|是吧)|[，,]?\s*对不对(?=[，。！？、；,.!?;\s]|$)")
+_STANDALONE_SHIBUSHI = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*是不是(?=[，。！？；,.!?;]|$)")
+_LEADING_FILLER = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*(?:就是说|就是|然后呢|然后)")
+_STANDALONE_FILLER = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*(?:好|那个|这个|那么)\s*[，,]")
+_REPEATED_PHRASE = re.compile(rf"([{_CJK}]{{2,8}})\1+|([{_CJK}]{{4,8}})(?:[，,]\2)+")
+_REPEATED_PRONOUN = re.compile(rf"([你我他她这那就])(?:[，,]\s*)?\1(?=[{_CJK}])")
+_PUNCT_RUN = re.compile(r"([，,、：:；;])\s*[，,、]+")
+_COMMA_BEFORE_END = re.compile(r"[，,、：:]\s*([。！？；!?;])")
+
+
+def _fullwidth_punct(text: str) -> str:
+    """ASCII punctuation between Chinese characters becomes the Chinese form (numbers stay as they are)."""
+    table = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；", "(": "（", ")": "）"}
+
+    def swap(m: re.Match[str]) -> str:
+        return table[m.group(0)]
+
+    text = re.sub(rf"(?<=[{_CJK}，。）])[,?!:;()]|[,?!:;()](?=[{_CJK}（])", swap, text)
+    text = re.sub(rf"(?<=[{_CJK}])\.(?=[{_CJK}])", "。", text)
+    return re.sub(r"-{2,}", "——", text)
 
 
 def remove_filler(text: str) -> str:
-    """Drop spoken filler (啊哈哈, 嗯, 呃, trailing 啊/哈, 对吧) and tidy the punctuation left behind."""
-    text = _FILLER_RUN.sub("", text)
-    text = _FILLER_SINGLE.sub("", text)
-    text = _FILLER_TAG.sub("", text)
-    text = _FILLER_AFTER_PUNCT.sub("", text)
-    text = _FILLER_BEFORE_PUNCT.sub("", text)
-    text = _REPEATED_PUNCT.sub(r"\1", text)
-    text = re.sub(r"^[，,。、\s]+", "", text)
-    return text
+    """Strip spoken filler (啊/嗯/呃/诶/哈哈/对吧/是吧…) and stutters while keeping the meaning."""
+    text = _fullwidth_punct(text.replace("\u3000", " "))
+    text = _HA.sub("", text)
+    text = _INTERJECTIONS.sub("", text)
+    text = _TAG_QUESTION_END.sub("。", text)
+    text = _TAG_QUESTION.sub("", text)
+    text = _STANDALONE_SHIBUSHI.sub("", text)
+    text = _LEADING_FILLER.sub("", text)
+    text = _STANDALONE_FILLER.sub("", text)
+    for _ in range(2):
+        text = _REPEATED_PHRASE.sub(lambda m: m.group(1) or m.group(2), text)
+        text = _REPEATED_PRONOUN.sub(r"\1", text)
+    text = _PUNCT_RUN.sub(r"\1", text)
+    text = _COMMA_BEFORE_END.sub(r"\1", text)
+    text = re.sub(r"([。！？])[。，,、]+", r"\1", text)
+    text = re.sub(r"([。！？])\s*[？?]", r"\1", text)
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r"^[，,、。；;：:\s]+", "", text)
+    return text.strip()
 
 
 def normalise_spaces(text: str) -> str:

@@ -30,7 +30,7 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 # Bump when chunking changes so unchanged files are re-chunked once.
-CHUNKER_VERSION = "v3"
+CHUNKER_VERSION = "v4"
 
 Progress = Callable[[str, int, int], None]
 

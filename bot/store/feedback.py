@@ -61,3 +61,8 @@ class FeedbackStore:
         )
         assert row is not None
         return FeedbackCounts(up=int(row["up"]), down=int(row["down"]))
+
+    def delete_user(self, user_id: int) -> int:
+        """Drop a user's ratings (/forget_me); returns rows removed."""
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,)).rowcount

@@ -112,3 +112,8 @@ class HistoryStore:
         # rowcount, not Database.execute(): its return value is lastrowid when one exists
         with self.db.transaction() as conn:
             return conn.execute("DELETE FROM chat_history WHERE chat_id = ?", (chat_id,)).rowcount
+
+    def delete_user(self, user_id: int) -> int:
+        """Forget everything a user said or was answered (/forget_me); returns rows removed."""
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM chat_history WHERE user_id = ?", (user_id,)).rowcount

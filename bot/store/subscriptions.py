@@ -212,3 +212,9 @@ class SubscriptionStore:
     def release(self, send_id: int) -> None:
         """Undo a claim whose message never reached the user (so a later catch-up may send it)."""
         self.db.execute("DELETE FROM tip_sends WHERE id = ?", (send_id,))
+
+    def delete_user(self, user_id: int) -> int:
+        """Remove the subscription and the record of sent tips (/forget_me); returns rows removed."""
+        with self.db.transaction() as conn:
+            removed = conn.execute("DELETE FROM tip_subscriptions WHERE user_id = ?", (user_id,)).rowcount
+            return removed + conn.execute("DELETE FROM tip_sends WHERE user_id = ?", (user_id,)).rowcount

@@ -93,3 +93,8 @@ class UsageStore:
         row = self.db.query_one(sql, params)
         assert row is not None
         return UsageTotals(**{key: int(row[key]) for key in row.keys()})
+
+    def delete_user(self, user_id: int) -> int:
+        """Drop a user's questions (they hold the question text) for /forget_me; returns rows removed."""
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM questions WHERE user_id = ?", (user_id,)).rowcount

@@ -165,3 +165,15 @@ class UserStore:
         )
         assert row is not None
         return UserCounts(total=row["total"], active=row["active"], blocked=row["blocked"])
+
+    def delete_user(self, user_id: int) -> int:
+        """Forget the profile and settings (language) of a user (/forget_me); returns rows removed."""
+        with self.db.transaction() as conn:
+            removed = conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
+        self._forget(user_id)
+        return removed
+
+    def listing(self) -> list[UserProfile]:
+        """Every known user, for the manager's team report (who has not practised)."""
+        rows = self.db.query("SELECT user_id FROM users ORDER BY user_id")
+        return [profile for profile in (self.get(r["user_id"]) for r in rows) if profile is not None]

@@ -1,0 +1,97 @@
+"""The manager's library: bringing a file into knowledge/sources, and taking one out.
+
+Why a step before ingestion: `KnowledgeBase.ingest()` with no paths mirrors the
+sources folder (documents whose file is gone are removed). A file imported from
+elsewhere (the terminal, a Telegram upload) is therefore copied into the folder
+first, or the next full re-ingest would delete it again. A file is checked with
+the same reader the ingest uses *before* it is copied, so a bad file changes
+nothing — not the index, not the folder. A removed document's file is moved to
+`sources/.removed/`, so a full re-ingest does not bring it back and the manager
+can still restore it by moving it back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.corpus.documents import SUPPORTED_SUFFIXES, load_manifest, slug_for
+from bot.corpus.reading import IngestFileError, read_source
+from bot.settings import Settings
+
+REMOVED_DIR = ".removed"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    path: Path  # where it now lives, inside knowledge/sources
+    doc_id: str
+    title: str
+    copied: bool  # False when it already was in the folder
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def check_file(settings: Settings, path: Path, name: str | None = None) -> tuple[str, str]:
+    """Read the file as the ingest would; (doc_id, title) or IngestFileError naming `name`."""
+    shown = Path(name) if name else path
+    if shown.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise IngestFileError(shown, f"不支持的文件类型 {shown.suffix or '（无扩展名）'}。支持：.txt .md .docx .pdf .pptx")
+    manifest = {}
+    try:
+        manifest = load_manifest(settings.sources_dir)
+    except ValueError:
+        manifest = {}  # a broken manifest is reported by the ingest itself
+    entry = manifest.get(shown.name)
+    try:
+        doc = read_source(path, entry, int(settings.max_file_mb * 1_048_576))
+    except IngestFileError as exc:
+        raise IngestFileError(shown, exc.reason) from exc
+    return (entry.doc_id if entry else slug_for(shown)), doc.title
+
+
+def stage(settings: Settings, path: Path, name: str | None = None) -> StagedFile:
+    """Check `path`, then copy it into knowledge/sources as `name` (default: its own name).
+
+    A file of the same name is replaced (a new version of that document); the
+    copy is written to a temporary file and renamed, so a crash never leaves half a file.
+    """
+    target_name = Path(name or path.name).name
+    doc_id, title = check_file(settings, path, target_name)
+    sources = settings.sources_dir
+    target = sources / target_name
+    if is_inside(path, sources) and path.resolve() == target.resolve():
+        return StagedFile(target, doc_id, title, copied=False)
+    sources.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=".upload-", dir=sources)
+    os.close(handle)
+    try:
+        shutil.copyfile(path, temp_name)
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return StagedFile(target, doc_id, title, copied=True)
+
+
+def retire_file(settings: Settings, file_name: str) -> Path | None:
+    """Move a removed document's file to sources/.removed/ (so a full re-ingest does not re-add it)."""
+    if not file_name:
+        return None
+    source = settings.sources_dir / Path(file_name).name
+    if not source.is_file():
+        return None
+    folder = settings.sources_dir / REMOVED_DIR
+    folder.mkdir(exist_ok=True)
+    target = folder / source.name
+    os.replace(source, target)
+    return target
