@@ -115,3 +115,25 @@ async def test_model_failure_mid_stream_replaces_the_placeholder_with_the_extrac
     assert final.html.startswith("<i>")  # the one-line notice, in italics
     assert "来源：" in final.text and "▌" not in final.text
     assert not any(t("bot.thinking", "zh") in m.text for m in llm_bot.server.messages(4))
+
+
+async def test_a_placeholder_that_cannot_be_edited_never_stays_behind(
+    llm_bot: BotHarness, openai_server: FakeOpenAIServer
+) -> None:
+    server = llm_bot.server
+    openai_server.reply = FakeReply(text=REPLY, chunk_chars=40)
+    server.fail(5, "bad_request", methods={"editMessageText"}, description="Bad Request: something odd")
+    [final] = await llm_bot.ask(5, QUESTION)
+    assert final.versions[0].startswith("礼品本身不会自动提升关系")  # the answer went out as a new message
+    visible = [m.text for m in server.messages(5)]
+    assert not any(t("bot.thinking", "zh") in text for text in visible)  # the stuck "please wait" was deleted
+    assert [m.deleted for m in server.messages(5, include_deleted=True)] == [True, False]
+
+
+async def test_an_uneditable_placeholder_is_replaced_not_left(llm_bot: BotHarness, openai_server: FakeOpenAIServer) -> None:
+    server = llm_bot.server
+    openai_server.reply = FakeReply(text=REPLY, chunk_chars=40)
+    server.fail(6, "bad_request", methods={"editMessageText"}, description="Bad Request: message can't be edited")
+    [final] = await llm_bot.ask(6, QUESTION)
+    assert "来源：" in final.text
+    assert [m.deleted for m in server.messages(6, include_deleted=True)] == [True, False]

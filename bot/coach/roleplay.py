@@ -45,7 +45,6 @@ class MatchParams:
     """
 
     sim_alone: float = 0.915
-    near_top: float = 0.012
     sim_with_cue: float = 0.84
 
 
@@ -136,8 +135,9 @@ class ScriptedCustomer:
                 continue
             sim = sims[beat.id]
             cue = bool(beat.cues) and bool(find_cues([rep_text], beat.cues))
-            # Similarity alone must be high and close to the best beat; a turn with a bad move needs cues.
-            alone = sim >= self.params.sim_alone and top - sim <= self.params.near_top and not bad
+            # Similarity alone must be high and pick the single best beat; more beats in one turn, or a
+            # turn that also contains a bad move, need cue words.
+            alone = sim >= self.params.sim_alone and sim >= top and not bad
             if alone or (cue and sim >= self.params.sim_with_cue):
                 good.append((beat, sim + (0.05 if cue else 0.0)))
         good.sort(key=lambda pair: pair[1], reverse=True)

@@ -13,7 +13,9 @@ import sys
 from typing import TextIO
 
 from bot.coach.types import Answer, AnswerDelta, Turn
+from bot.commands.progress import ensure_index
 from bot.i18n import t
+
 from bot.services import Services
 from bot.settings import Settings
 
@@ -24,37 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="输出 JSON：answer、citations、grounded、mode")
     parser.add_argument("--lang", choices=["zh", "en"], default=None, help="回答语言（默认取 SALESCOACH_LANGUAGE）")
     parser.set_defaults(func=run)
-
-
-def ensure_index(services: Services, lang: str, err: TextIO | None = None) -> None:
-    """Index the shipped material when the index is empty, so a first `ask`/`chat` just works."""
-    err = err or sys.stderr
-    knowledge = services.knowledge
-    try:
-        empty = knowledge.is_empty() if hasattr(knowledge, "is_empty") else not knowledge.sources()
-    except Exception as exc:  # an unreadable index: report it, answers will say the base is empty
-        print(t("answer.ingest_failed", lang, error=exc), file=err)
-        return
-    if not empty:
-        return
-    print(t("answer.ingest_first", lang), file=err, flush=True)
-    live = err.isatty()
-
-    def progress(message: str, done: int, total: int) -> None:
-        if live:
-            err.write(f"\r  {message} {done}/{total}".ljust(60))
-            err.flush()
-
-    try:
-        report = knowledge.ingest(progress=progress)
-    except Exception as exc:
-        print(("\n" if live else "") + t("answer.ingest_failed", lang, error=exc), file=err)
-        return
-    if live:
-        err.write("\n")
-    for error in getattr(report, "errors", []):
-        print(f"  {error}", file=err)
-    print(t("answer.ingest_done", lang), file=err, flush=True)
 
 
 def render_sources(answer: Answer, lang: str) -> str:

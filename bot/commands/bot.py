@@ -46,7 +46,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.commands.ask import ensure_index
+    from bot.commands.progress import ensure_index
     from bot.services import Services
     from bot.telegram.app import build_application
     from bot.telegram.logs import install_token_redaction

@@ -12,7 +12,8 @@ import asyncio
 import sys
 
 from bot.coach.types import Turn
-from bot.commands.ask import _close_llm, ensure_index, print_answer
+from bot.commands.ask import _close_llm, print_answer
+from bot.commands.progress import ensure_index
 from bot.i18n import t
 from bot.services import Services
 from bot.settings import Settings

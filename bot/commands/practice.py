@@ -16,7 +16,7 @@ import sys
 from typing import TextIO
 
 from bot.coach.practice import PracticeService, PracticeSession, UnknownScenario
-from bot.commands.ask import ensure_index
+from bot.commands.progress import ensure_index
 from bot.coach.scoring import ScoreCard
 from bot.i18n import t
 from bot.practice_text import brief_text, card_text, outcome_text, scenario_list

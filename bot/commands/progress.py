@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from typing import TextIO
 
 from tqdm import tqdm
+
+from bot.i18n import t
 
 
 class TerminalProgress:
@@ -39,17 +41,34 @@ class TerminalProgress:
             self._bar = None
 
 
-def ensure_index(knowledge, quiet: bool = False, say: Callable[[str], None] | None = None) -> None:
-    """Ingest the shipped material on first use so a newcomer's first command just works."""
-    if not knowledge.is_empty():
+def ensure_index(services, lang: str = "zh", err: TextIO | None = None, quiet: bool = False) -> None:
+    """Bring the index up to date before use, so a newcomer's first command just works.
+
+    Always an incremental ingest (about 0.1 s when nothing changed), so a first
+    import interrupted by Ctrl-C, or material edited since, is completed here.
+    Problems are reported on `err`; the command goes on (answers then say the
+    material is missing rather than crash).
+    """
+    err = err or sys.stderr
+    knowledge = services.knowledge
+    try:
+        first_time = knowledge.is_empty()
+    except Exception as exc:  # an unreadable index: report it and carry on
+        print(t("answer.ingest_failed", lang, error=exc), file=err)
         return
-    say = say or (lambda text: print(text, file=sys.stderr, flush=True))
-    say("首次使用：正在导入 knowledge/sources 里的资料（约 1 分钟，只需一次）…")
-    progress = TerminalProgress(quiet=quiet)
+    if first_time:
+        print(t("answer.ingest_first", lang), file=err, flush=True)
+    progress = TerminalProgress(quiet=quiet or not first_time)
     try:
         report = knowledge.ingest(progress=progress)
-    finally:
+    except Exception as exc:
         progress.close()
+        print(t("answer.ingest_failed", lang, error=exc), file=err)
+        return
+    progress.close()
     for error in report.errors:
-        say(f"  ⚠ {error}")
-    say(f"导入完成：{len(report.added)} 份资料，{report.chunks_written} 段，用时 {report.seconds:.1f} 秒。")
+        print(f"  ⚠ {error}", file=err)
+    if first_time:
+        print(t("answer.ingest_done", lang), file=err, flush=True)
+    elif report.added or report.updated or report.removed:
+        print(t("answer.ingest_updated", lang, added=len(report.added), updated=len(report.updated), removed=len(report.removed)), file=err)

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     services = Services.build(settings)
     try:
-        ensure_index(services.knowledge, quiet=args.jsonl)
+        ensure_index(services, settings.language, quiet=args.jsonl)
         queries = [" ".join(args.query)] if args.query else [line.strip() for line in sys.stdin if line.strip()]
         for query in queries:
             result = services.knowledge.search(query, k=max(1, args.k))

@@ -31,6 +31,7 @@ class StagedFile:
     doc_id: str
     title: str
     copied: bool  # False when it already was in the folder
+    backup: Path | None = None  # the previous version of a replaced file, until `settle`
 
 
 def is_inside(path: Path, folder: Path) -> bool:
@@ -72,15 +73,37 @@ def stage(settings: Settings, path: Path, name: str | None = None) -> StagedFile
     if is_inside(path, sources) and path.resolve() == target.resolve():
         return StagedFile(target, doc_id, title, copied=False)
     sources.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=".upload-", dir=sources)
+    handle, temp_name = tempfile.mkstemp(prefix=".upload-", dir=sources)  # no suffix: never ingested
     os.close(handle)
+    backup: Path | None = None
     try:
         shutil.copyfile(path, temp_name)
+        if target.is_file():
+            handle, backup_name = tempfile.mkstemp(prefix=".previous-", dir=sources)
+            os.close(handle)
+            backup = Path(backup_name)
+            shutil.copyfile(target, backup)
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
+        if backup is not None:
+            backup.unlink(missing_ok=True)
         raise
-    return StagedFile(target, doc_id, title, copied=True)
+    return StagedFile(target, doc_id, title, copied=True, backup=backup)
+
+
+def settle(staged: StagedFile, ok: bool) -> None:
+    """After the ingest: keep the new file (ok), or put the folder back as it was (failure)."""
+    if not staged.copied:
+        return
+    if ok:
+        if staged.backup is not None:
+            staged.backup.unlink(missing_ok=True)
+        return
+    if staged.backup is not None:
+        os.replace(staged.backup, staged.path)
+    else:
+        staged.path.unlink(missing_ok=True)
 
 
 def retire_file(settings: Settings, file_name: str) -> Path | None:

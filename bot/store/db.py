@@ -7,6 +7,20 @@ applies schemas. Calls are short and synchronous; async callers wrap them in
 `asyncio.to_thread` so the event loop never blocks on disk.
 Upgrade path beyond one process: the repositories speak plain SQL, so pointing
 them at PostgreSQL means swapping this class, not the callers.
+
+Shared state when scaling out (several bot processes, or ingestion in its own
+process): the vector index goes to a Chroma server (`CHROMA_HOST`, `chroma run`);
+everything else a process must see from another (users, history, practice,
+subscriptions, the bot's conversation persistence) lives here. Up to a few
+processes on one machine, this WAL file is enough: writers serialise on a
+30-second busy timeout and every write is one short transaction. Beyond one
+machine, replace this class by one over PostgreSQL with the same five methods
+(`ensure_schema`, `execute`, `query`, `query_one`, `transaction`): translate `?`
+to the driver's placeholders, `INTEGER PRIMARY KEY AUTOINCREMENT` to identity
+columns, `BEGIN IMMEDIATE` to a plain transaction; the `ON CONFLICT … DO UPDATE`
+upserts the repositories use are PostgreSQL syntax already. JobQueue schedules
+are per process; the daily tip's "one per day" rests on a unique index, so two
+processes that both schedule a rep still send one tip.
 """
 
 from __future__ import annotations

@@ -54,13 +54,15 @@ async def edit_part(
     part: Part,
     markup: InlineKeyboardMarkup | None = None,
 ) -> Message:
-    """Edit `message` into `part`; falls back to plain text, or to a new message if it is gone."""
+    """Edit `message` into `part`; falls back to plain text, or to a new message (the old one
+    deleted) when it is gone or can no longer be edited."""
     try:
         return await _edit(bot, message, part.html, ParseMode.HTML, markup)
     except BadRequest as exc:
         if _is(exc, "not modified"):
             return message
         if _is(exc, "message to edit not found", "message can't be edited", "message_id_invalid"):
+            await _try_delete(bot, message)  # an uneditable message must not linger; a gone one is fine
             return await send_part(bot, message.chat_id, part, markup)
         logger.warning("HTML edit refused (%s); editing as plain text", exc.message)
     try:
@@ -69,6 +71,13 @@ async def edit_part(
         if _is(exc, "not modified"):
             return message
         raise
+
+
+async def _try_delete(bot: ExtBot, message: Message) -> None:
+    try:
+        await bot.delete_message(message.chat_id, message.message_id)
+    except BadRequest as exc:
+        logger.debug("Old message not deleted: %s", exc.message)
 
 
 async def _edit(

@@ -166,7 +166,12 @@ class AnswerReply:
             last = index == len(parts) - 1
             part_markup = markup if last else None
             if index == 0 and self.placeholder is not None:
-                message = await edit_part(self.bot, self.placeholder, part, part_markup)
+                try:
+                    message = await edit_part(self.bot, self.placeholder, part, part_markup)
+                except BadRequest as exc:  # the placeholder cannot take the answer: replace it
+                    logger.warning("Could not edit the placeholder (%s); sending the answer anew", exc.message)
+                    await self._drop_placeholder()
+                    message = await send_part(self.bot, self.chat_id, part, part_markup, reply_to=self.reply_to)
             else:
                 message = await send_part(
                     self.bot, self.chat_id, part, part_markup, reply_to=self.reply_to if index == 0 else None
@@ -188,8 +193,18 @@ class AnswerReply:
                 await edit_part(self.bot, self.placeholder, parts[0])
                 return
             except BadRequest:
-                pass
+                await self._drop_placeholder()
         await send_part(self.bot, self.chat_id, parts[0], reply_to=self.reply_to)
+
+    async def _drop_placeholder(self) -> None:
+        """Delete a placeholder that can no longer be edited, so no "please wait" stays behind."""
+        if self.placeholder is None:
+            return
+        try:
+            await self.bot.delete_message(self.chat_id, self.placeholder.message_id)
+        except BadRequest as exc:
+            logger.info("Could not delete the placeholder either: %s", exc.message)
+        self.placeholder = None
 
     async def _settle(self) -> None:
         """Stop the placeholder timer and the streaming editor before the last word."""

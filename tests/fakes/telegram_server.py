@@ -66,7 +66,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 T = TypeVar("T")
 
@@ -880,8 +880,9 @@ def _make_handler(server: FakeTelegramServer) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            if url.path.startswith(file_prefix):
-                content = server.file_content(url.path[len(file_prefix):])
+            file_path = unquote(url.path)  # PTB percent-encodes file URLs (the token's ":", non-ASCII names)
+            if file_path.startswith(file_prefix):
+                content = server.file_content(file_path[len(file_prefix):])
                 if content is None:
                     return self._json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                 return self._reply(200, content, "application/octet-stream")

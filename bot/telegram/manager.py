@@ -1,0 +1,311 @@
+"""The manager's tools in Telegram: add material by sending a file, /sources, /team, and /forget_me.
+
+* An admin sends a document in a private chat → one status message, edited with
+  the progress → "已加入知识库：N 段《title》". The file is downloaded to a
+  staging folder, checked with the ingest's own reader, copied into
+  knowledge/sources (so a later full re-ingest keeps it) and ingested alone, in
+  a thread. A bad file gets the clear reason and changes nothing. Documents from
+  non-admins are not matched here and reach the friendly fallback
+  (bot/telegram/fallbacks.py: "I only read text").
+* /sources lists the documents with a remove button each; removal asks first.
+* /team: activity this week, the team's average per rubric criterion with the
+  weakest three highlighted, reps who have not practised in 7 days, and a chart.
+* /forget_me (anyone): after a confirm button, every store deletes the user's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.coach.team import TeamSummary, criterion_names, team_summary
+from bot.corpus.documents import SUPPORTED_SUFFIXES
+from bot.corpus.library import StagedFile, retire_file, settle, stage
+from bot.corpus.reading import IngestFileError
+from bot.i18n import t
+from bot.retrieval.knowledge_base import IngestReport, KnowledgeBase
+from bot.store.forget import forget_user
+from bot.store.practice import PracticeStore
+from bot.telegram.access import admin_only
+from bot.telegram.context import CoachContext, add_menu_command, services_of
+from bot.telegram.streaming import EDIT_INTERVAL_S, StreamEditor
+
+logger = logging.getLogger(__name__)
+
+INGEST_LOCK_KEY = "admin.reload_lock"  # shared with /reload (bot/telegram/admin.py): one ingest at a time
+SOURCES_PREFIX = "src:"
+FORGET_PREFIX = "forget:"
+TITLE_IN_BUTTON = 24
+
+
+# ---- adding material ------------------------------------------------------------------------
+async def on_document(update: Update, context: CoachContext) -> None:
+    """An admin sent a file: download, check, copy into the sources folder, ingest it alone."""
+    message = update.effective_message
+    assert message is not None and message.document is not None
+    lang = await context.language()
+    document = message.document
+    name = Path(document.file_name or f"{document.file_unique_id}.bin").name
+    limit_mb = context.settings.max_file_mb
+    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        await message.reply_text(t("manager.upload_unsupported", lang, name=name))
+        return
+    if document.file_size and document.file_size > limit_mb * 1_048_576:
+        size_mb = f"{document.file_size / 1_048_576:.1f}"
+        await message.reply_text(t("manager.upload_too_big", lang, name=name, size_mb=size_mb, limit_mb=f"{limit_mb:g}"))
+        return
+    lock: asyncio.Lock = context.bot_data.setdefault(INGEST_LOCK_KEY, asyncio.Lock())
+    if lock.locked():
+        await message.reply_text(t("manager.upload_busy", lang))
+        return
+    async with lock:
+        status = await message.reply_text(t("manager.upload_received", lang, name=name))
+
+        async def show(text: str) -> None:
+            await context.bot.edit_message_text(text, chat_id=status.chat_id, message_id=status.message_id)
+
+        knowledge = context.services.knowledge
+        staging = Path(await asyncio.to_thread(_staging_dir, context.settings.data_dir))
+        try:
+            local = staging / name
+            try:
+                telegram_file = await context.bot.get_file(document.file_id)
+                await telegram_file.download_to_drive(local)
+            except TelegramError as exc:
+                await show(t("manager.upload_download_failed", lang, name=name, error=exc.message))
+                return
+            text = await _import(knowledge, local, name, lang, show)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, staging, True)
+        await show(text)
+
+
+def _staging_dir(data_dir: Path) -> str:
+    """A private folder for one download (a bad file never touches knowledge/sources)."""
+    root = data_dir / "uploads"
+    root.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkdtemp(prefix="upload-", dir=root)
+
+
+async def _import(knowledge: KnowledgeBase, local: Path, name: str, lang: str, show) -> str:  # noqa: ANN001
+    """Check, copy and ingest in a thread while progress is edited into the status message; the final text."""
+    loop = asyncio.get_running_loop()
+    editor = StreamEditor(show, EDIT_INTERVAL_S)
+
+    def progress(stage_name: str, done: int, total: int) -> None:  # called from the ingest thread
+        text = t("manager.upload_progress", lang, name=name, stage=stage_name, done=done, total=total)
+        loop.call_soon_threadsafe(editor.push, text)
+
+    try:
+        staged, report = await asyncio.to_thread(_stage_and_ingest, knowledge, local, name, progress)
+    except IngestFileError as exc:
+        await editor.close()
+        return t("manager.upload_failed", lang, error=str(exc))
+    except Exception as exc:  # embedding or vector store failure: the previous index still answers
+        logger.exception("Ingest of an uploaded file failed")
+        await editor.close()
+        return t("manager.upload_failed", lang, error=f"{name}：{type(exc).__name__}")
+    await editor.close()
+    if report.errors:
+        return t("manager.upload_failed", lang, error="；".join(report.errors))
+    chunks = report.chunks_written
+    if staged.doc_id in report.unchanged:
+        chunks = next((s.chunks for s in await asyncio.to_thread(knowledge.sources) if s.doc_id == staged.doc_id), 0)
+        return t("manager.upload_unchanged", lang, title=staged.title, chunks=chunks)
+    return t("manager.upload_done", lang, chunks=chunks, title=staged.title, file=staged.path.name)
+
+
+def _stage_and_ingest(knowledge: KnowledgeBase, local: Path, name: str, progress) -> tuple[StagedFile, IngestReport]:  # noqa: ANN001
+    """Blocking: copy into the sources folder, ingest that one file; undo the copy if the ingest failed."""
+    staged = stage(knowledge.settings, local, name)
+    try:
+        report = knowledge.ingest(paths=[staged.path], progress=progress)
+    except BaseException:
+        settle(staged, ok=False)
+        raise
+    settle(staged, ok=report.ok)
+    return staged, report
+
+
+# ---- /sources -------------------------------------------------------------------------------
+@admin_only
+async def sources(update: Update, context: CoachContext) -> None:
+    message = update.effective_message
+    assert message is not None
+    lang = await context.language()
+    text, markup = await _sources_view(context.services.knowledge, lang)
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def _sources_view(knowledge: KnowledgeBase, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    docs = await asyncio.to_thread(knowledge.sources)
+    if not docs:
+        return t("manager.sources_empty", lang), None
+    lines = [t("manager.sources_heading", lang, count=len(docs))]
+    buttons = []
+    for n, doc in enumerate(docs, start=1):
+        lines.append(t("manager.sources_item", lang, n=n, title=doc.title, chunks=doc.chunks, file=doc.file))
+        short = doc.title if len(doc.title) <= TITLE_IN_BUTTON else doc.title[: TITLE_IN_BUTTON - 1] + "…"
+        label = t("manager.sources_remove_button", lang, n=n, title=short)
+        buttons.append([InlineKeyboardButton(label, callback_data=f"{SOURCES_PREFIX}ask:{doc.doc_id}")])
+    lines.append(t("manager.sources_hint", lang))
+    return "\n".join(lines), InlineKeyboardMarkup(buttons)
+
+
+@admin_only
+async def on_sources_button(update: Update, context: CoachContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    lang = await context.language()
+    knowledge = context.services.knowledge
+    _, action, doc_id = (query.data.split(":", 2) + ["", ""])[:3]
+    docs = {d.doc_id: d for d in await asyncio.to_thread(knowledge.sources)}
+    info = docs.get(doc_id)
+    await query.answer()
+    if action == "no":
+        await query.edit_message_text(t("manager.sources_remove_cancelled", lang))
+        return
+    if info is None:
+        await query.edit_message_text(t("manager.sources_gone", lang))
+        return
+    if action == "ask":
+        markup = InlineKeyboardMarkup(
+            [[
+                InlineKeyboardButton(t("manager.sources_confirm_yes", lang), callback_data=f"{SOURCES_PREFIX}yes:{doc_id}"),
+                InlineKeyboardButton(t("manager.sources_confirm_no", lang), callback_data=f"{SOURCES_PREFIX}no:{doc_id}"),
+            ]]
+        )  # fmt: skip
+        await query.edit_message_text(t("manager.sources_confirm", lang, title=info.title, chunks=info.chunks), reply_markup=markup)
+        return
+    if action == "yes":
+        await asyncio.to_thread(_remove, knowledge, doc_id, info.file)
+        await query.edit_message_text(t("manager.sources_removed", lang, title=info.title))
+
+
+def _remove(knowledge: KnowledgeBase, doc_id: str, file: str) -> None:
+    """Blocking: drop the chunks, and move the file aside so a full re-ingest does not bring it back."""
+    knowledge.remove(doc_id)
+    retire_file(knowledge.settings, file)
+
+
+# ---- /team ----------------------------------------------------------------------------------
+@admin_only
+async def team(update: Update, context: CoachContext) -> None:
+    message = update.effective_message
+    assert message is not None
+    lang = await context.language()
+    settings = context.settings
+    practice = PracticeStore(context.services.db)
+    summary, names = await asyncio.to_thread(
+        lambda: (
+            team_summary(practice, context.stores.users, settings.admin_user_ids),
+            criterion_names(settings.knowledge_dir, lang),
+        )
+    )
+    await message.reply_text(team_text(summary, names, lang))
+    if summary.averages:
+        picture = await asyncio.to_thread(_team_chart, summary, names, lang)
+        await message.reply_photo(picture, caption=t("manager.team_chart_caption", lang))
+
+
+def team_text(summary: TeamSummary, names: dict[str, str], lang: str) -> str:
+    lines = [t("manager.team_heading", lang), t("manager.team_activity", lang, active=len(summary.active_reps), sessions=summary.sessions)]
+    if summary.active_reps:
+        lines.append(t("manager.team_active_names", lang, names="、".join(summary.active_reps)))
+    if summary.averages:
+        lines += ["", t("manager.team_averages_heading", lang)]
+        for a in summary.averages:
+            marker = t("manager.team_weak_marker" if a.criterion_id in summary.weakest else "manager.team_ok_marker", lang)
+            name = names.get(a.criterion_id, a.criterion_id)
+            lines.append(t("manager.team_average_item", lang, marker=marker, name=name, average=a.average_pct, sessions=a.sessions, users=a.users))
+        if summary.weakest:
+            lines.append(t("manager.team_weakest", lang, names="、".join(names.get(c, c) for c in summary.weakest)))
+    else:
+        lines.append(t("manager.team_no_practice", lang))
+    lines += ["", t("manager.team_idle_heading", lang)]
+    for rep in summary.idle:
+        if rep.last_practice is None:
+            lines.append(t("manager.team_idle_never", lang, name=rep.name))
+        else:
+            day = rep.last_practice.astimezone().strftime("%Y-%m-%d")
+            lines.append(t("manager.team_idle_since", lang, name=rep.name, date=day))
+    if not summary.idle:
+        lines.append(t("manager.team_idle_none", lang))
+    return "\n".join(lines)
+
+
+def _team_chart(summary: TeamSummary, names: dict[str, str], lang: str) -> bytes:
+    from bot.coach.team_chart import TeamBar, render_team_chart
+
+    bars = [TeamBar(names.get(a.criterion_id, a.criterion_id), a.average_pct, a.criterion_id in summary.weakest) for a in summary.averages]
+    return render_team_chart(
+        bars, t("manager.team_chart_title", lang), t("manager.team_chart_axis", lang), t("manager.team_chart_weak", lang)
+    )
+
+
+# ---- /forget_me -----------------------------------------------------------------------------
+async def forget_me(update: Update, context: CoachContext) -> None:
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    lang = await context.language()
+    markup = InlineKeyboardMarkup(
+        [[
+            InlineKeyboardButton(t("manager.forget_yes", lang), callback_data=f"{FORGET_PREFIX}yes:{user.id}"),
+            InlineKeyboardButton(t("manager.forget_no", lang), callback_data=f"{FORGET_PREFIX}no:{user.id}"),
+        ]]
+    )  # fmt: skip
+    await message.reply_text(t("manager.forget_confirm", lang), reply_markup=markup)
+
+
+async def on_forget_button(update: Update, context: CoachContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    lang = await context.language()
+    _, action, owner = (query.data.split(":", 2) + ["", ""])[:3]
+    if owner != str(user.id):  # a confirm button in a group, pressed by someone else
+        await query.answer(t("manager.forget_not_yours", lang), show_alert=True)
+        return
+    await query.answer()
+    if action != "yes":
+        await query.edit_message_text(t("manager.forget_cancelled", lang))
+        return
+    removed = await asyncio.to_thread(forget_user, context.services.db, user.id, context.stores.users)
+    _unschedule_tips(context, user.id)
+    context.application.drop_user_data(user.id)
+    if query.message is not None and query.message.chat.id == user.id:  # the private chat's data is theirs too
+        context.application.drop_chat_data(user.id)
+    await query.edit_message_text(t("manager.forget_done", lang, rows=sum(removed.values())))
+
+
+def _unschedule_tips(context: CoachContext, user_id: int) -> None:
+    """Stop the daily-tip job now (its subscription row is already gone)."""
+    try:
+        from bot.telegram.tips import unschedule
+    except ImportError:
+        return
+    if context.job_queue is not None:
+        unschedule(context.job_queue, user_id)
+
+
+def register(application: Application) -> None:
+    settings = services_of(application).settings
+    admins = filters.User(user_id=sorted(settings.admin_user_ids), allow_empty=False)
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.Document.ALL & admins, on_document, block=False)
+    )
+    application.add_handler(CommandHandler("sources", sources))
+    application.add_handler(CallbackQueryHandler(on_sources_button, pattern=f"^{SOURCES_PREFIX}"))
+    application.add_handler(CommandHandler("team", team))
+    application.add_handler(CommandHandler("forget_me", forget_me))
+    application.add_handler(CallbackQueryHandler(on_forget_button, pattern=f"^{FORGET_PREFIX}"))
+    add_menu_command(application, "sources", "manager.cmd_sources", admin_only=True)
+    add_menu_command(application, "team", "manager.cmd_team", admin_only=True)
+    add_menu_command(application, "forget_me", "manager.cmd_forget_me")

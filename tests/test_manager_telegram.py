@@ -1,0 +1,155 @@
+"""The manager's Telegram tools through the real Application and the fake Bot API server.
+
+Uploads go into a knowledge base on a temporary library (never the shipped corpus);
+/team reads practice data seeded into the bot's own database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import t
+from bot.retrieval.knowledge_base import KnowledgeBase
+from bot.settings import Settings
+from bot.store.history import HistoryStore
+from bot.store.practice import PracticeStore
+from bot.store.users import UserStore
+from tests.fakes.office_files import encrypt_pdf, make_docx, make_pdf
+from tests.fakes.telegram_server import BotMessage, FakeTelegramServer
+from tests.team_data import seed_team
+from tests.telegram_fixtures import BotHarness, bot_settings, telegram_server  # noqa: F401  (pytest fixtures)
+
+ADMIN = 1
+REP = 101
+OUTSIDER = 555  # a rep with no seeded data (writing to the bot updates a seeded rep's name)
+WEIGHBRIDGE = "过磅时要和客户当面核对磅单，磅差超过千分之三就要查原因。"
+
+
+@pytest.fixture
+def library_kb(tmp_path: Path, knowledge_base: KnowledgeBase) -> KnowledgeBase:
+    knowledge_dir = tmp_path / "library"
+    (knowledge_dir / "sources").mkdir(parents=True)
+    (knowledge_dir / "sources" / "gift.md").write_text("# 送礼的学问\n\n客户感冒了送一盒药，咳嗽送薄荷糖。", encoding="utf-8")
+    settings = replace(Settings.load(env={}), data_dir=tmp_path / "library-data", knowledge_dir=knowledge_dir)
+    kb = KnowledgeBase(settings, embedder=knowledge_base.embedder)  # reuse the loaded model
+    assert kb.ingest().ok
+    return kb
+
+
+@pytest.fixture
+async def manager_bot(
+    telegram_server: FakeTelegramServer,  # noqa: F811
+    bot_settings: Settings,  # noqa: F811
+    library_kb: KnowledgeBase,
+) -> AsyncIterator[BotHarness]:
+    harness = BotHarness(telegram_server, replace(bot_settings, admin_user_ids=frozenset({ADMIN})), library_kb)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+async def final_status(server: FakeTelegramServer, chat_id: int, needle: str) -> BotMessage:
+    return await server.wait_for_text(chat_id, needle, timeout=20)
+
+
+async def test_admin_upload_is_ingested_with_progress(manager_bot: BotHarness) -> None:
+    server, kb = manager_bot.server, manager_bot.knowledge
+    content = make_docx("油品销售手册", [("磅差的处理", [WEIGHBRIDGE])])
+    server.send_document(ADMIN, "手册.docx", content)
+    status = await final_status(server, ADMIN, "已加入知识库")
+    assert status.text.startswith("已加入知识库：1 段") and "《油品销售手册》" in status.text
+    assert status.versions[0].startswith("收到《手册.docx》") and any("正在导入《手册.docx》" in v for v in status.versions)
+    assert len(server.messages(ADMIN)) == 1  # progress was edited into one message
+    assert (kb.settings.sources_dir / "手册.docx").read_bytes() == content  # kept by a later full re-ingest
+    hit = kb.search("磅差超过多少要查原因", 3).hits[0]
+    assert hit.title == "油品销售手册" and hit.location == "「磅差的处理」"
+
+
+async def test_bad_upload_is_explained_and_changes_nothing(manager_bot: BotHarness) -> None:
+    server, kb = manager_bot.server, manager_bot.knowledge
+    before = sorted(c.chunk_id for c in kb.store.all_chunks())
+    server.send_document(ADMIN, "合同.pdf", encrypt_pdf(make_pdf([WEIGHBRIDGE])), mime_type="application/pdf")
+    status = await final_status(server, ADMIN, "没有导入")
+    assert "合同.pdf" in status.text and "加密" in status.text and "知识库没有任何改动" in status.text
+    server.send_document(ADMIN, "扫描.pdf", make_pdf(["", ""]), mime_type="application/pdf")
+    assert "扫描件" in (await final_status(server, ADMIN, "扫描.pdf：")).text
+    server.send_document(ADMIN, "报表.xlsx", b"PK\x03\x04" * 10)
+    assert "不是支持的格式" in (await final_status(server, ADMIN, "报表.xlsx")).text
+    assert sorted(c.chunk_id for c in kb.store.all_chunks()) == before
+    assert sorted(p.name for p in kb.settings.sources_dir.iterdir() if not p.name.startswith(".")) == ["gift.md"]
+
+
+async def test_upload_from_a_rep_is_not_ingested(manager_bot: BotHarness) -> None:
+    server, kb = manager_bot.server, manager_bot.knowledge
+    server.send_document(REP, "手册.docx", make_docx("油品销售手册", [("磅差", [WEIGHBRIDGE])]))
+    [reply] = await server.wait_for_messages(REP)
+    assert reply.text == t("bot.not_text", "zh")
+    assert not (kb.settings.sources_dir / "手册.docx").exists() and [s.file for s in kb.sources()] == ["gift.md"]
+
+
+async def test_sources_remove_needs_confirmation(manager_bot: BotHarness) -> None:
+    server, kb = manager_bot.server, manager_bot.knowledge
+    server.send_command(REP, "/sources")
+    assert (await server.wait_for_messages(REP))[0].text == t("bot.admin_only", "zh")
+    server.send_command(ADMIN, "/sources")
+    [listing] = await server.wait_for_messages(ADMIN)
+    assert "1. 《送礼的学问》" in listing.text
+    [(label, data)] = listing.buttons
+    assert "送礼的学问" in label
+    server.press_button(ADMIN, listing, data)
+    await server.wait_for(lambda: "确定要从知识库删除" in listing.text, what="the confirm step")
+    no = next(d for text, d in listing.buttons if text == "取消")
+    server.press_button(ADMIN, listing, no)
+    await server.wait_for(lambda: "已取消" in listing.text, what="cancel")
+    assert [s.title for s in kb.sources()] == ["送礼的学问"]
+    server.press_button(REP, listing, data.replace(":ask:", ":yes:"))  # a rep replaying the button is refused
+    await server.wait_for(lambda: any(a.get("text") == t("bot.admin_only", "zh") for a in server.callback_answers), what="refusal")
+    assert [s.title for s in kb.sources()] == ["送礼的学问"]
+    server.press_button(ADMIN, listing, data)
+    await server.wait_for(lambda: "确定要从知识库删除" in listing.text, what="the confirm step again")
+    yes = next(d for text, d in listing.buttons if text == "确定删除")
+    server.press_button(ADMIN, listing, yes)
+    await server.wait_for(lambda: "已删除《送礼的学问》" in listing.text, what="removal")
+    assert kb.sources() == [] and (kb.settings.sources_dir / ".removed" / "gift.md").is_file()
+
+
+async def test_team_report_with_chart(manager_bot: BotHarness) -> None:
+    server = manager_bot.server
+    assert manager_bot.services is not None
+    seed_team(manager_bot.services.db)
+    server.send_command(OUTSIDER, "/team")
+    assert (await server.wait_for_messages(OUTSIDER))[0].text == t("bot.admin_only", "zh")
+    server.send_command(ADMIN, "/team")
+    text, photo = await server.wait_for_messages(ADMIN, count=2)
+    assert "练习的人：2 人，练习 2 次" in text.text and "小王" in text.text
+    assert "最需要加强：守住合规底线、用事实说话（调查、化验、复核）、先倾听、问清楚" in text.text
+    assert "⚠ 守住合规底线：40 分" in text.text
+    assert "新人小陈（从未练习）" in text.text and "老赵（上次：" in text.text
+    assert photo.kind == "photo" and photo.file_bytes is not None and photo.file_bytes.startswith(b"\x89PNG")
+
+
+async def test_forget_me_deletes_the_users_data(manager_bot: BotHarness) -> None:
+    server = manager_bot.server
+    assert manager_bot.services is not None
+    db = manager_bot.services.db
+    seed_team(db)
+    HistoryStore(db).append_exchange(REP, REP, "客户不回消息怎么办？", "先问清楚原因。")
+    server.send_command(REP, "/forget_me")
+    [confirm] = await server.wait_for_messages(REP)
+    assert "永久删除" in confirm.text
+    yes = next(d for text, d in confirm.buttons if text == "确定删除")
+    server.press_button(102, confirm, yes)  # someone else's tap does nothing
+    await server.wait_for(lambda: any("不是给你的" in (a.get("text") or "") for a in server.callback_answers), what="refusal")
+    assert PracticeStore(db).totals(REP)
+    server.press_button(REP, confirm, yes)
+    await server.wait_for(lambda: "已删除你的全部记录" in confirm.text, what="deletion")
+    assert PracticeStore(db).totals(REP) == [] and PracticeStore(db).criterion_history(REP) == []
+    assert HistoryStore(db).recent(REP, 10, 1000) == []
+    assert UserStore(db).get(REP) is None
+    assert PracticeStore(db).totals(102)  # other reps keep theirs
