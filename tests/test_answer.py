@@ -313,3 +313,14 @@ async def test_new_topic_after_a_conversation_is_not_folded_into_it(make_service
     assert not is_follow_up("帮我推荐几只明天会涨的股票", history)
     answer = await make_service(None).answer("帮我推荐几只明天会涨的股票", history)
     assert not answer.grounded and answer.citations == []
+
+
+async def test_extractive_follow_up_does_not_repeat_the_previous_reply(make_service: ServiceFactory, knowledge_base: Any) -> None:
+    service = make_service(None)
+    first = await service.answer("客户说我们送的油里有水，颜色也不对，要退货怎么办")
+    history = [Turn("user", "客户说我们送的油里有水，颜色也不对，要退货怎么办"), Turn("assistant", first.text)]
+    follow = await service.answer("那如果他还是不认呢？", history)
+    assert follow.grounded
+    first_points = {line.split(". ", 1)[-1].rsplit("[", 1)[0] for line in first.text.splitlines() if line[:1].isdigit()}
+    follow_points = {line.split(". ", 1)[-1].rsplit("[", 1)[0] for line in follow.text.splitlines() if line[:1].isdigit()}
+    assert first_points and follow_points and not (first_points & follow_points)

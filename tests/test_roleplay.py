@@ -131,3 +131,41 @@ def test_turns_after_the_end_are_refused(practice: PracticeService) -> None:
     practice.reply_offline(session, "每吨返您二十，私下给您。")
     with pytest.raises(ValueError):
         practice.reply_offline(session, "那再聊聊？")
+
+
+# ---------------------------------------------------------------- terminal
+
+
+async def test_terminal_lists_scenarios_by_topic_and_difficulty(services) -> None:
+    import argparse
+    import io
+
+    from bot.commands.practice import _run
+
+    out, err = io.StringIO(), io.StringIO()
+    code = await _run(argparse.Namespace(scenario=None, json=False, offline=True), services.settings, services, io.StringIO(), out, err)
+    listing = out.getvalue()
+    assert code == 0
+    assert listing.index("【合规与发票】") < listing.index("invoice-payment") < listing.index("kickback-purchaser")
+    assert "abnormal-loss" in listing and "挑战" in listing and "salescoach practice" in listing
+
+
+async def test_terminal_dry_run_reads_piped_turns_and_prints_the_card_as_json(services) -> None:
+    import argparse
+    import io
+
+    from bot.commands.practice import _run
+
+    script = "周经理，三车都少这么多，换谁都着急，这事我们不推。\n\n我马上安排专人把油库付油、车辆在途、接卸三段都查一遍。\n/end\n这一行不会被读到\n"
+    out, err = io.StringIO(), io.StringIO()
+    args = argparse.Namespace(scenario="abnormal-loss", json=True, offline=True)
+    code = await _run(args, services.settings, services, io.StringIO(script), out, err)
+    card = json.loads(out.getvalue())
+    assert code == 0 and card["scenario_id"] == "abnormal-loss" and card["turns"] == 2
+    assert card["outcome"] == "ended_by_rep" and 0 < card["total"] < 100
+    assert len(card["improvements"]) == 2 and card["improvements"][0]["citations"]
+    talk = err.getvalue()
+    assert talk.count("周建国：") == 3 and "你的目标" in talk
+
+    code = await _run(argparse.Namespace(scenario="no-such", json=False, offline=True), services.settings, services, io.StringIO(), io.StringIO(), err)
+    assert code == 2 and "没有这个场景：no-such" in err.getvalue()

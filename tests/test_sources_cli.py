@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-import bot.commands.ingest as ingest_command
-import bot.commands.sources as sources_command
 from bot.cli import build_parser
 from bot.retrieval.knowledge_base import KnowledgeBase
 from bot.services import Services

@@ -130,7 +130,8 @@ class AnswerService:
             yield await self._decline(lang)
             return
         if self.llm is None:
-            answer = await self._extractive(query, result, lang)
+            previous = next((turn.text for turn in reversed(history) if turn.role == "assistant"), "")
+            answer = await self._extractive(query, result, lang, already_said=previous if query != question else "")
             yield AnswerDelta(answer.text)
             yield answer
             return
@@ -161,10 +162,12 @@ class AnswerService:
         except Exception:
             return query
 
-    async def _extractive(self, query: str, result: SearchResult, lang: str, notice: str = "") -> Answer:
+    async def _extractive(
+        self, query: str, result: SearchResult, lang: str, notice: str = "", already_said: str = ""
+    ) -> Answer:
         # Lexical sentence scoring only: the CPU embedder costs ~60 ms per sentence.
         return await asyncio.to_thread(
-            lambda: extractive_answer(self._scoring_query(query), result, lang, notice=notice)
+            lambda: extractive_answer(self._scoring_query(query), result, lang, notice=notice, already_said=already_said)
         )
 
     async def _fallback(self, query: str, result: SearchResult, lang: str, exc: Exception) -> Answer:

@@ -224,13 +224,22 @@ def extractive_answer(
     *,
     embedder: Embedder | None = None,
     notice: str = "",
+    already_said: str = "",
 ) -> Answer:
-    """A short cited reply built from the best sentences of `result` (blocking: run in a thread)."""
+    """A short cited reply built from the best sentences of `result` (blocking: run in a thread).
+
+    `already_said` (the previous reply in a conversation) keeps a follow-up from
+    repeating points the rep has just read.
+    """
     hits = result.hits[:MAX_HITS]
     if not hits:
         return Answer(text=t("answer.extractive_nothing", lang), citations=[], grounded=False,
                       mode="extractive", notice=notice)
     candidates = _candidates(hits)
+    if already_said:
+        said = [_bigrams(line) for line in split_sentences(already_said)]
+        fresh = [c for c in candidates if not any(_contained(c.bigrams, b) for b in said)]
+        candidates = fresh or candidates
     _score(query, candidates, len(hits), embedder)
     picked = _select(candidates, len(hits))
     if not picked:

@@ -19,7 +19,6 @@ import asyncio
 import logging
 import shutil
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -114,8 +113,8 @@ async def _import(knowledge: KnowledgeBase, local: Path, name: str, lang: str, s
         await editor.close()
         return t("manager.upload_failed", lang, error=f"{name}：{type(exc).__name__}")
     await editor.close()
-    if report.errors:
-        return t("manager.upload_failed", lang, error="；".join(report.errors))
+    if not _indexed(staged, report):
+        return t("manager.upload_failed", lang, error="；".join(report.errors) or name)
     chunks = report.chunks_written
     if staged.doc_id in report.unchanged:
         chunks = next((s.chunks for s in await asyncio.to_thread(knowledge.sources) if s.doc_id == staged.doc_id), 0)
@@ -131,8 +130,13 @@ def _stage_and_ingest(knowledge: KnowledgeBase, local: Path, name: str, progress
     except BaseException:
         settle(staged, ok=False)
         raise
-    settle(staged, ok=report.ok)
+    settle(staged, ok=_indexed(staged, report))
     return staged, report
+
+
+def _indexed(staged: StagedFile, report: IngestReport) -> bool:
+    """Whether this file's document is now in the index (other errors, e.g. in the manifest, do not undo it)."""
+    return staged.doc_id in {*report.added, *report.updated, *report.unchanged}
 
 
 # ---- /sources -------------------------------------------------------------------------------

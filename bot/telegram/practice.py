@@ -330,12 +330,18 @@ async def _finish(
         return TALKING  # the session is kept: /end can be tried again
     await asyncio.to_thread(store_of(context.application).save, user_id, card, session.transcript)
     _drop_session(context, chat_id)
+    # The card is delivered after the conversation has ended, so whatever the rep sends once they see
+    # it is already a normal message (a question), never caught by the finished role-play.
+    context.application.create_task(_deliver_card(context, chat_id, waiting, card, session, lang))
+    return ConversationHandler.END
+
+
+async def _deliver_card(context: CoachContext, chat_id: int, waiting: Message, card: ScoreCard, session: PracticeSession, lang: str) -> None:
     parts = card_parts(card, lang, session)
     markup = card_keyboard(session.scenario_id, lang)
     await edit_part(context.bot, waiting, parts[0], markup if len(parts) == 1 else None)
     for i, part in enumerate(parts[1:], start=2):
         await send_part(context.bot, chat_id, part, markup if i == len(parts) else None)
-    return ConversationHandler.END
 
 
 async def on_cancel(update: Update, context: CoachContext) -> int:
