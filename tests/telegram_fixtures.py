@@ -17,6 +17,11 @@ Fixtures:
     bot_settings      the `settings` fixture pointed at the fake server, with its own data dir
     bot               a started BotHarness (real Application, real knowledge base, offline answers)
 
+Helpers: `harness.ask(user_id, text)` / `harness.wait_answer(chat_id, before_ids)` return the
+messages of one answer once its last part (with 👍/👎) arrived; `gather_answers(harness,
+{user_id: text})` sends several questions at once; `is_final_answer(message)`.
+`bot.telegram.context.stores_of(harness.application)` reaches the bot's SQLite stores.
+
 To customise (admins, allow-list, LLM, limits) build a harness yourself::
 
     harness = BotHarness(server, replace(bot_settings, admin_user_ids=frozenset({1})), knowledge_base)
@@ -104,7 +109,7 @@ class BotHarness:
 
     async def wait_answer(self, chat_id: int, before: set[int], timeout: float = 20.0) -> list[BotMessage]:
         def ready() -> list[BotMessage] | None:
-            new = [m for m in self.server._messages.get(chat_id, []) if m.message_id not in before and not m.deleted]
+            new = [m for m in self.server.messages(chat_id) if m.message_id not in before]
             return new if any(is_final_answer(m) for m in new) else None
 
         new = await self.server.wait_for(ready, timeout, what=f"a final answer in chat {chat_id}")

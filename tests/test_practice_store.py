@@ -52,6 +52,10 @@ def test_history_totals_and_team_aggregates(tmp_path: Path) -> None:
 
     reopened = PracticeStore(Database(tmp_path / "s.sqlite3"))
     assert len(reopened.criterion_history(7)) == 4
+    assert reopened.delete_user(7) == 2
+    assert reopened.totals(7) == [] and reopened.criterion_history(7) == []
+    assert [t.total for t in reopened.totals(8)] == [90]
+    assert reopened.db.query_one("SELECT COUNT(*) AS n FROM practice_scores")["n"] == 2
 
 
 def test_tips_find_this_store_by_its_interface(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from dataclasses import replace
 
 from bot.i18n import t
 from bot.settings import Settings
-from tests.fakes.telegram_server import BotMessage, FakeTelegramServer
+from bot.telegram.context import stores_of
+from tests.fakes.telegram_server import FakeTelegramServer
 from tests.telegram_fixtures import (  # noqa: F401  (pytest fixtures)
     BotHarness,
     bot,
@@ -73,7 +74,7 @@ async def test_question_is_answered_with_sources_and_feedback_is_stored(bot: Bot
     await server.wait_for(lambda: server.callback_answers, what="the callback answer")
     assert server.callback_answers[-1]["text"] == t("bot.feedback_thanks_up", "zh")
     await server.wait_for(lambda: final.buttons[0][0].startswith("✅"), what="the ticked 👍")
-    stores = bot.application.bot_data["stores"]
+    stores = stores_of(bot.application)
     assert stores.feedback.rating(question_id, 102) == 1
     server.press_button(102, final, down)  # a change of mind
     await server.wait_for(lambda: final.buttons[1][0].startswith("✅"), what="the ticked 👎")
@@ -168,13 +169,13 @@ async def test_language_and_history_survive_a_restart(bot: BotHarness) -> None:
     server.send_command(401, "/help")
     help_text = await server.wait_for_text(401, "How to use me")
     assert "/reset" in help_text.text
-    history = bot.application.bot_data["stores"].history.recent(401, 6, 4000)
+    history = stores_of(bot.application).history.recent(401, 6, 4000)
     assert [turn.text for turn in history if turn.role == "user"] == [GIFT_QUESTION, "那如果他还是不回消息呢？"]
     [answer] = await bot.ask(401, "客户说价格太高怎么办？")
     assert "Sources:" in answer.text or "does not cover" in answer.text
     server.send_command(401, "/reset")
     await server.wait_for_text(401, "conversation has been cleared")
-    assert bot.application.bot_data["stores"].history.recent(401, 6, 4000) == []
+    assert stores_of(bot.application).history.recent(401, 6, 4000) == []
 
 
 async def test_twenty_users_at_once_each_get_their_own_answer(bot: BotHarness, knowledge_base) -> None:
@@ -195,7 +196,7 @@ async def test_twenty_users_at_once_each_get_their_own_answer(bot: BotHarness, k
 
 async def test_forbidden_marks_the_user_blocked_until_they_write_again(bot: BotHarness) -> None:
     server = bot.server
-    stores = bot.application.bot_data["stores"]
+    stores = stores_of(bot.application)
     server.fail(601, "forbidden")
     server.send_text(601, GIFT_QUESTION)
     await server.wait_for(lambda: stores.users.is_blocked(601), what="the user marked blocked")
@@ -248,3 +249,17 @@ async def test_non_text_messages_and_groups(bot: BotHarness) -> None:
     server.send_text(803, "送礼之后还要做什么，关系才能真正提升？", chat_id=group, reply_to=mentioned[-1])
     replied = await bot.wait_answer(group, before)  # a reply to the bot is answered too
     assert replied[-1].reply_to_message_id is not None
+
+
+async def test_a_failing_command_menu_does_not_stop_the_bot(
+    telegram_server: FakeTelegramServer, bot_settings: Settings, knowledge_base
+) -> None:
+    server = telegram_server
+    server.fail(None, "bad_request", methods={"setMyCommands"}, description="Bad Request: BOT_COMMANDS_TOO_MUCH")
+    harness = await started(server, bot_settings, knowledge_base)
+    try:
+        assert server.commands == {}  # the menu was refused …
+        server.send_command(1001, "/start")
+        await server.wait_for_text(1001, "我是客情教练")  # … and the bot works anyway
+    finally:
+        await harness.stop()

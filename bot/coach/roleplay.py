@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bot.coach.cues import find_cues
@@ -122,7 +121,7 @@ class ScriptedCustomer:
         return CustomerState(resistance=float(self.scenario.persona.resistance))
 
     # ---- reading the rep ------------------------------------------------
-    def analyse(self, rep_text: str, state: CustomerState) -> TurnAnalysis:
+    def analyse(self, rep_text: str) -> TurnAnalysis:
         s = self.scenario
         improper = bool(find_cues([rep_text], s.signals.improper_cues, risky=True))
         pushed = bool(find_cues([rep_text], s.signals.push_cues, risky=True))
@@ -148,12 +147,13 @@ class ScriptedCustomer:
     # ---- answering ------------------------------------------------------
     def respond(self, rep_text: str, state: CustomerState) -> CustomerTurn:
         """Advance the hidden state by one rep turn and return the customer's line."""
-        analysis = self.analyse(rep_text, state)
-        text, delta, events = self._react(analysis, state)
+        analysis = self.analyse(rep_text)
+        text, delta, events = self.react(analysis, state)
         self.apply(state, delta, events)
         return self.close_turn(state, text, events)
 
-    def _react(self, a: TurnAnalysis, state: CustomerState) -> tuple[str, float, list[str]]:
+    def react(self, a: TurnAnalysis, state: CustomerState) -> tuple[str, float, list[str]]:
+        """The customer's line for what the rep did, the change in resistance, and the events to record."""
         s = self.scenario
         events: list[str] = []
         rise = 0.0
@@ -242,11 +242,6 @@ class ScriptedCustomer:
 # ---------------------------------------------------------------- LLM customer
 
 
-def load_prompt(prompts_dir: Path, name: str) -> str:
-    """A prompt template from prompts/<name>.md (managers may reword it)."""
-    return (prompts_dir / f"{name}.md").read_text(encoding="utf-8")
-
-
 def persona_prompt(template: str, scenario: Scenario, state: CustomerState) -> str:
     """Fill the customer persona template with the scenario and the current hidden state."""
     p = scenario.persona
@@ -306,16 +301,16 @@ class LLMCustomer:
     # The model's walk-away is honoured only once the customer is already this annoyed.
     WALK_AWAY_FLOOR = 60
 
-    def __init__(self, scripted: ScriptedCustomer, llm: Any, prompts_dir: Path) -> None:
+    def __init__(self, scripted: ScriptedCustomer, llm: Any, template: str) -> None:
         self.scripted = scripted
         self.llm = llm
-        self.template = load_prompt(prompts_dir, "roleplay_customer")
+        self.template = template  # prompts/roleplay_customer.md, read once by the service
 
     async def respond(self, rep_text: str, state: CustomerState, transcript: list[dict[str, str]], analysis: TurnAnalysis) -> CustomerTurn:
         """One in-character turn; any LLM fault falls back to the scripted line."""
         from bot.llm import LLMError
 
-        scripted_line, delta, events = self.scripted._react(analysis, state)
+        scripted_line, delta, events = self.scripted.react(analysis, state)
         messages = [{"role": "system", "content": persona_prompt(self.template, self.scripted.scenario, state)}]
         for item in transcript:
             role = "assistant" if item["role"] == "customer" else "user"

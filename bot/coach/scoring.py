@@ -18,11 +18,11 @@ improvements with citations.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -298,10 +298,10 @@ def rubric_for_prompt(scenario: Scenario) -> str:
 class LLMEvaluator:
     """The evaluator pass of LLM mode, falling back to the offline scorer."""
 
-    def __init__(self, llm: Any, prompts_dir: Path, fallback: OfflineScorer) -> None:
+    def __init__(self, llm: Any, template: str, fallback: OfflineScorer) -> None:
         self.llm = llm
         self.fallback = fallback
-        self.template = (prompts_dir / "roleplay_evaluator.md").read_text(encoding="utf-8")
+        self.template = template  # prompts/roleplay_evaluator.md, read once by the service
 
     def _messages(self, scenario: Scenario, transcript: list[dict[str, str]]) -> list[dict[str, str]]:
         dialogue = "\n".join(
@@ -334,7 +334,7 @@ class LLMEvaluator:
             except LLMError as exc:
                 log.warning("evaluator call failed: %s", exc)
                 break
-        return await _offline(self.fallback, scenario, rep_turns, outcome)
+        return await asyncio.to_thread(self.fallback.score, scenario, rep_turns, outcome, "llm_eval_fallback")
 
     def _card(self, scenario: Scenario, items: list[dict[str, Any]], outcome: str, turns: int) -> ScoreCard:
         results: list[CriterionResult] = []
@@ -356,9 +356,3 @@ class LLMEvaluator:
                 )
             )
         return make_card(scenario, results, outcome, MODE_LLM, turns)
-
-
-async def _offline(scorer: OfflineScorer, scenario: Scenario, rep_turns: list[str], outcome: str) -> ScoreCard:
-    import asyncio
-
-    return await asyncio.to_thread(scorer.score, scenario, rep_turns, outcome, "llm_eval_fallback")

@@ -71,10 +71,15 @@ class Database:
                 self._conn.execute("COMMIT")
 
     def execute(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> int:
-        """Run one statement; returns lastrowid (inserts) or rowcount."""
+        """Run one statement; returns the new row id for an INSERT, else the number of rows changed.
+
+        (sqlite3's lastrowid is per connection and stale after an UPDATE or DELETE.)
+        """
         with self._lock:
             cur = self._conn.execute(sql, params)
-            return cur.lastrowid if cur.lastrowid else cur.rowcount
+            if sql.lstrip()[:6].upper() in ("INSERT", "REPLAC"):
+                return int(cur.lastrowid or 0)
+            return cur.rowcount
 
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -189,6 +189,15 @@ class PracticeStore:
         )
         return [CriterionAverage(r["criterion_id"], round(float(r["average"]), 1), r["sessions"], r["users"]) for r in rows]
 
+    def delete_user(self, user_id: int) -> int:
+        """Forget a user's practice (sessions and their scores); returns the number of sessions deleted."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "DELETE FROM practice_scores WHERE session_id IN (SELECT id FROM practice_sessions WHERE user_id = ?)",
+                (user_id,),
+            )
+            return conn.execute("DELETE FROM practice_sessions WHERE user_id = ?", (user_id,)).rowcount
+
     def get(self, session_id: int) -> SessionRecord | None:
         r = self.db.query_one(
             "SELECT id, user_id, scenario_id, total, outcome, mode, finished_at, transcript, card FROM practice_sessions WHERE id = ?",

@@ -84,7 +84,8 @@ async def on_document(update: Update, context: CoachContext) -> None:
             text = await _import(knowledge, local, name, lang, show)
         finally:
             await asyncio.to_thread(shutil.rmtree, staging, True)
-        await show(text)
+    # Released before the result is shown: an admin who reads it may send the next file at once.
+    await show(text)
 
 
 def _staging_dir(data_dir: Path) -> str:

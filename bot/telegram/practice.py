@@ -7,9 +7,12 @@ the score card with "再练一次". Why it is built this way:
   survives a restart; the practice session itself (transcript + hidden
   customer state) is plain data in `user_data`, which the same persistence
   keeps. A restart in the middle of a scenario resumes at the next message.
-* The customer's turn and the scoring can be slow (LLM), so those handlers are
-  `block=False`; messages that arrive meanwhile land in the WAITING state and
-  get a short "the customer is thinking" instead of reaching the Q&A handler.
+* The customer's turn can be slow (LLM), so that handler is `block=False`;
+  messages that arrive meanwhile land in the WAITING state and get a short
+  "one moment" instead of reaching the Q&A handler. Handlers return the next
+  state before the rep sees any result (replies, the score card) — those are
+  sent by tasks scheduled on the way out — so nothing the rep sends after
+  reading a reply can meet a conversation that is still "pending".
 * Handlers only translate updates into `PracticeService` calls and render its
   results (bot/practice_text.py); scoring and the customer live in bot/coach/.
 Callback data: practice:start (menu), practice:start:<id> (daily tips),
@@ -264,36 +267,45 @@ async def _begin(context: CoachContext, chat_id: int, service: PracticeService, 
 
 
 async def on_turn(update: Update, context: CoachContext) -> int:
-    """The rep said something: the customer answers; a natural end leads to the score card."""
+    """The rep said something: the customer answers; a natural end leads to the score card.
+
+    The next state is decided and returned before the rep sees anything: replies are
+    delivered by a task scheduled on the way out, so a message the rep sends after
+    reading the reply can never meet this turn still "pending".
+    """
     message = update.effective_message
     assert message is not None and message.text is not None
     chat_id = message.chat_id
     lang = await context.language()
+    app = context.application
     if _is_stale(context, chat_id):
         _drop_session(context, chat_id)
-        await message.reply_text(t("practice.expired", lang))
+        app.create_task(message.reply_text(t("practice.expired", lang)), update=update)
         return ConversationHandler.END
-    service = await practice_of(context.application)
+    service = await practice_of(app)
     session = _load_session(context, chat_id)
     scenario = service.catalog.get(session.scenario_id) if session else None
     if session is None or scenario is None:
         _drop_session(context, chat_id)
-        await message.reply_text(t("practice.scenario_gone", lang))
+        app.create_task(message.reply_text(t("practice.scenario_gone", lang)), update=update)
         return ConversationHandler.END
     await _quietly(context.bot.send_chat_action(chat_id, ChatAction.TYPING))
     try:
         turn = await service.reply(session, message.text)
     except ValueError:
-        await message.reply_text(t("practice.empty_turn", lang))
+        app.create_task(message.reply_text(t("practice.empty_turn", lang)), update=update)
         return TALKING
     except Exception:
         logger.exception("Practice turn failed for chat %s", chat_id)
-        await message.reply_text(t("practice.failed", lang))
+        app.create_task(message.reply_text(t("practice.failed", lang)), update=update)
         return TALKING
-    _save_session(context, chat_id, session)
-    await send_part(context.bot, chat_id, customer_part(scenario, turn.text, lang))
+    line = customer_part(scenario, turn.text, lang)
     if turn.ended:
-        return await _finish(context, chat_id, _user_id(update, chat_id), service, session, lang)
+        _drop_session(context, chat_id)
+        app.create_task(_conclude(context, chat_id, _user_id(update, chat_id), service, session, lang, line), update=update)
+        return ConversationHandler.END
+    _save_session(context, chat_id, session)
+    app.create_task(send_part(context.bot, chat_id, line), update=update)
     return TALKING
 
 
@@ -302,41 +314,43 @@ def _user_id(update: Update, chat_id: int) -> int:
 
 
 async def on_end(update: Update, context: CoachContext) -> int:
-    """/end: score what was said so far."""
+    """/end: the conversation ends now; the score card follows from a task."""
     chat_id = update.effective_chat.id if update.effective_chat else 0
     lang = await context.language()
     service = await practice_of(context.application)
     session = _load_session(context, chat_id)
+    _drop_session(context, chat_id)
     if session is None or service.catalog.get(session.scenario_id) is None:
-        _drop_session(context, chat_id)
         await context.bot.send_message(chat_id, t("practice.scenario_gone", lang))
         return ConversationHandler.END
-    return await _finish(context, chat_id, _user_id(update, chat_id), service, session, lang)
-
-
-async def _finish(
-    context: CoachContext, chat_id: int, user_id: int, service: PracticeService, session: PracticeSession, lang: str
-) -> int:
-    if not session.rep_turns:
-        _drop_session(context, chat_id)
-        await context.bot.send_message(chat_id, t("practice.no_turns", lang))
-        return ConversationHandler.END
-    waiting = await context.bot.send_message(chat_id, t("practice.scoring", lang))
-    try:
-        card = await service.finish(session)
-    except Exception:
-        logger.exception("Scoring failed for chat %s", chat_id)
-        await edit_part(context.bot, waiting, Part(html=html.escape(t("practice.failed", lang)), plain=t("practice.failed", lang)))
-        return TALKING  # the session is kept: /end can be tried again
-    await asyncio.to_thread(store_of(context.application).save, user_id, card, session.transcript)
-    _drop_session(context, chat_id)
-    # The card is delivered after the conversation has ended, so whatever the rep sends once they see
-    # it is already a normal message (a question), never caught by the finished role-play.
-    context.application.create_task(_deliver_card(context, chat_id, waiting, card, session, lang))
+    context.application.create_task(_conclude(context, chat_id, _user_id(update, chat_id), service, session, lang), update=update)
     return ConversationHandler.END
 
 
-async def _deliver_card(context: CoachContext, chat_id: int, waiting: Message, card: ScoreCard, session: PracticeSession, lang: str) -> None:
+async def _conclude(
+    context: CoachContext,
+    chat_id: int,
+    user_id: int,
+    service: PracticeService,
+    session: PracticeSession,
+    lang: str,
+    last_line: Part | None = None,
+) -> None:
+    """After the conversation ended: the customer's last line, then scoring, storing and the score card."""
+    if last_line is not None:
+        await send_part(context.bot, chat_id, last_line)
+    if not session.rep_turns:
+        await context.bot.send_message(chat_id, t("practice.no_turns", lang))
+        return
+    waiting = await context.bot.send_message(chat_id, t("practice.scoring", lang))
+    try:
+        card = await service.finish(session)
+        await asyncio.to_thread(store_of(context.application).save, user_id, card, session.transcript)
+    except Exception:
+        logger.exception("Scoring failed for chat %s", chat_id)
+        failed = t("practice.failed", lang)
+        await edit_part(context.bot, waiting, Part(html=html.escape(failed), plain=failed))
+        return
     parts = card_parts(card, lang, session)
     markup = card_keyboard(session.scenario_id, lang)
     await edit_part(context.bot, waiting, parts[0], markup if len(parts) == 1 else None)
@@ -450,7 +464,7 @@ def build_conversation() -> ConversationHandler:
                 BRIEFING: [menu],
                 TALKING: [
                     MessageHandler(filters.TEXT & ~filters.COMMAND, on_turn, block=False),
-                    CommandHandler("end", on_end, block=False),
+                    CommandHandler("end", on_end),
                     CommandHandler("cancel", on_cancel),
                     CallbackQueryHandler(on_busy, pattern=r"^practice:"),
                     MessageHandler(~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_not_text),

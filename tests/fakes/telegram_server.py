@@ -46,6 +46,7 @@ Make Telegram misbehave for a chat::
     server.fail(chat_id, "retry_after", retry_after=1, times=1, methods={"sendMessage"})
     server.fail(chat_id, "cant_parse", times=1)          # 400 can't parse entities
     server.fail(chat_id, "bad_request", description="Bad Request: chat not found")
+    server.fail(None, "bad_request", methods={"setMyCommands"})   # chat_id None: calls without a chat
 
 Webhook mode: `server.webhook_url` is what the bot registered with setWebhook;
 `server.take_updates()` removes the queued updates so a test can POST them to the bot.
@@ -418,30 +419,34 @@ class FakeTelegramServer:
 
     def fail(
         self,
-        chat_id: int,
+        chat_id: int | None,
         kind: str,
         times: int | None = None,
         methods: Iterable[str] | None = None,
         retry_after: int = 1,
         description: str | None = None,
     ) -> None:
-        """Answer calls for `chat_id` with an error: "forbidden", "retry_after", "cant_parse", "bad_request"."""
+        """Answer calls for `chat_id` (None: any call, e.g. setMyCommands) with an error:
+        "forbidden", "retry_after", "cant_parse" or "bad_request"."""
         if kind not in {"forbidden", "retry_after", "cant_parse", "bad_request"}:
             raise ValueError(f"unknown fault kind {kind!r}")
         with self._cond:
             self._faults.append(_Fault(chat_id, kind, times, set(methods) if methods else None, retry_after, description))
 
     def clear_faults(self, chat_id: int | None = None) -> None:
+        """Remove the faults of `chat_id`, or all faults when it is None."""
         with self._cond:
             self._faults = [f for f in self._faults if chat_id is not None and f.chat_id != chat_id]
 
     def _fault_for_locked(self, method: str, params: dict[str, Any]) -> tuple[int, str, dict[str, Any]] | None:
         try:
-            chat_id = int(params.get("chat_id"))  # type: ignore[arg-type]
+            chat_id: int | None = int(params.get("chat_id"))  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            return None
-        for fault in self._faults:
-            if fault.chat_id != chat_id or (fault.methods and method not in fault.methods):
+            chat_id = None
+        for fault in list(self._faults):
+            if fault.chat_id is not None and fault.chat_id != chat_id:
+                continue
+            if fault.methods and method not in fault.methods:
                 continue
             if fault.times is not None:
                 fault.times -= 1

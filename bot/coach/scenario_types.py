@@ -1,0 +1,223 @@
+"""The value types of role-play scenarios (what `bot.coach.scenarios` builds from YAML).
+
+Plain frozen dataclasses: the scripted customer, the scorer and the front ends
+read them; only the loader creates them. The schema is documented for managers
+in knowledge/scenarios/README.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.coach.types import Citation
+
+DIFFICULTIES = ("入门", "进阶", "挑战")
+DEFAULT_WALK_AWAY_AT = 100
+DEFAULT_GOAL_RESISTANCE = 50
+DEFAULT_AVOID_PENALTY = 0.4
+
+
+@dataclass(frozen=True)
+class CriterionInfo:
+    """A shared skill id with its display names (knowledge/scenarios/criteria.yaml)."""
+
+    id: str
+    zh: str
+    en: str
+
+    def name(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" and self.en else self.zh
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A verbatim quote from a source document; `citation` is filled in at load time."""
+
+    doc: str
+    quote: str
+    citation: Citation | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One checkable behaviour of a criterion, detected by cue words in the rep's turns."""
+
+    label: str
+    cues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Avoid:
+    """A behaviour that costs points (e.g. offering a kickback)."""
+
+    label: str
+    cues: tuple[str, ...]
+    penalty: float = DEFAULT_AVOID_PENALTY
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A rubric criterion of one scenario."""
+
+    id: str
+    name: str
+    weight: int
+    good: str
+    checks: tuple[Check, ...]
+    avoid: tuple[Avoid, ...]
+    example: str
+    sources: tuple[SourceRef, ...]
+
+    @property
+    def citations(self) -> list[Citation]:
+        """One citation per passage: two quotes from the same chunk are one place to read."""
+        seen: set[tuple[str, str]] = set()
+        out: list[Citation] = []
+        for ref in self.sources:
+            c = ref.citation
+            if c is None:
+                continue
+            key = (c.doc, c.location or c.text)
+            if key not in seen:
+                seen.add(key)
+                out.append(c)
+        return out
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """How a beat lands while the customer is still guarded (resistance at or above `at`)."""
+
+    at: int
+    reply: str
+    resistance: int
+
+
+@dataclass(frozen=True)
+class Beat:
+    """A customer line keyed to a move the rep may make (offline mode)."""
+
+    id: str
+    moves: tuple[str, ...]
+    cues: tuple[str, ...]
+    replies: tuple[str, ...]
+    resistance: int
+    goal: bool = False
+    improper: bool = False
+    guarded: Guarded | None = None
+
+    @property
+    def bad(self) -> bool:
+        """A move that hurts (raises resistance): it only matches on a cue word, never on vague similarity."""
+        return self.improper or self.resistance > 0
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    role: str
+    company: str
+    personality: str
+    concerns: tuple[str, ...]
+    motives: tuple[str, ...]
+    resistance: int
+    ends_meeting: tuple[str, ...]
+    walk_away_line: str
+    walk_away_at: int = DEFAULT_WALK_AWAY_AT
+
+
+@dataclass(frozen=True)
+class Brief:
+    situation: str
+    goal: str
+
+
+@dataclass(frozen=True)
+class EndConditions:
+    max_turns: int
+    goal_line: str
+    turn_limit_line: str
+    goal_resistance: int = DEFAULT_GOAL_RESISTANCE
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Cue words that make any customer bristle, and how much (signals.yaml, extendable per scenario)."""
+
+    improper_cues: tuple[str, ...] = ()
+    push_cues: tuple[str, ...] = ()
+    improper: int = 40
+    push: int = 15
+    ignored: int = 8
+    # difficulty -> (factor on resistance rises, factor on resistance drops)
+    factors: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # difficulty -> how the LLM should play it
+    styles: dict[str, str] = field(default_factory=dict)
+    # (resistance threshold, mood), highest threshold first
+    moods: tuple[tuple[int, str], ...] = ()
+
+    def factor(self, difficulty: str) -> tuple[float, float]:
+        return self.factors.get(difficulty, (1.0, 1.0))
+
+    def mood(self, resistance: float) -> str:
+        return next((text for at, text in self.moods if resistance >= at), "")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    topic: str
+    difficulty: str
+    brief: Brief
+    persona: Persona
+    opening: str
+    beats: tuple[Beat, ...]
+    fallbacks: tuple[str, ...]
+    reactions: dict[str, tuple[str, ...]]
+    signals: Signals
+    rubric: tuple[Criterion, ...]
+    end: EndConditions
+    file: str = ""
+
+    def criterion(self, criterion_id: str) -> Criterion | None:
+        return next((c for c in self.rubric if c.id == criterion_id), None)
+
+
+@dataclass
+class ScenarioCatalog:
+    """All scenarios that loaded, plus the errors of those that did not."""
+
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    errors: list[ScenarioError] = field(default_factory=list)
+    criteria: dict[str, CriterionInfo] = field(default_factory=dict)
+    sources: dict[str, SourceText] = field(default_factory=dict)
+
+    def get(self, scenario_id: str) -> Scenario | None:
+        return self.scenarios.get(scenario_id)
+
+    def ordered(self) -> list[Scenario]:
+        """By topic, then difficulty (入门 → 挑战), then title."""
+        return sorted(
+            self.scenarios.values(),
+            key=lambda s: (s.topic, DIFFICULTIES.index(s.difficulty), s.title),
+        )
+
+    def by_topic(self) -> dict[str, list[Scenario]]:
+        out: dict[str, list[Scenario]] = {}
+        for scenario in self.ordered():
+            out.setdefault(scenario.topic, []).append(scenario)
+        return out
+
+    def criterion_name(self, criterion_id: str, lang: str = "zh") -> str:
+        info = self.criteria.get(criterion_id)
+        return info.name(lang) if info else criterion_id
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A source document's id, title and full text, used to check quotes verbatim."""
+
+    doc_id: str
+    title: str
+    text: str
