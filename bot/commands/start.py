@@ -1,7 +1,8 @@
 """`salescoach start`: the one command a newcomer runs.
 
 Indexes the material on first use, then starts the Telegram bot when
-TELEGRAM_BOT_TOKEN is set, otherwise the terminal chat.
+TELEGRAM_BOT_TOKEN is set, otherwise the terminal chat. It delegates to the
+`bot` or `chat` command with that command's own default options.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.telegram_bot_token:
-        from bot.commands import bot as bot_command
+    from bot.cli import build_parser
 
-        return bot_command.run(args, settings)
-    print("未设置 TELEGRAM_BOT_TOKEN，进入终端对话（设置后再运行即启动 Telegram 机器人）。", file=sys.stderr)
-    from bot.commands import chat
-
-    return chat.run(argparse.Namespace(**{**vars(args), "json": False}), settings)
+    command = "bot" if settings.telegram_bot_token else "chat"
+    if command == "chat":
+        print("未设置 TELEGRAM_BOT_TOKEN，进入终端对话（设置后再运行即启动 Telegram 机器人）。", file=sys.stderr)
+    target = build_parser().parse_args([command])
+    return int(target.func(target, settings) or 0)
