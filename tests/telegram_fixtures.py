@@ -69,6 +69,7 @@ class BotHarness:
         if self.knowledge is not None:
             services.knowledge = self.knowledge  # share the session's ingested knowledge base
         application = build_application(services)
+        self.configure(application)
         # The order run_polling() uses: initialize → post_init → polling → start.
         await application.initialize()
         if application.post_init:
@@ -77,6 +78,9 @@ class BotHarness:
         await application.start()
         self.services, self.application = services, application
         return self
+
+    def configure(self, application: Any) -> None:
+        """Hook for harnesses that must set bot_data before post_init runs (e.g. a test clock)."""
 
     async def stop(self) -> None:
         application, self.application = self.application, None

@@ -49,17 +49,8 @@ class TipsHarness(BotHarness):
         super().__init__(server, settings, None)
         self.clock = clock
 
-    async def start(self) -> "TipsHarness":
-        services = Services.build(self.settings)
-        application = build_application(services)
+    def configure(self, application) -> None:
         application.bot_data[CLOCK_KEY] = self.clock
-        await application.initialize()
-        if application.post_init:
-            await application.post_init(application)
-        await application.updater.start_polling(poll_interval=0.0, timeout=POLL_TIMEOUT_S)
-        await application.start()
-        self.services, self.application = services, application
-        return self
 
     @property
     def service(self):
