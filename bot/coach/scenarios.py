@@ -247,13 +247,6 @@ def _read_yaml(path: Path, name: str) -> Any:
 # ---------------------------------------------------------------- sources
 
 
-def normalise_quote(text: str) -> str:
-    """Whitespace, punctuation width and case do not make a quote different."""
-    text = text.translate(_PUNCT_WIDTH)
-    return re.sub(r"\s+", "", text).lower()
-
-
-_PUNCT_WIDTH = str.maketrans({"，": ",", "。": ".", "：": ":", "；": ";", "！": "!", "？": "?", "（": "(", "）": ")"})
 
 
 def load_source_texts(sources_dir: Path) -> dict[str, SourceText]:
@@ -279,39 +272,28 @@ CitationResolver = Callable[[str, str], Citation | None]
 """(doc_id, quote) -> the citation of the chunk that contains the quote, or None."""
 
 
-def knowledge_resolver(knowledge: Any, k: int = 8) -> CitationResolver:
-    """Resolve quotes through the knowledge base: search the quote, take the chunk of that doc containing it."""
+def knowledge_resolver(knowledge: Any) -> CitationResolver:
+    """Resolve quotes through the knowledge base's `locate` (the chunk of that doc holding the quote).
+
+    Quotes are validated as verbatim when a scenario loads, so a direct lookup
+    is exact and needs no embedding; the chunk's location follows re-chunking.
+    """
 
     cache: dict[tuple[str, str], Citation | None] = {}
 
     def resolve(doc_id: str, quote: str) -> Citation | None:
         if (doc_id, quote) not in cache:
-            cache[(doc_id, quote)] = _search(doc_id, quote)
+            cache[(doc_id, quote)] = _locate(doc_id, quote)
         return cache[(doc_id, quote)]
 
-    def _search(doc_id: str, quote: str) -> Citation | None:
-        locate = getattr(knowledge, "locate", None)
-        if locate is not None:  # direct lookup by quote: exact and needs no embedding
-            try:
-                hit = locate(doc_id, quote)
-            except Exception:  # an unindexed or broken store must not stop scenarios from loading
-                hit = None
-            if hit is not None:
-                return Citation(n=0, doc=doc_id, title=hit.title, location=hit.location, text=quote)
+    def _locate(doc_id: str, quote: str) -> Citation | None:
         try:
-            result = knowledge.search(quote, k=k)
+            hit = knowledge.locate(doc_id, quote)
         except Exception:  # an unindexed or broken store must not stop scenarios from loading
             return None
-        wanted = normalise_quote(quote)
-        same_doc = [h for h in result.hits if h.doc_id == doc_id]
-        for hit in same_doc:
-            if wanted in normalise_quote(hit.text):
-                return Citation(n=0, doc=doc_id, title=hit.title, location=hit.location, text=quote)
-        # A quote split across two chunks: the best chunk of the same document sharing its start.
-        for hit in same_doc:
-            if wanted[:8] in normalise_quote(hit.text) or wanted[-8:] in normalise_quote(hit.text):
-                return Citation(n=0, doc=doc_id, title=hit.title, location=hit.location, text=quote)
-        return None
+        if hit is None:
+            return None
+        return Citation(n=0, doc=doc_id, title=hit.title, location=hit.location, text=quote)
 
     return resolve
 
@@ -557,5 +539,5 @@ __all__ = [
     "DIFFICULTIES", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criterion", "CriterionInfo",
     "EndConditions", "Guarded", "Persona", "Scenario", "ScenarioCatalog", "ScenarioError", "Signals",
     "SourceRef", "SourceText", "knowledge_resolver", "load_catalog", "load_criteria", "load_signals",
-    "load_source_texts", "normalise_quote", "parse_scenario", "resolve_citations", "scenario_files",
+    "load_source_texts", "parse_scenario", "resolve_citations", "scenario_files",
 ]
