@@ -110,7 +110,7 @@ def main() -> None:
         print(f"search, embedded store: p50 {p50:.1f} ms  p95 {p95:.1f} ms  ({kb.store.count()} entries)")
         process, port = start_chroma(base / "chroma-server")
         try:
-            remote = KnowledgeBase(replace(settings, data_dir=base / "remote", chroma_host="127.0.0.1", chroma_port=port), embedder=kb.embedder)
+            remote = KnowledgeBase(replace(settings, data_dir=base / "remote", chroma_host="127.0.0.1", chroma_port=port), embedder=kb.embedder, fast_embedder=kb.fast_embedder)
             data = kb.store._collection.get(include=["embeddings", "documents", "metadatas"])
             started = time.perf_counter()
             remote.store.upsert(list(data["ids"]), [list(map(float, e)) for e in data["embeddings"]], list(data["documents"]), [dict(m) for m in data["metadatas"]])

@@ -1,10 +1,17 @@
-"""Retrieval benchmark: quality on the dev set and speed/memory of ingest and search.
+"""Retrieval benchmark: quality on question sets and speed/memory of ingest and search.
 
-Prints, for the lexical-only, dense-only and fused retrievers: hit@1/3/5, MRR@5,
-out-of-scope questions declined, plus chunk sizes, cold ingest, warm re-ingest,
-query latency p50/p95 and peak RSS. Not a test: figures, not assertions.
+Prints, per question set, for each retriever — lexical (BM25), dense (primary
+embedder, e5), fast (USE alone), full (BM25 + e5, always) and hybrid (the
+two-stage search the product uses) — hit@1/3/5, MRR@5 and out-of-scope
+questions declined; then chunk sizes, cold ingest, warm re-ingest, query latency
+p50/p95 per route, how often the fast path is taken, peak RSS, and the evidence
+behind the fast-path thresholds. Not a test: figures, not assertions.
 
-    .venv/bin/python benchmarks/bench_retrieval.py [--questions PATH]
+    .venv/bin/python benchmarks/bench_retrieval.py [--questions PATH ...]
+
+Default sets: ../shared/eval/dev_questions.jsonl (development) and
+benchmarks/heldout_questions.jsonl (written independently of the dev set, the
+hints and the vocabulary; not used for tuning).
 """
 
 from __future__ import annotations
@@ -23,23 +30,110 @@ sys.path.insert(0, str(ROOT))
 
 from bot.corpus.chunking import ChunkingConfig  # noqa: E402
 from bot.corpus.documents import load_manifest  # noqa: E402
-from bot.retrieval.evaluation import evaluate, load_questions  # noqa: E402
+from bot.retrieval.evaluation import EvalQuestion, evaluate, load_questions  # noqa: E402
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
-DEFAULT_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
+DEFAULT_SETS = [ROOT.parent / "shared" / "eval" / "dev_questions.jsonl", ROOT / "benchmarks" / "heldout_questions.jsonl"]
+MODES = ("lexical", "dense", "fast", "full", "hybrid")
+# Off-topic questions beyond the sets' own, for the coverage evidence only.
+EXTRA_OFF_TOPIC = [
+    "帮我推荐几只明天会涨的股票", "Python 怎么写快速排序", "今天北京天气怎么样", "红烧肉怎么做才好吃",
+    "怎么跟老板谈加薪", "抖音直播带货怎么起号", "SaaS 免费试用怎么转化成付费", "英文开发信怎么写",
+    "CRM 软件选哪个好", "孩子不爱写作业怎么办", "去日本旅游要办什么签证", "失眠了怎么调理",
+    "商务宴请座次怎么排", "怎么写年终总结", "房贷提前还款划算吗", "新能源车险怎么买",
+    "健身增肌吃什么", "面试时怎么介绍自己", "公司注册需要哪些材料", "怎么提高英语口语",
+]
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(p * (len(ordered) - 1))] if ordered else float("nan")
+
+
+def print_quality(kb: KnowledgeBase, name: str, questions: list[EvalQuestion], file_of_doc: dict[str, str]) -> None:
+    print(f"\n{name}: {len(questions)} questions ({sum(q.kind != 'out_of_scope' for q in questions)} in scope)")
+    print(f"{'retriever':10s} {'hit@1':>6s} {'hit@3':>6s} {'hit@5':>6s} {'MRR@5':>6s}  out-of-scope declined  in-scope wrongly declined")
+    for mode in MODES:
+        s = evaluate(questions, lambda q: kb.search(q, 5, mode=mode), file_of_doc)
+        # "fast" alone has no coverage judgement of its own; "lexical"/"dense" use the primary policy.
+        coverage = "-" if mode == "fast" else f"{s.declined_oos}/{s.total_oos}"
+        wrongly = "-" if mode == "fast" else str(s.wrongly_declined)
+        print(
+            f"{mode:10s} {s.hit1:6.2f} {s.hit3:6.2f} {s.hit5:6.2f} {s.mrr5:6.2f}  {coverage:<21s} {wrongly:<3s} "
+            f"misses: {' '.join(s.misses) or '-'}"
+        )
+
+
+def print_latency(kb: KnowledgeBase, settings: Settings, questions: list[str]) -> None:
+    """New-question latency per route (fresh query caches), and for the full path alone."""
+    for mode in ("hybrid", "full"):
+        fresh = KnowledgeBase(settings, embedder=kb.embedder, fast_embedder=kb.fast_embedder)  # empty caches
+        fresh.search("预热", 5, mode=mode)
+        times: dict[str, list[float]] = {"fast": [], "full": []}
+        for q in questions:
+            t0 = time.perf_counter()
+            result = fresh.search(q, 5, mode=mode)
+            times[result.route].append((time.perf_counter() - t0) * 1000)
+        everything = times["fast"] + times["full"]
+        repeated = []
+        for q in questions:
+            t0 = time.perf_counter()
+            fresh.search(q, 5, mode=mode)
+            repeated.append((time.perf_counter() - t0) * 1000)
+        line = (
+            f"query latency ({mode}, k=5, {len(everything)} new questions): p50 {pct(everything, 0.5):.1f} ms, "
+            f"p95 {pct(everything, 0.95):.1f} ms"
+        )
+        if mode == "hybrid":
+            line += (
+                f"; fast path {len(times['fast'])}/{len(everything)} (p50 {pct(times['fast'], 0.5):.1f} ms), "
+                f"full path p50 {pct(times['full'], 0.5):.1f} ms"
+            )
+        print(line + f"; repeated question p50 {pct(repeated, 0.5):.1f} ms")
+
+
+def print_fast_path_evidence(kb: KnowledgeBase, question_sets: list[list[EvalQuestion]]) -> None:
+    """Why the fast-path thresholds are safe: how close off-topic questions come to them."""
+    policy = kb.fast_path
+    off_topic = [q.question for qs in question_sets for q in qs if q.kind == "out_of_scope"] + EXTRA_OFF_TOPIC
+    in_scope = [q.question for qs in question_sets for q in qs if q.kind != "out_of_scope"]
+
+    def signals(text: str) -> tuple[float, float]:
+        s = kb.search(text, 5, mode="fast").signals
+        return s.get("lexical", 0.0), s.get("fast", 0.0)
+
+    off = [signals(q) for q in off_topic]
+    inside = [signals(q) for q in in_scope]
+    strong_words = [f for lex, f in off if lex >= policy.lexical_min]
+    similar = [lex for lex, f in off if f >= policy.similarity_min]
+    print(
+        f"fast path needs BM25 ≥ {policy.lexical_min} and fast similarity ≥ {policy.similarity_min}: "
+        f"{sum(policy.confident(*s) for s in inside)}/{len(inside)} in-scope questions qualify, "
+        f"{sum(policy.confident(*s) for s in off)}/{len(off)} off-topic ones do"
+    )
+    print(
+        f"  off-topic questions with BM25 ≥ {policy.lexical_min}: {len(strong_words)}, their best fast similarity "
+        f"{max(strong_words, default=float('nan')):.3f}; with fast similarity ≥ {policy.similarity_min}: {len(similar)}, "
+        f"their best BM25 {max(similar, default=float('nan')):.1f}"
+    )
+    print(
+        f"  best fast similarity, in scope: median {statistics.median(f for _, f in inside):.3f}; "
+        f"off topic: median {statistics.median(f for _, f in off):.3f}, max {max(f for _, f in off):.3f}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--questions", type=Path, nargs="+", default=[p for p in DEFAULT_SETS if p.is_file()])
     args = parser.parse_args()
-    if not args.questions.is_file():
-        print(f"question set not found: {args.questions}", file=sys.stderr)
+    missing = [p for p in args.questions if not p.is_file()]
+    if missing or not args.questions:
+        print(f"question set not found: {', '.join(map(str, missing)) or 'none'}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(Settings.load(env={}), data_dir=Path(tmp) / "data")
@@ -47,7 +141,7 @@ def main() -> int:
         started = time.perf_counter()
         cold = kb.ingest()
         cold_s = time.perf_counter() - started
-        kb2 = KnowledgeBase(settings, embedder=kb.embedder)
+        kb2 = KnowledgeBase(settings, embedder=kb.embedder, fast_embedder=kb.fast_embedder)
         started = time.perf_counter()
         warm = kb2.ingest()
         warm_s = time.perf_counter() - started
@@ -55,41 +149,20 @@ def main() -> int:
         lengths = [len(c.text) for c in kb._chunks.values()]
         config = ChunkingConfig()
         file_of_doc = {e.doc_id: e.file for e in load_manifest(settings.sources_dir).values()}
-        questions = load_questions(args.questions)
-        print(f"questions: {len(questions)} ({args.questions.name})")
         print(
             f"chunks: {len(lengths)}; target {config.target_tokens} tokens (max {config.max_tokens}, overlap {config.overlap_tokens}); "
             f"mean {statistics.mean(lengths):.0f} chars, max {max(lengths)} chars; hint questions: {kb.store.count() - len(lengths)}"
         )
-        print(f"{'retriever':10s} {'hit@1':>6s} {'hit@3':>6s} {'hit@5':>6s} {'MRR@5':>6s}  out-of-scope declined  in-scope wrongly declined")
-        for mode in ("lexical", "dense", "hybrid"):
-            scores = evaluate(questions, lambda q: kb.search(q, 5, mode=mode), file_of_doc)
-            print(
-                f"{mode:10s} {scores.hit1:6.2f} {scores.hit3:6.2f} {scores.hit5:6.2f} {scores.mrr5:6.2f}  "
-                f"{scores.declined_oos}/{scores.total_oos:<21d} {scores.wrongly_declined}   misses: {' '.join(scores.misses) or '-'}"
-            )
-        fresh = KnowledgeBase(settings, embedder=kb.embedder)  # empty query-vector cache
-        fresh.search("预热", 5)
-        uncached = []
-        for q in questions:
-            t0 = time.perf_counter()
-            fresh.search(q.question, 5)
-            uncached.append((time.perf_counter() - t0) * 1000)
-        cached = []
-        for q in questions:
-            t0 = time.perf_counter()
-            fresh.search(q.question, 5)
-            cached.append((time.perf_counter() - t0) * 1000)
-
-        def pct(values: list[float], p: float) -> float:
-            ordered = sorted(values)
-            return ordered[int(p * (len(ordered) - 1))]
-
-        print(f"cold ingest: {cold_s:.1f} s ({cold.chunks_written} chunks); warm re-ingest (unchanged): {warm_s:.2f} s ({len(warm.unchanged)} unchanged)")
-        print(
-            f"query latency (hybrid, k=5, {len(uncached)} queries): new question p50 {pct(uncached, 0.5):.1f} ms, "
-            f"p95 {pct(uncached, 0.95):.1f} ms; repeated question p50 {pct(cached, 0.5):.1f} ms"
-        )
+        print(f"embedders: primary {kb.embedder.name}, fast {kb.fast_embedder.name if kb.fast_embedder else '-'}")
+        sets = [load_questions(p) for p in args.questions]
+        for path, questions in zip(args.questions, sets):
+            print_quality(kb, path.name, questions, file_of_doc)
+        print()
+        print(f"cold ingest: {cold_s:.1f} s ({cold.chunks_written} chunks, both collections); warm re-ingest (unchanged): {warm_s:.2f} s ({len(warm.unchanged)} unchanged)")
+        for path, questions in zip(args.questions, sets):
+            print(f"[{path.name}]")
+            print_latency(kb, settings, [q.question for q in questions])
+        print_fast_path_evidence(kb, sets)
         print(f"peak RSS: {peak_rss_mb():.0f} MB")
     return 0
 

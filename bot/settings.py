@@ -42,6 +42,15 @@ def _number(raw: str, name: str, kind: type = float) -> float | int:
         raise SettingsError(f"{name} 应该是数字，收到：{raw!r}") from exc
 
 
+def _flag(raw: str, name: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} 只能是 on/off（或 1/0、true/false），收到：{raw!r}")
+
+
 def _path(raw: str) -> Path:
     path = Path(raw).expanduser()
     return path if path.is_absolute() else (Path.cwd() / path)
@@ -72,6 +81,7 @@ class Settings:
     chroma_port: int = 8000
     top_k: int = 5
     embedding_threads: int = 1
+    fast_retrieval: bool = True  # answer clear questions from BM25 + the fast embedder alone
     max_file_mb: float = 20.0
 
     # Telegram
@@ -153,6 +163,8 @@ class Settings:
         ):
             if get(env_name):
                 kwargs[attr] = _number(get(env_name), env_name, kind)
+        if get("FAST_RETRIEVAL"):
+            kwargs["fast_retrieval"] = _flag(get("FAST_RETRIEVAL"), "FAST_RETRIEVAL")
         kwargs["chroma_host"] = get("CHROMA_HOST")
         kwargs["telegram_bot_token"] = get("TELEGRAM_BOT_TOKEN")
         kwargs["telegram_api_base_url"] = get("TELEGRAM_API_BASE_URL")

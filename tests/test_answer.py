@@ -275,8 +275,8 @@ async def test_extractive_answer_is_clean_short_and_cited(make_service: ServiceF
         assert match, line
         point, n = match.group(1), int(match.group(2))
         assert point.endswith(("。", "！", "…"))
-        # The point is the cited chunk's own wording (filler removed), not invented text.
-        source = re.sub(r"[啊嗯呃诶哈呀唉哎\W]", "", answer.citations[n - 1].text)
+        # The point is the cited chunk's own wording (after the same filler removal), not invented text.
+        source = re.sub(r"\W", "", clean_spoken(answer.citations[n - 1].text))
         assert re.sub(r"\W", "", point)[:8] in source
     for filler in FILLERS:
         assert filler not in answer.text

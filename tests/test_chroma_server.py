@@ -103,13 +103,14 @@ def server_settings(base: Settings, server: ChromaServer, data_dir: Path, **chan
 def test_retrieval_against_the_server_matches_the_embedded_store(
     chroma_server: ChromaServer, knowledge_base: KnowledgeBase, tmp_path: Path
 ) -> None:
-    kb = KnowledgeBase(server_settings(knowledge_base.settings, chroma_server, tmp_path / "data"), embedder=knowledge_base.embedder)
+    kb = KnowledgeBase(server_settings(knowledge_base.settings, chroma_server, tmp_path / "data"), embedder=knowledge_base.embedder, fast_embedder=knowledge_base.fast_embedder)
     assert kb.store.location == f"http://{chroma_server.host}:{chroma_server.port}"
     # Copy the session's index, vectors included (what `salescoach ingest` in another process would have written).
-    data = knowledge_base.store._collection.get(include=["embeddings", "documents", "metadatas"])
-    embeddings = [list(map(float, e)) for e in data["embeddings"]]
-    kb.store.upsert(list(data["ids"]), embeddings, list(data["documents"]), [dict(m) for m in data["metadatas"]])
-    assert kb.store.count() == knowledge_base.store.count()
+    for source, target in zip(knowledge_base._dense_indexes(), kb._dense_indexes(), strict=True):
+        data = source.store._collection.get(include=["embeddings", "documents", "metadatas"])
+        embeddings = [list(map(float, e)) for e in data["embeddings"]]
+        target.store.upsert(list(data["ids"]), embeddings, list(data["documents"]), [dict(m) for m in data["metadatas"]])
+        assert target.store.count() == source.store.count()
     assert [s.doc_id for s in kb.sources()] == [s.doc_id for s in knowledge_base.sources()]
 
     questions = load_questions(QUESTIONS)
@@ -123,7 +124,7 @@ def test_retrieval_against_the_server_matches_the_embedded_store(
     assert not kb.search("帮我推荐几只明天会涨的股票", 5).covered
     # A reingest through the server finds everything unchanged (fingerprints survived the round trip).
     report = kb.ingest()
-    assert report.unchanged and not report.added and not report.removed
+    assert report.unchanged and not report.added and not report.removed and not report.backfilled
 
 
 def test_two_processes_share_one_index_through_the_server(
@@ -136,9 +137,10 @@ def test_two_processes_share_one_index_through_the_server(
         make_docx("油品销售手册", [("磅差的处理", ["过磅时要和客户当面核对磅单，磅差超过千分之三就要查原因。"])])
     )
     embedder = RenamedEmbedder(knowledge_base.embedder, "e5-server-test")
+    fast = RenamedEmbedder(knowledge_base.fast_embedder, "use-server-test")
     base = replace(Settings.load(env={}), knowledge_dir=library)
-    ingester = KnowledgeBase(server_settings(base, chroma_server, tmp_path / "ingester"), embedder=embedder)
-    bot = KnowledgeBase(server_settings(base, chroma_server, tmp_path / "bot"), embedder=embedder)
+    ingester = KnowledgeBase(server_settings(base, chroma_server, tmp_path / "ingester"), embedder=embedder, fast_embedder=fast)
+    bot = KnowledgeBase(server_settings(base, chroma_server, tmp_path / "bot"), embedder=embedder, fast_embedder=fast)
     assert bot.is_empty()
     report = ingester.ingest()
     assert report.ok and len(report.added) == 2

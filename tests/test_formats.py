@@ -43,7 +43,7 @@ def office_kb(tmp_path: Path, knowledge_base: KnowledgeBase) -> KnowledgeBase:
     (sources / "讲义.pdf").write_bytes(pdf_bytes())
     (sources / "培训.pptx").write_bytes(pptx_bytes())
     settings = replace(Settings.load(env={}), data_dir=tmp_path / "data", knowledge_dir=knowledge_dir)
-    kb = KnowledgeBase(settings, embedder=knowledge_base.embedder)  # reuse the loaded model
+    kb = KnowledgeBase(settings, embedder=knowledge_base.embedder, fast_embedder=knowledge_base.fast_embedder)  # reuse the loaded model
     report = kb.ingest()
     assert report.ok and len(report.added) == 3, report.errors
     return kb

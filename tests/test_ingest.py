@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.retrieval.knowledge_base import KnowledgeBase
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings, SettingsError
+from tests.spies import CountingEmbedder
 
 GIFT_TEXT = (
     "# 送礼的学问\n\n礼品是有来有回的，客户会觉得是自己应得的。礼物是针对对方生活状况的关心，"
@@ -28,7 +29,7 @@ def small_kb(tmp_path: Path, knowledge_base: KnowledgeBase) -> KnowledgeBase:
     (knowledge_dir / "sources" / "gift.md").write_text(GIFT_TEXT, encoding="utf-8")
     (knowledge_dir / "sources" / "visit.md").write_text(VISIT_TEXT, encoding="utf-8")
     settings = replace(Settings.load(env={}), data_dir=tmp_path / "data", knowledge_dir=knowledge_dir)
-    return KnowledgeBase(settings, embedder=knowledge_base.embedder)  # reuse the loaded model
+    return KnowledgeBase(settings, embedder=knowledge_base.embedder, fast_embedder=knowledge_base.fast_embedder)  # reuse the loaded model
 
 
 def test_reingest_of_unchanged_material_writes_nothing(small_kb: KnowledgeBase) -> None:
@@ -82,3 +83,47 @@ def test_shipped_material_travels_with_the_project() -> None:
     sources = PROJECT_ROOT / "knowledge" / "sources"
     assert len(list(sources.glob("*.txt"))) == 5
     assert shutil.which  # the corpus is in the repo, not only in ../shared
+
+
+def entry_ids(kb: KnowledgeBase) -> list[list[str]]:
+    return [sorted(c.chunk_id for c in dense.store.all_chunks()) for dense in kb._dense_indexes()]
+
+
+def test_both_collections_hold_the_same_entries_after_changes(small_kb: KnowledgeBase) -> None:
+    assert small_kb.fast is not None
+    small_kb.ingest()
+    primary, fast = entry_ids(small_kb)
+    assert primary and primary == fast
+    (small_kb.settings.sources_dir / "gift.md").write_text(GIFT_TEXT + "\n\n## 跟进\n\n送完礼一周内回访，问问客户用得怎么样。", encoding="utf-8")
+    (small_kb.settings.sources_dir / "visit.md").unlink()
+    small_kb.ingest()
+    primary_after, fast_after = entry_ids(small_kb)
+    assert primary_after == fast_after and primary_after != primary
+    [gift] = [s.doc_id for s in small_kb.sources()]
+    assert all(i.startswith(gift) for i in primary_after)
+
+
+def test_missing_fast_collection_is_filled_without_re_embedding_the_primary(small_kb: KnowledgeBase, knowledge_base: KnowledgeBase) -> None:
+    small_kb.ingest()
+    [primary_before, fast_before] = entry_ids(small_kb)
+    small_kb.fast.store.delete(fast_before)  # an index built before the fast stage existed
+    primary = CountingEmbedder(knowledge_base.embedder)
+    upgraded = KnowledgeBase(small_kb.settings, embedder=primary, fast_embedder=knowledge_base.fast_embedder)
+    report = upgraded.ingest()
+    assert primary.texts == 0
+    assert sorted(report.backfilled) == sorted(report.unchanged) == sorted(s.doc_id for s in small_kb.sources())
+    assert report.chunks_written == 0 and not report.added and not report.updated
+    assert entry_ids(upgraded) == [primary_before, fast_before]
+
+
+def test_fast_retrieval_can_be_switched_off(small_kb: KnowledgeBase, knowledge_base: KnowledgeBase) -> None:
+    assert Settings.load(env={}).fast_retrieval
+    with pytest.raises(SettingsError, match="FAST_RETRIEVAL"):
+        Settings.load(env={"FAST_RETRIEVAL": "maybe"})
+    switched_off = Settings.load(env={"FAST_RETRIEVAL": "off"})
+    settings = replace(small_kb.settings, fast_retrieval=switched_off.fast_retrieval)
+    kb = KnowledgeBase(settings, embedder=knowledge_base.embedder)
+    assert kb.fast is None
+    kb.ingest()
+    result = kb.search("客户感冒了送什么", 3)
+    assert result.route == "full" and any("感冒" in h.text for h in result.hits)

@@ -35,7 +35,7 @@ def library_kb(tmp_path: Path, knowledge_base: KnowledgeBase) -> KnowledgeBase:
     (knowledge_dir / "sources").mkdir(parents=True)
     (knowledge_dir / "sources" / "gift.md").write_text("# 送礼的学问\n\n客户感冒了送一盒药，咳嗽送薄荷糖。", encoding="utf-8")
     settings = replace(Settings.load(env={}), data_dir=tmp_path / "library-data", knowledge_dir=knowledge_dir)
-    kb = KnowledgeBase(settings, embedder=knowledge_base.embedder)  # reuse the loaded model
+    kb = KnowledgeBase(settings, embedder=knowledge_base.embedder, fast_embedder=knowledge_base.fast_embedder)  # reuse the loaded model
     assert kb.ingest().ok
     return kb
 

@@ -25,7 +25,7 @@ def cli_settings(tmp_path: Path, knowledge_base: KnowledgeBase, monkeypatch: pyt
 
     def build(cls, s: Settings) -> Services:  # the command builds its own Services; give it the loaded model
         services = original(s)
-        services.__dict__["knowledge"] = KnowledgeBase(s, embedder=knowledge_base.embedder)
+        services.__dict__["knowledge"] = KnowledgeBase(s, embedder=knowledge_base.embedder, fast_embedder=knowledge_base.fast_embedder)
         return services
 
     monkeypatch.setattr(Services, "build", classmethod(build))

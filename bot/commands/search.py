@@ -31,7 +31,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 print(json.dumps(row, ensure_ascii=False), flush=True)
                 continue
             verdict = "资料覆盖" if result.covered else "资料可能没有覆盖这个问题"
-            print(f"【{query}】（{verdict}，置信 {result.confidence:.2f}）")
+            route = "快速检索" if result.route == "fast" else "完整检索"
+            names = {"lexical": "关键词 BM25", "fast": "快速向量", "dense": "主向量"}
+            evidence = "，".join(f"{names.get(n, n)} {v:.3f}" for n, v in result.signals.items())
+            print(f"【{query}】（{verdict}，置信 {result.confidence:.2f}；{route}：{evidence}）")
             for n, hit in enumerate(result.hits, 1):
                 snippet = hit.text.replace("\n", " ")
                 print(f"  {n}. 《{hit.title}》{hit.location}  分数 {hit.score:.4f}")

@@ -18,10 +18,12 @@ from bot.corpus.chunking import ChunkingConfig, chunk_document
 from bot.corpus.documents import SUPPORTED_SUFFIXES, ManifestError, load_manifest, slug_for
 from bot.corpus.hints import HintsError, attach_hints, hints_fingerprint, load_hints
 from bot.corpus.reading import IngestFileError, read_source
-from bot.retrieval.embedders import build_embedder
+from bot.retrieval.dense import HINT_MARK, DenseIndex
+from bot.retrieval.embedders import build_embedder, build_fast_embedder
 from bot.retrieval.fusion import reciprocal_rank_fusion
 from bot.retrieval.lexical import LexicalIndex
 from bot.retrieval.query import QueryAnalyzer
+from bot.retrieval.routing import FastPathPolicy
 from bot.retrieval.types import Embedder, Hit, SearchResult
 from bot.retrieval.vector_store import ChromaVectorStore, StoredChunk
 from bot.retrieval.vocabulary import load_vocabulary
@@ -43,6 +45,7 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    backfilled: list[str] = field(default_factory=list)  # unchanged, but missing from the fast collection (e.g. after an upgrade)
     errors: list[str] = field(default_factory=list)
     chunks_written: int = 0
     seconds: float = 0.0
@@ -63,28 +66,42 @@ class SourceInfo:
 
 
 class KnowledgeBase:
-    """Ingestion and hybrid retrieval over one embedder's collection."""
+    """Ingestion and two-stage hybrid retrieval (BM25 + fast embedder, then the primary embedder)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, chunking: ChunkingConfig | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        chunking: ChunkingConfig | None = None,
+        fast_embedder: Embedder | None = None,
+        fast_path: FastPathPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder: Embedder = embedder or build_embedder(settings)
         self.chunking = chunking or ChunkingConfig()
         self.vocabulary = load_vocabulary(settings.knowledge_dir / "vocabulary.yaml")
         self.analyzer = QueryAnalyzer(self.vocabulary, getattr(self.embedder, "coverage_policy", None))
-        self._store: ChromaVectorStore | None = None
+        self.primary = DenseIndex(settings, self.embedder)
+        fast = (fast_embedder or build_fast_embedder(settings)) if settings.fast_retrieval else None
+        self.fast: DenseIndex | None = DenseIndex(settings, fast) if fast is not None else None
+        self.fast_path = fast_path or FastPathPolicy()
         self._lexical: LexicalIndex | None = None
         self._chunks: dict[str, StoredChunk] = {}
         self._lexical_count = -1
         self._lock = threading.RLock()
-        self._vector_cache: dict[str, list[float]] = {}
 
     # ---- storage -------------------------------------------------------
     @property
     def store(self) -> ChromaVectorStore:
-        with self._lock:
-            if self._store is None:
-                self._store = ChromaVectorStore(self.settings, self.embedder.name)
-            return self._store
+        """The primary embedder's collection: the reference for what is indexed."""
+        return self.primary.store
+
+    @property
+    def fast_embedder(self) -> Embedder | None:
+        return self.fast.embedder if self.fast else None
+
+    def _dense_indexes(self) -> list[DenseIndex]:
+        return [self.primary] + ([self.fast] if self.fast else [])
 
     def is_empty(self) -> bool:
         return self.store.count() == 0
@@ -128,7 +145,9 @@ class KnowledgeBase:
             report.errors.append(str(exc))
             manifest = {}
         files = [Path(p) for p in paths] if paths else self.source_files()
-        existing = self._existing_docs()
+        indexes = self._dense_indexes()
+        stored = {index.name: index.fingerprints() for index in indexes}
+        existing = stored[self.primary.name]
         seen_doc_ids: set[str] = set()
         failed_doc_ids: set[str] = set()
         max_bytes = int(self.settings.max_file_mb * 1_048_576)
@@ -145,7 +164,9 @@ class KnowledgeBase:
             seen_doc_ids.add(doc.doc_id)
             hints_fp = hints_fingerprint(self.settings.knowledge_dir, doc.doc_id)
             fingerprint = f"{doc.sha256}:{CHUNKER_VERSION}:{doc.title}:{doc.kind}:{hints_fp}"
-            if existing.get(doc.doc_id) == {fingerprint}:
+            # Each collection is brought up to date on its own (e.g. the fast one after an upgrade).
+            stale_indexes = [i for i in indexes if stored[i.name].get(doc.doc_id) != {fingerprint}]
+            if not stale_indexes:
                 report.unchanged.append(doc.doc_id)
                 continue
             chunks = chunk_document(doc, self.chunking)
@@ -158,18 +179,30 @@ class KnowledgeBase:
             except HintsError as exc:
                 report.errors.append(f"{exc}（已忽略这份提示，资料本身照常导入）")
                 hints = {}
-            ids, embeddings, texts, metadatas = self._entries(doc, path.name, fingerprint, chunks, hints, progress)
-            new_ids = ids
-            old_ids = self.store.doc_chunk_ids(doc.doc_id)
-            self.store.upsert(ids, embeddings, texts, metadatas)
-            stale = sorted(set(old_ids) - set(new_ids))
-            if stale:
-                self.store.delete(stale)
-            (report.updated if doc.doc_id in existing else report.added).append(doc.doc_id)
-            report.chunks_written += len(chunks)
+            ids, texts, metadatas, passages, questions = self._entries(doc, path.name, fingerprint, chunks, hints)
+            # Embed for every collection first, then write: a failure half-way leaves all of them as they were.
+            vectors = {}
+            for dense in stale_indexes:
+                label = f"向量化 {doc.title}" if dense is self.primary else f"快速索引 {doc.title}"
+
+                def on_batch(done: int, total: int, label: str = label) -> None:
+                    if progress:
+                        progress(label, done, total)
+
+                vectors[dense.name] = dense.embed_entries(passages, questions, on_batch)
+            for dense in stale_indexes:
+                dense.replace_doc(doc.doc_id, ids, vectors[dense.name], texts, metadatas)
+            if existing.get(doc.doc_id) != {fingerprint}:
+                (report.updated if doc.doc_id in existing else report.added).append(doc.doc_id)
+                report.chunks_written += len(chunks)
+            else:
+                report.unchanged.append(doc.doc_id)
+                report.backfilled.append(doc.doc_id)
         if not paths:
-            for doc_id in sorted(set(existing) - seen_doc_ids - failed_doc_ids):
-                self.store.delete(self.store.doc_chunk_ids(doc_id))
+            known = set().union(*(set(fps) for fps in stored.values()))
+            for doc_id in sorted(known - seen_doc_ids - failed_doc_ids):
+                for dense in indexes:
+                    dense.delete_doc(doc_id)
                 report.removed.append(doc_id)
         if progress:
             progress("完成", len(files), len(files))
@@ -178,8 +211,12 @@ class KnowledgeBase:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _entries(self, doc, file_name: str, fingerprint: str, chunks, hints: dict[str, list[str]], progress: Progress | None):
-        """Store entries for a document: one per chunk, plus one per hint question pointing at its chunk."""
+    def _entries(self, doc, file_name: str, fingerprint: str, chunks, hints: dict[str, list[str]]):
+        """Store entries for a document: one per chunk, plus one per hint question pointing at its chunk.
+
+        Returns ids, texts and metadatas in store order, and the texts to embed:
+        the chunks' contextual texts (as passages) and the hint questions (as queries).
+        """
         ids: list[str] = []
         texts: list[str] = []
         metadatas: list[dict] = []
@@ -202,29 +239,12 @@ class KnowledgeBase:
                     "search_text": c.embed_text + ("\n" + "\n".join(asks) if asks else ""),
                 }
             )
-        embeddings: list[list[float]] = []
-        batch = 32
-        for start in range(0, len(chunks), batch):
-            if progress:
-                progress(f"向量化 {doc.title}", start, len(chunks))
-            embeddings.extend(self.embedder.embed_passages([c.embed_text for c in chunks[start : start + batch]]))
         hint_rows = [(chunk_id, n, ask) for chunk_id, asks in hints.items() for n, ask in enumerate(asks)]
-        if hint_rows:
-            if progress:
-                progress(f"向量化问法提示 {doc.title}", 0, len(hint_rows))
-            embeddings.extend(self.embedder.embed_queries([ask for _, _, ask in hint_rows]))
-            for chunk_id, n, ask in hint_rows:
-                ids.append(f"{chunk_id}#h{n}")
-                texts.append(ask)
-                metadatas.append({"role": "hint", "target": chunk_id, "doc_id": doc.doc_id, "fingerprint": fingerprint})
-        return ids, embeddings, texts, metadatas
-
-    def _existing_docs(self) -> dict[str, set[str]]:
-        """doc_id -> the set of fingerprints its stored chunks carry (one when consistent)."""
-        out: dict[str, set[str]] = {}
-        for chunk in self.store.all_chunks():
-            out.setdefault(str(chunk.metadata.get("doc_id")), set()).add(str(chunk.metadata.get("fingerprint")))
-        return out
+        for chunk_id, n, ask in hint_rows:
+            ids.append(f"{chunk_id}{HINT_MARK}{n}")
+            texts.append(ask)
+            metadatas.append({"role": "hint", "target": chunk_id, "doc_id": doc.doc_id, "fingerprint": fingerprint})
+        return ids, texts, metadatas, [c.embed_text for c in chunks], [ask for _, _, ask in hint_rows]
 
     def sources(self) -> list[SourceInfo]:
         """Indexed documents with their chunk counts."""
@@ -245,11 +265,10 @@ class KnowledgeBase:
         return sorted(docs.values(), key=lambda s: s.file)
 
     def remove(self, doc_id: str) -> bool:
-        """Delete a document's chunks; True if anything was removed."""
-        ids = self.store.doc_chunk_ids(doc_id)
-        if not ids:
+        """Delete a document's chunks from every collection; True if anything was removed."""
+        removed = [dense.delete_doc(doc_id) for dense in self._dense_indexes()]
+        if not any(removed):
             return False
-        self.store.delete(ids)
         self._refresh_cache(force=True)
         return True
 
@@ -289,49 +308,50 @@ class KnowledgeBase:
             section=str(m.get("section", "")),
         )
 
-    def _query_vector(self, text: str) -> list[float]:
-        """Query embedding, cached: reps repeat questions and follow-ups re-search the same text."""
-        with self._lock:
-            cached = self._vector_cache.get(text)
-        if cached is not None:
-            return cached
-        vector = self.embedder.embed_queries([text])[0]
-        with self._lock:
-            self._vector_cache[text] = vector
-            while len(self._vector_cache) > 512:
-                self._vector_cache.pop(next(iter(self._vector_cache)))
-        return vector
-
-    def _dense(self, vector: list[float], pool: int) -> list[tuple[str, float]]:
-        """Dense ranking of chunks; a hint question that matches counts for the chunk it points to."""
-        best: dict[str, float] = {}
-        for entry_id, similarity in self.store.query(vector, pool * 3):
-            chunk_id = entry_id.split("#h", 1)[0]
-            if similarity > best.get(chunk_id, -1.0):
-                best[chunk_id] = similarity
-        return sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:pool]
-
-
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
-        """Hybrid search: dense (e5) + BM25 (jieba), fused by reciprocal rank.
+        """Two-stage hybrid search, fused by reciprocal rank.
 
-        `mode` "dense" or "lexical" uses one retriever alone (for benchmarks).
+        Stage 1: BM25 (jieba) + the fast embedder. When both match strongly
+        (`FastPathPolicy`), their fusion is the result. Stage 2 otherwise: BM25 +
+        the primary embedder, whose calibrated policy decides coverage.
+        Other modes, for benchmarks: "full" (always stage 2), "lexical", "dense"
+        (primary embedder alone), "fast" (fast embedder alone).
         """
         self._refresh_cache()
         analysed = self.analyzer.analyse(query)
         if not analysed.text or not self._chunks:
             return SearchResult(query=query, hits=[], covered=False, confidence=0.0)
         pool = max(30, k * 6)
-        dense_vector = self._query_vector(analysed.dense_text)
-        dense = self._dense(dense_vector, pool)
         lexical = self._lexical.search(analysed.lexical_text, pool) if self._lexical else []
-        rankings = {"dense": [i for i, _ in dense], "lexical": [i for i, _ in lexical]}
-        if mode in rankings:
+        signals = {"lexical": lexical[0][1] if lexical else 0.0}
+        rankings = {"lexical": [i for i, _ in lexical]}
+        if self.fast is not None and mode in {"hybrid", "fast"}:
+            fast = self.fast.rank(analysed.dense_text, pool)
+            signals["fast"] = fast[0][1] if fast else 0.0
+            confident = self.fast_path.confident(signals["lexical"], signals["fast"])
+            if mode == "fast" or confident:
+                rankings = {"fast": [i for i, _ in fast]} if mode == "fast" else {**rankings, "fast": [i for i, _ in fast]}
+                return self._result(query, rankings, k, confident, 1.0 if confident else 0.0, "fast", signals)
+        dense = self.primary.rank(analysed.dense_text, pool)
+        signals["dense"] = dense[0][1] if dense else 0.0
+        rankings["dense"] = [i for i, _ in dense]
+        if mode in {"lexical", "dense"}:
             rankings = {mode: rankings[mode]}
-        fused = reciprocal_rank_fusion(rankings, k=60)
-        dense_sim = dict(dense)
+        covered, confidence = self.analyzer.coverage(analysed, signals["dense"], signals["lexical"])
+        return self._result(query, rankings, k, covered, confidence, "full", signals)
+
+    def _result(
+        self,
+        query: str,
+        rankings: dict[str, list[str]],
+        k: int,
+        covered: bool,
+        confidence: float,
+        route: str,
+        signals: dict[str, float],
+    ) -> SearchResult:
         hits: list[Hit] = []
-        for chunk_id, score, found_by in fused[:k]:
+        for chunk_id, score, found_by in reciprocal_rank_fusion(rankings, k=60)[:k]:
             chunk = self._chunks.get(chunk_id)
             if chunk is None:
                 continue
@@ -349,7 +369,4 @@ class KnowledgeBase:
                     sources=found_by,
                 )
             )
-        top_dense = max(dense_sim.values(), default=0.0)
-        top_lexical = lexical[0][1] if lexical else 0.0
-        covered, confidence = self.analyzer.coverage(analysed, top_dense, top_lexical)
-        return SearchResult(query=query, hits=hits, covered=covered, confidence=confidence)
+        return SearchResult(query=query, hits=hits, covered=covered, confidence=confidence, route=route, signals=signals)

@@ -36,7 +36,7 @@ class Hit:
     score: float
     ordinal: int = 0
     section: str = ""
-    sources: tuple[str, ...] = field(default=())  # which retrievers found it: "dense", "lexical"
+    sources: tuple[str, ...] = field(default=())  # which retrievers found it: "lexical", "fast", "dense"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -56,6 +56,8 @@ class SearchResult:
     hits: list[Hit]
     covered: bool
     confidence: float
+    route: str = "full"  # "fast": BM25 + fast embedder were sure enough; "full": the primary embedder ran too
+    signals: dict[str, float] = field(default_factory=dict)  # best score per retriever that ran: lexical / fast / dense
 
 
 class Retriever(Protocol):

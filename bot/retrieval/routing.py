@@ -1,0 +1,32 @@
+"""Two-stage retrieval: when the fast stage is sure enough to skip the primary embedder.
+
+Why: the primary embedder (e5-small, a 12-layer transformer on the CPU) costs
+30–80 ms per new question and is what makes the coverage decision reliable;
+BM25 (≈1 ms) and the fast embedder (USE multilingual, ≈4 ms) rank about as well
+together but cannot on their own tell an off-topic question from a real one.
+When both fast signals clearly agree that the material covers the question,
+their fused ranking is the answer; otherwise the primary embedder runs and its
+calibrated coverage policy decides, exactly as without the fast stage.
+
+Measured (benchmarks/bench_retrieval.py, dev set + our held-out set + 20 extra
+off-topic questions, 34 off-topic in all): every off-topic question with a BM25
+score ≥ 8 had a fast-embedder similarity ≤ 0.41, and every off-topic question
+with a fast similarity ≥ 0.5 had a BM25 score ≤ 6.1 — so requiring both let
+none through, while 52 of 72 in-scope questions take the fast path. BM25 scores depend on the corpus (its size and word
+frequencies): after loading very different material, re-run the benchmark and
+adjust these two numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FastPathPolicy:
+    lexical_min: float = 8.0  # best BM25 score
+    similarity_min: float = 0.5  # best cosine similarity of the fast embedder
+
+    def confident(self, top_lexical: float, top_fast_similarity: float) -> bool:
+        """True when BM25 and the fast embedder both match the material strongly."""
+        return top_lexical >= self.lexical_min and top_fast_similarity >= self.similarity_min
