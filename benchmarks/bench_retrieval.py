@@ -9,9 +9,11 @@ behind the fast-path thresholds. Not a test: figures, not assertions.
 
     .venv/bin/python benchmarks/bench_retrieval.py [--questions PATH ...]
 
-Default sets: ../shared/eval/dev_questions.jsonl (development) and
-benchmarks/heldout_questions.jsonl (written independently of the dev set, the
-hints and the vocabulary; not used for tuning).
+Default sets: ../shared/eval/dev_questions.jsonl (development), and two sets
+written independently of it, of the hints and of the vocabulary:
+benchmarks/heldout_questions.jsonl (seen while choosing the two-stage
+thresholds) and benchmarks/validation_questions.jsonl (written afterwards,
+measured once; harder paraphrases that share no 4-character run with the material).
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ from bot.retrieval.evaluation import EvalQuestion, evaluate, load_questions  # n
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
-DEFAULT_SETS = [ROOT.parent / "shared" / "eval" / "dev_questions.jsonl", ROOT / "benchmarks" / "heldout_questions.jsonl"]
+DEFAULT_SETS = [
+    ROOT.parent / "shared" / "eval" / "dev_questions.jsonl",
+    ROOT / "benchmarks" / "heldout_questions.jsonl",
+    ROOT / "benchmarks" / "validation_questions.jsonl",
+]
 MODES = ("lexical", "dense", "fast", "full", "hybrid")
 # Off-topic questions beyond the sets' own, for the coverage evidence only.
 EXTRA_OFF_TOPIC = [
