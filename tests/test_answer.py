@@ -10,12 +10,12 @@ import pytest
 
 from bot.coach.answer import AnswerService, is_follow_up, retrieval_query
 from bot.coach.citations import MarkerRewriter, rewrite_markers
-from bot.coach.extractive import clean_spoken, split_sentences
+from bot.coach.extractive import clean_spoken, extractive_answer, split_sentences
 from bot.coach.prompting import build_answer_prompt, neutralise
 from bot.coach.types import Answer, AnswerDelta, Turn
 from bot.i18n import t
 from bot.llm import LLMClient, build_llm, count_message_tokens
-from bot.retrieval.types import Hit
+from bot.retrieval.types import Hit, SearchResult
 from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, closed_port_url, fake_openai_server
 
 IN_SCOPE = "客户收了礼品为什么关系没提升？"
@@ -313,6 +313,14 @@ async def test_new_topic_after_a_conversation_is_not_folded_into_it(make_service
     assert not is_follow_up("帮我推荐几只明天会涨的股票", history)
     answer = await make_service(None).answer("帮我推荐几只明天会涨的股票", history)
     assert not answer.grounded and answer.citations == []
+
+
+def test_extractive_point_drops_a_heading_glued_to_itself() -> None:
+    text = "满足用油相关决策人的合理利益满足用油相关决策人的合理利益，操作者要把握三条原则或底线：一是法律底线。"
+    hit = Hit(chunk_id="x", doc_id="d", title="客户开发与维护", location="第 40 页", text=text, score=1.0)
+    answer = extractive_answer("决策人的合理利益要把握什么底线", SearchResult("q", [hit], True, 1.0))
+    assert answer.text.count("满足用油相关决策人的合理利益") == 1
+    assert "操作者要把握三条原则或底线" in answer.text
 
 
 async def test_extractive_follow_up_does_not_repeat_the_previous_reply(make_service: ServiceFactory, knowledge_base: Any) -> None:

@@ -42,6 +42,8 @@ _ENUMERATOR = re.compile(
 _BOILERPLATE = re.compile(r"点个?赞|投个[币笔]|关注我|大家好|祝大家|给大家讲|单击此处|母版|\*")
 # Sentences that give advice read like coaching; a small bonus lifts them over anecdote.
 _ADVICE = re.compile(r"要|应该|一定|建议|不要|必须|可以|关键|最好|注意|避免|先|学会")
+# A slide heading that the flattening glued to its own first line: "满足合理利益满足合理利益".
+_DOUBLED_RUN = re.compile(rf"([{_CJK}][^。！？!?]{{5,39}}?)\1")
 _SECTION_NUMBER = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})+|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
 
 _STOPWORDS = frozenset(
@@ -104,6 +106,7 @@ def split_sentences(text: str) -> list[str]:
 def _as_point(text: str) -> str:
     """A clean, complete-looking sentence: no enumerator, proper Chinese end punctuation."""
     text = re.sub(r"^[，,、。；;：:\s]+", "", text)
+    text = _DOUBLED_RUN.sub(r"\1", text)
     close, open_ = text.find("】"), text.find("【")
     if close != -1 and (open_ == -1 or close < open_):  # a label cut off by the sentence split
         text = text[close + 1 :]
