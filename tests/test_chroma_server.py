@@ -148,6 +148,12 @@ def test_two_processes_share_one_index_through_the_server(
     assert hit.title == "油品销售手册" and hit.location == "「磅差的处理」"
     assert {s.title for s in bot.sources()} == {"送礼的学问", "油品销售手册"}
     gift = next(s.doc_id for s in bot.sources() if s.title == "送礼的学问")
+    assert any(h.doc_id == gift for h in bot.search("客户感冒了送什么", 3).hits)
     assert ingester.remove(gift)
+    # Questions re-check the shared index at most once a second: within a few seconds the removal shows.
+    deadline = time.monotonic() + 5
+    while any(h.doc_id == gift for h in bot.search("客户感冒了送什么", 3).hits) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(h.doc_id == gift for h in bot.search("客户感冒了送什么", 3).hits)
     assert {s.title for s in bot.sources()} == {"油品销售手册"}
     assert not (tmp_path / "bot" / "chroma").exists()  # nothing was written to a local embedded store

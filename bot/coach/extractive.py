@@ -136,17 +136,30 @@ def _usable(text: str) -> bool:
     return cjk / max(1, len(text)) >= 0.45  # mostly numbers/noise (price tables, slide residue)
 
 
+@lru_cache(maxsize=1024)
+def _chunk_points(chunk_text: str) -> tuple[tuple[int, str, str, frozenset[str], frozenset[str]], ...]:
+    """(order, point, dedupe key, words, bigrams) for each usable sentence of a chunk.
+
+    Cached because the same chunks come back for many questions, and cutting
+    them into words (jieba) is most of an extractive answer's cost.
+    """
+    out = []
+    for order, raw in enumerate(split_sentences(clean_spoken(chunk_text))):
+        text = _as_point(raw)
+        if _usable(text):
+            out.append((order, text, re.sub(r"\W", "", text), _tokens(text), _bigrams(text)))
+    return tuple(out)
+
+
 def _candidates(hits: list[Hit]) -> list[_Candidate]:
     out: list[_Candidate] = []
     seen: set[str] = set()
     for rank, hit in enumerate(hits):
-        for order, raw in enumerate(split_sentences(clean_spoken(hit.text))):
-            text = _as_point(raw)
-            key = re.sub(r"\W", "", text)
-            if not _usable(text) or key in seen:
+        for order, text, key, tokens, bigrams in _chunk_points(hit.text):
+            if key in seen:
                 continue
             seen.add(key)
-            out.append(_Candidate(text, rank, order, _tokens(text), _bigrams(text)))
+            out.append(_Candidate(text, rank, order, tokens, bigrams))
     return out
 
 

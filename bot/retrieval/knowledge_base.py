@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 CHUNKER_VERSION = "v4"
 
 Progress = Callable[[str, int, int], None]
+CHANGE_CHECK_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -88,6 +89,7 @@ class KnowledgeBase:
         self._lexical: LexicalIndex | None = None
         self._chunks: dict[str, StoredChunk] = {}
         self._lexical_count = -1
+        self._checked_at = -CHANGE_CHECK_INTERVAL_S
         self._lock = threading.RLock()
 
     # ---- storage -------------------------------------------------------
@@ -106,9 +108,19 @@ class KnowledgeBase:
     def is_empty(self) -> bool:
         return self.store.count() == 0
 
-    def _refresh_cache(self, force: bool = False) -> None:
-        """(Re)build the in-memory chunk table and BM25 index when the collection changed."""
+    def _refresh_cache(self, force: bool = False, throttled: bool = False) -> None:
+        """(Re)build the in-memory chunk table and BM25 index when the collection changed.
+
+        Another process (a manager's `salescoach ingest` against a shared Chroma
+        server) may change the collection, so its size is re-checked; `throttled`
+        (questions, the hot path) checks at most once a second.
+        """
         with self._lock:
+            now = time.monotonic()
+            recent = now - self._checked_at < CHANGE_CHECK_INTERVAL_S
+            if throttled and not force and self._lexical is not None and recent:
+                return
+            self._checked_at = now
             count = self.store.count()
             if not force and count == self._lexical_count and self._lexical is not None:
                 return
@@ -317,7 +329,7 @@ class KnowledgeBase:
         Other modes, for benchmarks: "full" (always stage 2), "lexical", "dense"
         (primary embedder alone), "fast" (fast embedder alone).
         """
-        self._refresh_cache()
+        self._refresh_cache(throttled=True)
         analysed = self.analyzer.analyse(query)
         if not analysed.text or not self._chunks:
             return SearchResult(query=query, hits=[], covered=False, confidence=0.0)

@@ -84,9 +84,6 @@ class ChromaVectorStore:
             self._collection.delete(ids=ids[start : start + 256])
 
     def query(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
-        """Top-k (chunk id, cosine similarity)."""
-        n = self.count()
-        if n == 0:
-            return []
-        result = self._collection.query(query_embeddings=[embedding], n_results=min(k, n), include=["distances"])
+        """Top-k (chunk id, cosine similarity); fewer when the collection is smaller (chromadb handles that)."""
+        result = self._collection.query(query_embeddings=[embedding], n_results=k, include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]
