@@ -8,6 +8,7 @@ entries, be skipped when already up to date, and cache question vectors.
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
 from bot.retrieval.types import Embedder
 from bot.retrieval.vector_store import ChromaVectorStore
@@ -45,7 +46,9 @@ class DenseIndex:
             out.setdefault(str(entry.metadata.get("doc_id")), set()).add(str(entry.metadata.get("fingerprint")))
         return out
 
-    def embed_entries(self, passages: list[str], questions: list[str], on_batch=None) -> list[list[float]]:
+    def embed_entries(
+        self, passages: list[str], questions: list[str], on_batch: Callable[[int, int], None] | None = None
+    ) -> list[list[float]]:
         """Vectors for a document's chunks (as passages) followed by its hint questions (as queries)."""
         vectors: list[list[float]] = []
         batch = 32

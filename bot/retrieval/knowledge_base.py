@@ -7,6 +7,7 @@ stored and fused stays behind this class.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -158,14 +159,14 @@ class KnowledgeBase:
             manifest = {}
         files = [Path(p) for p in paths] if paths else self.source_files()
         indexes = self._dense_indexes()
-        stored = {index.name: index.fingerprints() for index in indexes}
+        stored = {dense.name: dense.fingerprints() for dense in indexes}
         existing = stored[self.primary.name]
         seen_doc_ids: set[str] = set()
         failed_doc_ids: set[str] = set()
         max_bytes = int(self.settings.max_file_mb * 1_048_576)
-        for index, path in enumerate(files):
+        for position, path in enumerate(files):
             if progress:
-                progress(f"读取 {path.name}", index, len(files))
+                progress(f"读取 {path.name}", position, len(files))
             entry = manifest.get(path.name)
             try:
                 doc = read_source(path, entry, max_bytes)
@@ -177,7 +178,7 @@ class KnowledgeBase:
             hints_fp = hints_fingerprint(self.settings.knowledge_dir, doc.doc_id)
             fingerprint = f"{doc.sha256}:{CHUNKER_VERSION}:{doc.title}:{doc.kind}:{hints_fp}"
             # Each collection is brought up to date on its own (e.g. the fast one after an upgrade).
-            stale_indexes = [i for i in indexes if stored[i.name].get(doc.doc_id) != {fingerprint}]
+            stale_indexes = [dense for dense in indexes if stored[dense.name].get(doc.doc_id) != {fingerprint}]
             if not stale_indexes:
                 report.unchanged.append(doc.doc_id)
                 continue
@@ -196,11 +197,7 @@ class KnowledgeBase:
             vectors = {}
             for dense in stale_indexes:
                 label = f"向量化 {doc.title}" if dense is self.primary else f"快速索引 {doc.title}"
-
-                def on_batch(done: int, total: int, label: str = label) -> None:
-                    if progress:
-                        progress(label, done, total)
-
+                on_batch = functools.partial(progress, label) if progress else None
                 vectors[dense.name] = dense.embed_entries(passages, questions, on_batch)
             for dense in stale_indexes:
                 dense.replace_doc(doc.doc_id, ids, vectors[dense.name], texts, metadatas)
@@ -342,7 +339,9 @@ class KnowledgeBase:
             signals["fast"] = fast[0][1] if fast else 0.0
             confident = self.fast_path.confident(signals["lexical"], signals["fast"])
             if mode == "fast" or confident:
-                rankings = {"fast": [i for i, _ in fast]} if mode == "fast" else {**rankings, "fast": [i for i, _ in fast]}
+                rankings["fast"] = [i for i, _ in fast]
+                if mode == "fast":
+                    del rankings["lexical"]
                 return self._result(query, rankings, k, confident, 1.0 if confident else 0.0, "fast", signals)
         dense = self.primary.rank(analysed.dense_text, pool)
         signals["dense"] = dense[0][1] if dense else 0.0
