@@ -76,6 +76,17 @@ async def test_answer_streams_into_the_placeholder_and_ends_complete(
     assert totals.prompt_tokens > 0 and totals.completion_tokens > 0  # LLM spend counted per user
 
 
+async def test_follow_ups_remember_history_turns_exchanges(llm_bot: BotHarness, openai_server: FakeOpenAIServer) -> None:
+    openai_server.reply = FakeReply(text=REPLY)
+    questions = ["客户收了礼品，为什么关系没有提升？", "那送什么比较好？", "送完之后要做什么？", "为什么要回访？"]
+    for question in questions:
+        await llm_bot.ask(5, question)
+    sent = openai_server.chat_requests[-1]["messages"]
+    asked_before = [m["content"] for m in sent if m["role"] == "user"][:-1]
+    assert llm_bot.settings.history_turns >= 3
+    assert asked_before == questions[:3]  # HISTORY_TURNS counts question/answer exchanges, not messages
+
+
 async def test_long_llm_answer_is_split_without_breaking_formatting(
     llm_bot: BotHarness, openai_server: FakeOpenAIServer
 ) -> None:

@@ -161,7 +161,7 @@ async def answer(context: CoachContext, chat: Chat, user: User, question: str, r
             history = await asyncio.to_thread(
                 context.stores.history.recent,
                 chat.id,
-                settings.history_turns,
+                2 * settings.history_turns,  # HISTORY_TURNS counts exchanges; the store counts messages
                 max(256, settings.llm_context_tokens // HISTORY_SHARE_OF_CONTEXT),
             )
             final = await _run_answer(context, reply, question, history, lang)
