@@ -255,7 +255,8 @@ async def on_menu(update: Update, context: CoachContext) -> int:
 
 
 async def _begin(context: CoachContext, chat_id: int, service: PracticeService, scenario: Scenario, lang: str) -> int:
-    session = service.start(scenario.id)
+    # The first start of a scenario resolves its citations and embeds its reference lines: keep it off the loop.
+    session = await asyncio.to_thread(service.start, scenario.id)
     _save_session(context, chat_id, session)
     mode = t(f"practice.mode_{session.mode}", lang)
     await context.bot.send_message(chat_id, mode)
