@@ -71,3 +71,15 @@ def test_sources_remove_asks_and_retires_the_file(cli_settings: Settings, capsys
     assert run(["ingest", "--quiet"], cli_settings) == 0  # a full re-ingest does not bring it back
     assert run(["sources"], cli_settings) == 0
     assert "知识库是空的" in capsys.readouterr().out
+
+
+def test_ingest_of_a_new_version_leaves_no_backup_behind(cli_settings: Settings, tmp_path: Path, capsys) -> None:
+    outside = tmp_path / "elsewhere" / "手册.docx"
+    outside.parent.mkdir()
+    outside.write_bytes(make_docx("油品销售手册", [("磅差的处理", ["过磅时要和客户当面核对磅单。"])]))
+    assert run(["ingest", "--quiet", str(outside)], cli_settings) == 0
+    outside.write_bytes(make_docx("油品销售手册", [("磅差的处理", ["磅差超过千分之三就要查原因。"])]))
+    assert run(["ingest", "--quiet", str(outside)], cli_settings) == 0
+    assert "更新 1" in capsys.readouterr().out
+    leftovers = [p.name for p in cli_settings.sources_dir.iterdir() if p.name.startswith(".")]
+    assert leftovers == []  # the previous version's backup is dropped once the new one is indexed

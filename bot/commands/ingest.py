@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.commands.progress import TerminalProgress
+from bot.corpus.library import StagedFile
 from bot.services import Services
 from bot.settings import Settings
 
@@ -25,15 +26,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for path in missing:
             print(f"找不到文件：{path}", file=sys.stderr)
         return 2
-    paths, rejected = _into_sources(settings, args.paths)
-    if args.paths and not paths:
+    staged, rejected = _into_sources(settings, args.paths)
+    if args.paths and not staged:
         for error in rejected:
             print(f"⚠ {error}", file=sys.stderr)
         services.close()
         return 1
     progress = TerminalProgress(quiet=args.quiet)
     try:
-        report = services.knowledge.ingest(paths=paths or None, progress=progress)
+        if staged:
+            report = services.knowledge.ingest_staged(staged, progress=progress)
+        else:
+            report = services.knowledge.ingest(progress=progress)
         report.errors[:0] = rejected
     finally:
         progress.close()
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.errors else 0
 
 
-def _into_sources(settings: Settings, paths: list[Path]) -> tuple[list[Path], list[str]]:
+def _into_sources(settings: Settings, paths: list[Path]) -> tuple[list[StagedFile], list[str]]:
     """Copy files from elsewhere into knowledge/sources (a full re-ingest would drop them otherwise).
 
     Each file is checked first; a bad one is reported and not copied.
@@ -55,11 +59,11 @@ def _into_sources(settings: Settings, paths: list[Path]) -> tuple[list[Path], li
     from bot.corpus.library import stage
     from bot.corpus.reading import IngestFileError
 
-    staged: list[Path] = []
+    staged: list[StagedFile] = []
     errors: list[str] = []
     for path in paths:
         try:
-            staged.append(stage(settings, path).path)
+            staged.append(stage(settings, path))
         except IngestFileError as exc:
             errors.append(str(exc))
     return staged, errors

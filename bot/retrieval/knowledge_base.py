@@ -18,6 +18,7 @@ from typing import Callable
 from bot.corpus.chunking import ChunkingConfig, chunk_document
 from bot.corpus.documents import SUPPORTED_SUFFIXES, ManifestError, load_manifest, slug_for
 from bot.corpus.hints import HintsError, attach_hints, hints_fingerprint, load_hints
+from bot.corpus.library import StagedFile, settle
 from bot.corpus.reading import IngestFileError, read_source
 from bot.retrieval.dense import HINT_MARK, DenseIndex
 from bot.retrieval.embedders import build_embedder, build_fast_embedder
@@ -55,6 +56,10 @@ class IngestReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def indexed(self, doc_id: str) -> bool:
+        """Whether `doc_id` is in the index after this run (other files' errors do not matter)."""
+        return doc_id in {*self.added, *self.updated, *self.unchanged}
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,22 @@ class KnowledgeBase:
         if report.added or report.updated or report.removed:
             self._refresh_cache(force=True)
         report.seconds = time.perf_counter() - started
+        return report
+
+    def ingest_staged(self, staged: list[StagedFile], progress: Progress | None = None) -> IngestReport:
+        """Ingest files just copied into the sources folder (`corpus.library.stage`).
+
+        Each file that made it into the index is kept; for the others the folder
+        is put back as it was (the previous version restored, a new file removed).
+        """
+        try:
+            report = self.ingest(paths=[s.path for s in staged], progress=progress)
+        except BaseException:
+            for file in staged:
+                settle(file, ok=False)
+            raise
+        for file in staged:
+            settle(file, ok=report.indexed(file.doc_id))
         return report
 
     def _entries(self, doc, file_name: str, fingerprint: str, chunks, hints: dict[str, list[str]]):

@@ -27,7 +27,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.coach.team import TeamSummary, criterion_names, team_summary
 from bot.corpus.documents import SUPPORTED_SUFFIXES
-from bot.corpus.library import StagedFile, retire_file, settle, stage
+from bot.corpus.library import StagedFile, retire_file, stage
 from bot.corpus.reading import IngestFileError
 from bot.i18n import t
 from bot.retrieval.knowledge_base import IngestReport, KnowledgeBase
@@ -114,7 +114,7 @@ async def _import(knowledge: KnowledgeBase, local: Path, name: str, lang: str, s
         await editor.close()
         return t("manager.upload_failed", lang, error=f"{name}：{type(exc).__name__}")
     await editor.close()
-    if not _indexed(staged, report):
+    if not report.indexed(staged.doc_id):
         return t("manager.upload_failed", lang, error="；".join(report.errors) or name)
     chunks = report.chunks_written
     if staged.doc_id in report.unchanged:
@@ -124,20 +124,9 @@ async def _import(knowledge: KnowledgeBase, local: Path, name: str, lang: str, s
 
 
 def _stage_and_ingest(knowledge: KnowledgeBase, local: Path, name: str, progress) -> tuple[StagedFile, IngestReport]:  # noqa: ANN001
-    """Blocking: copy into the sources folder, ingest that one file; undo the copy if the ingest failed."""
+    """Blocking: copy into the sources folder and ingest that one file (the copy is undone if it failed)."""
     staged = stage(knowledge.settings, local, name)
-    try:
-        report = knowledge.ingest(paths=[staged.path], progress=progress)
-    except BaseException:
-        settle(staged, ok=False)
-        raise
-    settle(staged, ok=_indexed(staged, report))
-    return staged, report
-
-
-def _indexed(staged: StagedFile, report: IngestReport) -> bool:
-    """Whether this file's document is now in the index (other errors, e.g. in the manifest, do not undo it)."""
-    return staged.doc_id in {*report.added, *report.updated, *report.unchanged}
+    return staged, knowledge.ingest_staged([staged], progress=progress)
 
 
 # ---- /sources -------------------------------------------------------------------------------
