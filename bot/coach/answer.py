@@ -80,14 +80,6 @@ def retrieval_query(question: str, history: list[Turn] | None) -> str:
     return " ".join([*folded, question.strip()])
 
 
-def _title_of(source: Any) -> str:
-    if isinstance(source, str):
-        return source
-    if isinstance(source, dict):
-        return str(source.get("title", ""))
-    return str(getattr(source, "title", "") or "")
-
-
 class AnswerService:
     """Answers questions from the knowledge base, with an LLM when one is configured."""
 
@@ -142,7 +134,7 @@ class AnswerService:
     async def _decline(self, lang: str, prompt_tokens: int = 0, completion_tokens: int = 0) -> Answer:
         try:
             sources = await asyncio.to_thread(self.knowledge.sources)
-            titles = [title for title in (_title_of(s) for s in sources) if title]
+            titles = [s.title for s in sources if s.title]
         except Exception:
             log.exception("listing sources failed")
             titles = []

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import re
 
-_MARKER = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】]")
+CITATION_MARKER = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】]")
 _OPEN = re.compile(r"[\[【][\s\d,，、]*$")
 MAX_PENDING = 24  # an open bracket longer than this is not a marker
+
+
+def strip_markers(text: str) -> str:
+    """Text without any `[n]` / `【n】` markers."""
+    return CITATION_MARKER.sub("", text)
 
 
 class MarkerRewriter:
@@ -45,7 +50,7 @@ class MarkerRewriter:
         return "".join(out)
 
     def rewrite(self, text: str) -> str:
-        return _MARKER.sub(self._replace, text)
+        return CITATION_MARKER.sub(self._replace, text)
 
     def feed(self, delta: str) -> str:
         text = self._pending + delta

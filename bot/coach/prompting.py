@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bot.coach.citations import strip_markers
 from bot.coach.types import Turn
 from bot.i18n import t
 from bot.llm import count_message_tokens
@@ -35,7 +36,6 @@ MIN_CHUNK_TOKENS = 40  # below this a truncated chunk is useless; drop it instea
 
 _TAG_NAMES = "material|question|history|system|instructions?|materials"
 _TAG_LOOKALIKE = re.compile(rf"<(\s*/?\s*)({_TAG_NAMES})\b", re.IGNORECASE)
-_MARKERS = re.compile(r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]")
 
 
 class PromptTemplateError(RuntimeError):
@@ -94,17 +94,13 @@ def _fill(template: str, **values: str) -> str:
     return template
 
 
-def strip_markers(text: str) -> str:
-    """Citation markers of an earlier answer refer to other material; drop them from history."""
-    return _MARKERS.sub("", text)
-
-
 def _history_messages(history: list[Turn]) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for turn in history:
         if turn.role == "user":
             out.append({"role": "user", "content": neutralise(turn.text)})
         else:
+            # An earlier answer's markers refer to other material: drop them from history.
             out.append({"role": "assistant", "content": strip_markers(turn.text)})
     return out
 

@@ -5,7 +5,7 @@ No formatting lives here: no HTML, no Markdown, only structured data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 
@@ -58,10 +58,3 @@ class AnswerDelta:
     """A piece of streamed answer text (LLM mode); the stream ends with an `Answer`."""
 
     text: str
-
-
-@dataclass
-class History:
-    """A short per-conversation history, trimmed by the caller's token budget."""
-
-    turns: list[Turn] = field(default_factory=list)

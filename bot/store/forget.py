@@ -2,8 +2,7 @@
 
 Why one function: a rep's request to be forgotten must not depend on which
 features a handler remembered to clean up. Each repository deletes its own rows
-(`delete_user`); practice results are deleted here because the practice store
-has no such method yet (its owner may move this into `PracticeStore`).
+(`delete_user`).
 """
 
 from __future__ import annotations
@@ -20,19 +19,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _delete_practice(db: Database, user_id: int) -> int:
-    """A user's practice sessions and their per-criterion scores (scores first: no cascade assumed)."""
-    from bot.store.practice import PracticeStore
-
-    PracticeStore(db)  # make sure the tables exist
-    with db.transaction() as conn:
-        conn.execute(
-            "DELETE FROM practice_scores WHERE session_id IN (SELECT id FROM practice_sessions WHERE user_id = ?)",
-            (user_id,),
-        )
-        return conn.execute("DELETE FROM practice_sessions WHERE user_id = ?", (user_id,)).rowcount
-
-
 def forget_user(db: Database, user_id: int, users: "UserStore | None" = None) -> dict[str, int]:
     """Delete the user's history, questions, feedback, settings, practice results and tip subscription.
 
@@ -42,6 +28,7 @@ def forget_user(db: Database, user_id: int, users: "UserStore | None" = None) ->
     """
     from bot.store.feedback import FeedbackStore
     from bot.store.history import HistoryStore
+    from bot.store.practice import PracticeStore
     from bot.store.subscriptions import SubscriptionStore
     from bot.store.usage import UsageStore
     from bot.store.users import UserStore
@@ -50,7 +37,7 @@ def forget_user(db: Database, user_id: int, users: "UserStore | None" = None) ->
         "history": HistoryStore(db).delete_user(user_id),
         "questions": UsageStore(db).delete_user(user_id),
         "feedback": FeedbackStore(db).delete_user(user_id),
-        "practice": _delete_practice(db, user_id),
+        "practice": PracticeStore(db).delete_user(user_id),
         "subscriptions": SubscriptionStore(db).delete_user(user_id),
         "settings": (users or UserStore(db)).delete_user(user_id),
     }

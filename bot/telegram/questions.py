@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
 from typing import Any
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update, User
@@ -82,21 +81,6 @@ def feedback_keyboard(question_id: int, lang: str, chosen: int | None = None) ->
             ]
         ]
     )
-
-
-async def _iterate(stream: Any) -> AsyncIterator[Any]:
-    """Items of the answer stream, whether the service gives an async or a blocking iterator."""
-    if hasattr(stream, "__aiter__"):
-        async for item in stream:
-            yield item
-        return
-    iterator = iter(stream)
-    end = object()
-    while True:
-        item = await asyncio.to_thread(next, iterator, end)
-        if item is end:
-            return
-        yield item
 
 
 async def on_text(update: Update, context: CoachContext) -> None:
@@ -182,7 +166,7 @@ async def answer(context: CoachContext, chat: Chat, user: User, question: str, r
 async def _run_answer(context: CoachContext, reply: AnswerReply, question: str, history: list[Turn], lang: str) -> Answer:
     final: Answer | None = None
     partial = ""
-    async for item in _iterate(context.services.answers.stream(question, history, lang)):
+    async for item in context.services.answers.stream(question, history, lang):
         if isinstance(item, AnswerDelta):
             partial += item.text
             if partial.strip():
