@@ -120,3 +120,16 @@ async def test_persistence_is_safe_from_many_tasks(db: Database) -> None:
     persistence = SqlitePersistence(db)
     await asyncio.gather(*(persistence.update_user_data(i, {"n": i}) for i in range(50)))
     assert await persistence.get_user_data() == {i: {"n": i} for i in range(50)}
+
+
+async def test_persistence_writes_only_what_changed(db: Database) -> None:
+    persistence = SqlitePersistence(db)
+    await persistence.update_user_data(7, {"lang": "zh"})
+    before = db.changes
+    for _ in range(5):  # PTB stores every update's user and chat data, changed or not
+        await persistence.update_user_data(7, {"lang": "zh"})
+        await persistence.update_chat_data(7, {})
+    assert db.changes == before
+    await persistence.update_user_data(7, {"lang": "en"})
+    assert db.changes == before + 1
+    assert await SqlitePersistence(db).get_user_data() == {7: {"lang": "en"}}

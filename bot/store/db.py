@@ -81,6 +81,12 @@ class Database:
                 return int(cur.lastrowid or 0)
             return cur.rowcount
 
+    @property
+    def changes(self) -> int:
+        """Rows inserted, updated or deleted since the database was opened (for tests and diagnostics)."""
+        with self._lock:
+            return self._conn.total_changes
+
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._conn.execute(sql, params).fetchall())

@@ -4,7 +4,8 @@ Why not PTB's PicklePersistence: it rewrites one pickle file per process, so
 state is lost between intervals of a crash and cannot be shared by several bot
 processes. This `BasePersistence` subclass keeps the same contract (values are
 pickled, exactly like PicklePersistence) in one table of the database that
-already holds users and history, and writes only what changed.
+already holds users and history, and writes only what changed (PTB offers every
+update's user and chat data; unchanged values are skipped).
 
 What is stored: ConversationHandler states (role-play survives restarts),
 `context.user_data` and `context.chat_data`. `bot_data` is NOT persisted: it
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
+import threading
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -48,21 +50,35 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
         )
         self.db = db
         db.ensure_schema("ptb_state", SCHEMA)
+        # The pickled value last read or written per (kind, key). PTB asks to store every
+        # update's user and chat data, changed or not; identical values are not rewritten.
+        self._stored: dict[tuple[str, str], bytes] = {}
+        self._stored_lock = threading.Lock()
 
     # -- blocking helpers, always called through asyncio.to_thread -------------------------
 
     def _load_kind(self, kind: str) -> dict[str, Any]:
         rows = self.db.query("SELECT key, value FROM ptb_state WHERE kind = ?", (kind,))
+        with self._stored_lock:
+            self._stored.update({(kind, row["key"]): bytes(row["value"]) for row in rows})
         return {row["key"]: pickle.loads(row["value"]) for row in rows}
 
     def _put(self, kind: str, key: str, value: Any) -> None:
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        with self._stored_lock:
+            previous = self._stored.get((kind, key))
+            if blob == previous or (previous is None and value == {}):
+                return  # unchanged, or a new empty dict (reads as missing, which PTB treats the same)
+            self._stored[(kind, key)] = blob
         self.db.execute(
             "INSERT INTO ptb_state (kind, key, value) VALUES (?, ?, ?) "
             "ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value",
-            (kind, key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)),
+            (kind, key, blob),
         )
 
     def _delete(self, kind: str, key: str) -> None:
+        with self._stored_lock:
+            self._stored.pop((kind, key), None)
         self.db.execute("DELETE FROM ptb_state WHERE kind = ? AND key = ?", (kind, key))
 
     # -- user_data / chat_data --------------------------------------------------------------
