@@ -314,7 +314,7 @@ async def test_blocked_user_is_paused_not_retried(tips_bot, clock):
 async def test_retry_after_is_waited_out(tips_bot, clock):
     server = tips_bot.server
     await command(server, USER, "/subscribe 09:00", "已订阅")
-    # Three 429s: the rate limiter retries twice, then the push waits once more itself.
+    # Three 429s: a push asks the rate limiter for more patience than an answer gets.
     server.fail(USER, "retry_after", retry_after=1, times=3, methods={"sendMessage"})
     clock.set_local(2, 9, 0)
     calls_before = len(server.calls("sendMessage"))

@@ -36,16 +36,22 @@ async def send_part(
     part: Part,
     markup: InlineKeyboardMarkup | None = None,
     reply_to: int | None = None,
+    flood_retries: int | None = None,
 ) -> Message:
-    """Send one part as HTML, or as plain text if Telegram rejects the HTML."""
+    """Send one part as HTML, or as plain text if Telegram rejects the HTML.
+
+    `flood_retries` asks the rate limiter to wait out flood control more often
+    than its default (pushes nobody is waiting for can afford to be patient).
+    """
     reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    limits = {"rate_limit_args": flood_retries} if flood_retries is not None else {}  # AIORateLimiter: max retries
     try:
         return await bot.send_message(
-            chat_id, part.html, parse_mode=ParseMode.HTML, reply_markup=markup, reply_parameters=reply
+            chat_id, part.html, parse_mode=ParseMode.HTML, reply_markup=markup, reply_parameters=reply, **limits
         )
     except BadRequest as exc:
         logger.warning("HTML message refused (%s); sending plain text", exc.message)
-        return await bot.send_message(chat_id, part.plain, reply_markup=markup, reply_parameters=reply)
+        return await bot.send_message(chat_id, part.plain, reply_markup=markup, reply_parameters=reply, **limits)
 
 
 async def edit_part(

@@ -7,8 +7,8 @@ Why it is built this way:
 * "Never a duplicate" is enforced by the store: each push claims its
   (user, local day) before sending; a restart finds the claim and stays quiet.
 * Each subscriber fires at their own second within the minute (stable per
-  user), and every send goes through PTB's AIORateLimiter; a RetryAfter that
-  survives the limiter is waited out here. `Forbidden` pauses the subscription.
+  user), and every send goes through PTB's AIORateLimiter, which waits out
+  RetryAfter (a push asks it for more patience). `Forbidden` pauses the subscription.
 * Handlers only translate updates into `TipService` calls (bot/coach/tip_service.py)
   and render its `TipCard`s; the choice rules live in the coach layer.
 """
@@ -42,7 +42,7 @@ from bot.coach.tip_service import TipCard, TipService, build_tip_service
 from bot.i18n import t
 from bot.store.subscriptions import Subscription
 from bot.telegram.context import CoachContext, add_menu_command, add_startup_hook, services_of, stores_of
-from bot.telegram.delivery import edit_part, retry_after_seconds, send_part
+from bot.telegram.delivery import edit_part, send_part
 from bot.telegram.render import Part
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,8 @@ CB_REVEAL = "tips:reveal:"
 CB_WEEKDAYS = "tips:weekdays"
 CB_SUBSCRIBE = "tips:subscribe"
 PRACTICE_PREFIX = "practice:start:"  # handled by bot.telegram.practice
-SEND_ATTEMPTS = 3
+SEND_ATTEMPTS = 3  # for connections that were never made
+PUSH_FLOOD_RETRIES = 3  # RetryAfter waits per push (answers use the application's default)
 CATCH_UP_CONCURRENCY = 8
 JOB_OPTIONS = {"misfire_grace_time": 3600, "coalesce": True}
 
@@ -265,16 +266,13 @@ def never_reached(exc: NetworkError) -> bool:
 
 
 async def send_with_retry(bot: ExtBot, chat_id: int, part: Part, markup: InlineKeyboardMarkup) -> Message:
-    """Send once; wait out RetryAfter and retry failed connections — never a request that may have arrived."""
+    """Send once; flood control is waited out by the rate limiter (more patiently than for answers),
+    failed connections are retried here — never a request that may have arrived."""
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            return await send_part(bot, chat_id, part, markup)
-        except RetryAfter as exc:
-            if attempt == SEND_ATTEMPTS:
-                raise
-            await asyncio.sleep(retry_after_seconds(exc))
+            return await send_part(bot, chat_id, part, markup, flood_retries=PUSH_FLOOD_RETRIES)
         except NetworkError as exc:
-            if isinstance(exc, BadRequest) or not never_reached(exc) or attempt == SEND_ATTEMPTS:
+            if isinstance(exc, (BadRequest, RetryAfter)) or not never_reached(exc) or attempt == SEND_ATTEMPTS:
                 raise
             await asyncio.sleep(2 * attempt)
     raise AssertionError("unreachable")
