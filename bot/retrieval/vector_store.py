@@ -69,6 +69,10 @@ class ChromaVectorStore:
             for i, d, m in zip(data["ids"], data["documents"], data["metadatas"])
         ]
 
+    def all_metadata(self) -> list[dict[str, Any]]:
+        """Every entry's metadata, without its text (enough to tell what is indexed)."""
+        return [dict(m or {}) for m in self._collection.get(include=["metadatas"])["metadatas"]]
+
     def doc_chunk_ids(self, doc_id: str) -> list[str]:
         return list(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
 
