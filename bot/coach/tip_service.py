@@ -28,7 +28,7 @@ from bot.coach.timezones import (
     local_day,
     scheduled_instant,
 )
-from bot.coach.tip_choice import Choice, ChoicePolicy, InMemoryPracticeScores, PracticeScores, choose_tip
+from bot.coach.tip_choice import Choice, ChoicePolicy, InMemoryPracticeScores, PracticeScores, SentTip, choose_tip
 from bot.coach.tip_sources import ResolvedSource, SourceResolver
 from bot.coach.tips import Tip, TipBank, load_bank_for, load_criteria_labels, load_scenario_ids
 from bot.settings import Settings
@@ -161,7 +161,15 @@ class TipService:
     def claim_daily(self, sub: Subscription, now: datetime) -> tuple[Claim, TipCard] | None:
         """Take today's slot for this subscriber; None when it was already sent (or no tip)."""
         day = local_day(now, sub.zone)
-        claim = self.store.claim_daily(sub.user_id, day, now, lambda history: self.choose(sub.user_id, now, sub.zone, history))
+        # Everything but the sent-tips history is read before the store's write transaction:
+        # a bank reload (files) or the practice scores must not hold the database lock.
+        tips = self.bank.tips
+        scores = list(self.practice.criterion_history(sub.user_id))
+
+        def choose(history: list[SentTip]) -> Choice | None:
+            return choose_tip(tips, history, scores, now, sub.zone, sub.user_id, self.policy)
+
+        claim = self.store.claim_daily(sub.user_id, day, now, choose)
         return (claim, self.card(claim.choice)) if claim else None
 
     def release(self, claim: Claim) -> None:
