@@ -105,6 +105,10 @@ class Settings:
         return bool(self.openai_base_url or self.openai_api_key)
 
     @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_048_576)
+
+    @property
     def db_path(self) -> Path:
         return self.data_dir / "salescoach.sqlite3"
 

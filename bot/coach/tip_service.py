@@ -220,5 +220,5 @@ def build_tip_service(settings: Settings, db: Database) -> TipService:
         knowledge_dir=settings.knowledge_dir,
         store=SubscriptionStore(db),
         practice=practice_scores_for(db),
-        resolver=SourceResolver(settings.sources_dir, max_bytes=int(settings.max_file_mb * 1_048_576)),
+        resolver=SourceResolver(settings.sources_dir, max_bytes=settings.max_file_bytes),
     )

@@ -114,7 +114,7 @@ def coverage_lines(bank: TipBank, criteria_labels: dict[str, dict[str, str]] | N
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     bank = load_bank_for(settings.knowledge_dir)
-    resolver = SourceResolver(settings.sources_dir, max_bytes=int(settings.max_file_mb * 1_048_576))
+    resolver = SourceResolver(settings.sources_dir, max_bytes=settings.max_file_bytes)
     unresolved = [t.id for t in bank.tips if not resolver.resolve(t.source).location]
     for issue in bank.issues:
         print(issue)

@@ -54,7 +54,7 @@ def check_file(settings: Settings, path: Path, name: str | None = None) -> tuple
         manifest = {}  # a broken manifest is reported by the ingest itself
     entry = manifest.get(shown.name)
     try:
-        doc = read_source(path, entry, int(settings.max_file_mb * 1_048_576))
+        doc = read_source(path, entry, settings.max_file_bytes)
     except IngestFileError as exc:
         raise IngestFileError(shown, exc.reason) from exc
     return (entry.doc_id if entry else slug_for(shown)), doc.title

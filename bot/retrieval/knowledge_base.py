@@ -168,7 +168,7 @@ class KnowledgeBase:
         existing = stored[self.primary.name]
         seen_doc_ids: set[str] = set()
         failed_doc_ids: set[str] = set()
-        max_bytes = int(self.settings.max_file_mb * 1_048_576)
+        max_bytes = self.settings.max_file_bytes
         for position, path in enumerate(files):
             if progress:
                 progress(f"读取 {path.name}", position, len(files))

@@ -24,7 +24,7 @@ from bot.telegram.streaming import EDIT_INTERVAL_S, StreamEditor
 
 logger = logging.getLogger(__name__)
 
-_RELOAD_LOCK_KEY = "admin.reload_lock"
+INGEST_LOCK_KEY = "admin.reload_lock"  # one ingest at a time: /reload here, uploads in bot/telegram/manager.py
 WEEK_S = 7 * 24 * 3600
 
 
@@ -33,7 +33,7 @@ async def reload(update: Update, context: CoachContext) -> None:
     lang = await context.language()
     message = update.effective_message
     assert message is not None
-    lock: asyncio.Lock = context.bot_data.setdefault(_RELOAD_LOCK_KEY, asyncio.Lock())
+    lock: asyncio.Lock = context.bot_data.setdefault(INGEST_LOCK_KEY, asyncio.Lock())
     if lock.locked():
         await message.reply_text(t("bot.reload_busy", lang))
         return

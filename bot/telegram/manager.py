@@ -34,12 +34,12 @@ from bot.retrieval.knowledge_base import IngestReport, KnowledgeBase
 from bot.store.forget import forget_user
 from bot.store.practice import PracticeStore
 from bot.telegram.access import admin_only
+from bot.telegram.admin import INGEST_LOCK_KEY
 from bot.telegram.context import CoachContext, add_menu_command, services_of
 from bot.telegram.streaming import EDIT_INTERVAL_S, StreamEditor
 
 logger = logging.getLogger(__name__)
 
-INGEST_LOCK_KEY = "admin.reload_lock"  # shared with /reload (bot/telegram/admin.py): one ingest at a time
 SOURCES_PREFIX = "src:"
 FORGET_PREFIX = "forget:"
 TITLE_IN_BUTTON = 24
