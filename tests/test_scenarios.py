@@ -161,3 +161,19 @@ def test_missing_criteria_file_is_reported(tmp_path: Path) -> None:
     catalog = load_catalog(tmp_path, SOURCES)
     assert catalog.scenarios == {}
     assert str(catalog.errors[0]).startswith("criteria.yaml:")
+
+
+def test_quotes_are_checked_in_office_and_gbk_sources_too(tmp_path: Path) -> None:
+    from tests.fakes.office_files import make_docx
+
+    (tmp_path / "manual.docx").write_bytes(make_docx("油品销售手册", [("磅差的处理", ["磅差超过千分之三就要查原因。"])]))
+    (tmp_path / "notes.txt").write_bytes("节日问候：以公司名义给客户发祝福短信。".encode("gb18030"))
+    (tmp_path / "manifest.yaml").write_text(
+        "sources:\n"
+        "  - {file: manual.docx, id: manual, title: 油品销售手册, kind: article}\n"
+        "  - {file: notes.txt, id: notes, title: 节日问候, kind: article}\n",
+        encoding="utf-8",
+    )
+    texts = load_source_texts(tmp_path)
+    assert "磅差超过千分之三就要查原因" in texts["manual"].text  # read as ingestion reads it, not skipped
+    assert "以公司名义给客户发祝福短信" in texts["notes"].text

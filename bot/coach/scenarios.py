@@ -249,23 +249,20 @@ def _read_yaml(path: Path, name: str) -> Any:
 
 
 
-def load_source_texts(sources_dir: Path) -> dict[str, SourceText]:
-    """Manifest documents by id with their text (only plain-text formats can be quoted)."""
+def load_source_texts(sources_dir: Path, max_bytes: int = 20 * 1_048_576) -> dict[str, SourceText]:
+    """Manifest documents by id with their text, read as ingestion reads them (any format, any encoding).
+
+    A document that cannot be read has no text: its quotes are then not checked.
+    """
     from bot.corpus.documents import ManifestError, load_manifest
+    from bot.corpus.library import read_manifest_texts
 
     try:
         manifest = load_manifest(sources_dir)
+        texts, _ = read_manifest_texts(sources_dir, max_bytes)
     except ManifestError:
         return {}
-    out: dict[str, SourceText] = {}
-    for entry in manifest.values():
-        path = sources_dir / entry.file
-        try:
-            text = path.read_text(encoding="utf-8") if path.suffix.lower() in {".txt", ".md"} else ""
-        except (OSError, UnicodeDecodeError):
-            text = ""
-        out[entry.doc_id] = SourceText(entry.doc_id, entry.title, text)
-    return out
+    return {e.doc_id: SourceText(e.doc_id, e.title, texts.get(e.doc_id, "")) for e in manifest.values()}
 
 
 CitationResolver = Callable[[str, str], Citation | None]

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from bot.corpus.documents import ManifestError, load_manifest
-from bot.corpus.reading import IngestFileError, read_source
+from bot.corpus.documents import ManifestError
+from bot.corpus.library import read_manifest_texts
 
 MAX_TEXT_CHARS = 120
 QUOTE_MIN, QUOTE_MAX = 10, 60
@@ -135,18 +135,12 @@ class References:
 def load_source_texts(sources_dir: Path, max_bytes: int = 20 * 1_048_576) -> tuple[dict[str, str] | None, list[BankIssue]]:
     """Doc id → text for every manifest entry (the quote check needs the exact text)."""
     try:
-        manifest = load_manifest(sources_dir)
+        texts, errors = read_manifest_texts(sources_dir, max_bytes)
     except ManifestError as exc:
         return None, [BankIssue("manifest.yaml", "", str(exc), "warning")]
-    if not manifest:
+    if not texts and not errors:
         return None, []
-    texts: dict[str, str] = {}
-    issues: list[BankIssue] = []
-    for name, entry in manifest.items():
-        try:
-            texts[entry.doc_id] = read_source(sources_dir / name, entry, max_bytes).text
-        except IngestFileError as exc:
-            issues.append(BankIssue(name, "", f"资料无法读取，引用它的提示无法核对：{exc}", "warning"))
+    issues = [BankIssue(name, "", f"资料无法读取，引用它的提示无法核对：{error}", "warning") for name, error in errors.items()]
     return texts, issues
 
 

@@ -34,6 +34,21 @@ class StagedFile:
     backup: Path | None = None  # the previous version of a replaced file, until `settle`
 
 
+def read_manifest_texts(sources_dir: Path, max_bytes: int) -> tuple[dict[str, str], dict[str, str]]:
+    """(doc id → text, file → error) for every manifest document, read exactly as ingestion reads it.
+
+    Scenarios and tips check their quotes against these texts. Raises ManifestError.
+    """
+    texts: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name, entry in load_manifest(sources_dir).items():
+        try:
+            texts[entry.doc_id] = read_source(sources_dir / name, entry, max_bytes).text
+        except IngestFileError as exc:
+            errors[name] = str(exc)
+    return texts, errors
+
+
 def is_inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
