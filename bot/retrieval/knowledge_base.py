@@ -326,17 +326,7 @@ class KnowledgeBase:
             best = max(candidates, key=shared)
             if shared(best) < 0.6 * len(quote):
                 return None
-        m = best.metadata
-        return Hit(
-            chunk_id=best.chunk_id,
-            doc_id=doc_id,
-            title=str(m.get("title")),
-            location=str(m.get("location")),
-            text=best.text,
-            score=1.0,
-            ordinal=int(m.get("ordinal", 0)),
-            section=str(m.get("section", "")),
-        )
+        return _hit(best, score=1.0)
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Two-stage hybrid search, fused by reciprocal rank.
@@ -385,20 +375,22 @@ class KnowledgeBase:
         hits: list[Hit] = []
         for chunk_id, score, found_by in reciprocal_rank_fusion(rankings, k=60)[:k]:
             chunk = self._chunks.get(chunk_id)
-            if chunk is None:
-                continue
-            m = chunk.metadata
-            hits.append(
-                Hit(
-                    chunk_id=chunk_id,
-                    doc_id=str(m.get("doc_id")),
-                    title=str(m.get("title")),
-                    location=str(m.get("location")),
-                    text=chunk.text,
-                    score=score,
-                    ordinal=int(m.get("ordinal", 0)),
-                    section=str(m.get("section", "")),
-                    sources=found_by,
-                )
-            )
+            if chunk is not None:
+                hits.append(_hit(chunk, score, found_by))
         return SearchResult(query=query, hits=hits, covered=covered, confidence=confidence, route=route, signals=signals)
+
+
+def _hit(chunk: StoredChunk, score: float, found_by: tuple[str, ...] = ()) -> Hit:
+    """A stored chunk as a search hit (title, location and text from its metadata)."""
+    m = chunk.metadata
+    return Hit(
+        chunk_id=chunk.chunk_id,
+        doc_id=str(m.get("doc_id")),
+        title=str(m.get("title")),
+        location=str(m.get("location")),
+        text=chunk.text,
+        score=score,
+        ordinal=int(m.get("ordinal", 0)),
+        section=str(m.get("section", "")),
+        sources=found_by,
+    )
