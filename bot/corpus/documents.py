@@ -66,6 +66,11 @@ def slug_for(path: Path) -> str:
     return f"{stem[:40] or 'doc'}-{digest}"
 
 
+def doc_id_for(path: Path, entry: ManifestEntry | None) -> str:
+    """The manifest's id for the file, else one derived from its name."""
+    return entry.doc_id if entry else slug_for(path)
+
+
 def load_manifest(sources_dir: Path) -> dict[str, ManifestEntry]:
     """Manifest entries keyed by file name; an absent manifest is an empty one."""
     path = sources_dir / MANIFEST_NAME

@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.corpus.documents import SUPPORTED_SUFFIXES, load_manifest, slug_for
+from bot.corpus.documents import SUPPORTED_SUFFIXES, doc_id_for, load_manifest
 from bot.corpus.reading import IngestFileError, read_source
 from bot.settings import Settings
 
@@ -72,7 +72,7 @@ def check_file(settings: Settings, path: Path, name: str | None = None) -> tuple
         doc = read_source(path, entry, settings.max_file_bytes)
     except IngestFileError as exc:
         raise IngestFileError(shown, exc.reason) from exc
-    return (entry.doc_id if entry else slug_for(shown)), doc.title
+    return doc_id_for(shown, entry), doc.title
 
 
 def stage(settings: Settings, path: Path, name: str | None = None) -> StagedFile:

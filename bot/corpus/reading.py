@@ -15,10 +15,10 @@ from charset_normalizer import from_bytes
 from bot.corpus.documents import (
     ManifestEntry,
     SourceDocument,
+    doc_id_for,
     file_sha256,
     guess_kind,
     guess_title,
-    slug_for,
 )
 
 
@@ -94,7 +94,7 @@ def read_source(path: Path, entry: ManifestEntry | None, max_bytes: int) -> Sour
     title = entry.title if entry else guess_title(text, path)
     kind = entry.kind if entry else ("article" if blocks else guess_kind(text))
     return SourceDocument(
-        doc_id=entry.doc_id if entry else slug_for(path),
+        doc_id=doc_id_for(path, entry),
         title=title,
         kind=kind,
         path=path,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.corpus.chunking import ChunkingConfig, chunk_document
-from bot.corpus.documents import SUPPORTED_SUFFIXES, ManifestError, load_manifest, slug_for
+from bot.corpus.documents import SUPPORTED_SUFFIXES, ManifestError, doc_id_for, load_manifest
 from bot.corpus.hints import HintsError, attach_hints, hints_fingerprint, load_hints
 from bot.corpus.library import StagedFile, settle
 from bot.corpus.reading import IngestFileError, read_source
@@ -177,7 +177,7 @@ class KnowledgeBase:
                 doc = read_source(path, entry, max_bytes)
             except IngestFileError as exc:
                 report.errors.append(str(exc))
-                failed_doc_ids.add(entry.doc_id if entry else slug_for(path))  # keep what was indexed
+                failed_doc_ids.add(doc_id_for(path, entry))  # keep what was indexed
                 continue
             seen_doc_ids.add(doc.doc_id)
             hints_fp = hints_fingerprint(self.settings.knowledge_dir, doc.doc_id)
