@@ -122,21 +122,16 @@ class SubscriptionStore:
         row = self.db.query_one("SELECT * FROM tip_subscriptions WHERE user_id = ?", (user_id,))
         return Subscription.from_row(row) if row else None
 
-    def _update(self, sql: str, params: tuple) -> int:
-        """Rows changed by an UPDATE (Database.execute reports insert ids, not row counts)."""
-        with self.db.transaction() as conn:
-            return conn.execute(sql, params).rowcount
-
     def unsubscribe(self, user_id: int) -> bool:
         """Stop pushes; True when there was an active subscription."""
-        return self._update(
+        return self.db.execute(
             "UPDATE tip_subscriptions SET active = 0, paused_reason = 'unsubscribed' WHERE user_id = ? AND active = 1",
             (user_id,),
         ) > 0
 
     def toggle_weekdays(self, user_id: int) -> Subscription | None:
         """Flip weekdays-only; None when the user has no subscription."""
-        changed = self._update("UPDATE tip_subscriptions SET weekdays_only = 1 - weekdays_only WHERE user_id = ?", (user_id,))
+        changed = self.db.execute("UPDATE tip_subscriptions SET weekdays_only = 1 - weekdays_only WHERE user_id = ?", (user_id,))
         return self.get(user_id) if changed else None
 
     def pause(self, user_id: int, reason: str) -> None:
