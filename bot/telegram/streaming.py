@@ -151,12 +151,15 @@ class AnswerReply:
             return
         if self._editor is None:
             self._editor = StreamEditor(self._edit_streaming, self.edit_interval_s)
-        self._editor.push(render_streaming(partial, self.lang))
+        self._editor.push(partial)  # rendered only when an edit is actually sent (throttled)
 
-    async def _edit_streaming(self, markup_text: str) -> None:
+    async def _edit_streaming(self, partial: str) -> None:
         assert self.placeholder is not None
         await self.bot.edit_message_text(
-            markup_text, chat_id=self.chat_id, message_id=self.placeholder.message_id, parse_mode=ParseMode.HTML
+            render_streaming(partial, self.lang),
+            chat_id=self.chat_id,
+            message_id=self.placeholder.message_id,
+            parse_mode=ParseMode.HTML,
         )
 
     async def finish(self, parts: list[Part], markup: InlineKeyboardMarkup | None = None) -> list[Message]:
