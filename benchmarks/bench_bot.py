@@ -43,7 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from bot.coach.answer import is_follow_up  # noqa: E402
+from bot.coach.answers.service import is_follow_up  # noqa: E402
 from bot.coach.types import Answer, Turn  # noqa: E402
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
 from bot.settings import Settings  # noqa: E402

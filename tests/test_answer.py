@@ -8,13 +8,13 @@ from typing import Any, AsyncIterator, Callable, Iterator
 
 import pytest
 
-from bot.coach.answer import AnswerService, is_follow_up, retrieval_query
+from bot.coach.answers.service import AnswerService, is_follow_up, retrieval_query
 from bot.coach.citations import MarkerRewriter, rewrite_markers
-from bot.coach.extractive import clean_spoken, extractive_answer, split_sentences
-from bot.coach.prompting import build_answer_prompt, neutralise
+from bot.coach.answers.extractive import clean_spoken, extractive_answer, split_sentences
+from bot.coach.answers.prompt import build_answer_prompt, neutralise
 from bot.coach.types import Answer, AnswerDelta, Turn
-from bot.i18n import t
-from bot.llm import LLMClient, build_llm, count_message_tokens
+from bot.llm.texts import t
+from bot.llm.client import LLMClient, build_llm, count_message_tokens
 from bot.retrieval.types import Hit, SearchResult
 from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, closed_port_url, fake_openai_server
 

@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from bot.llm import LLMClient, LLMError, LLMReply, build_llm
+from bot.llm.client import LLMClient, LLMError, LLMReply, build_llm
 from bot.settings import Settings
 from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, closed_port_url, fake_openai_server
 

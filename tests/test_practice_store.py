@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.coach.scoring import CriterionResult, ScoreCard
+from bot.coach.practice.scoring import CriterionResult, ScoreCard
 from bot.coach.types import Citation
 from bot.store.db import Database
 from bot.store.practice import CriterionScore, PracticeStore
@@ -59,7 +59,7 @@ def test_history_totals_and_team_aggregates(tmp_path: Path) -> None:
 
 
 def test_tips_find_this_store_by_its_interface(tmp_path: Path) -> None:
-    from bot.coach.tip_service import practice_scores_for
+    from bot.coach.tips.service import practice_scores_for
 
     db = Database(tmp_path / "s.sqlite3")
     PracticeStore(db).save(5, _card("gift-no-warmth", {"follow_up": 50, "gift_story": 50}), [], T0)

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from bot.cli import build_parser
-from bot.coach.team import team_summary
+from bot.coach.team.summary import team_summary
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.practice import PracticeStore

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from bot.coach.practice import PracticeService, PracticeSession
-from bot.coach.roleplay import OUTCOME_GOAL, OUTCOME_TURN_LIMIT, OUTCOME_WALKED_AWAY
-from bot.coach.scenarios import load_catalog
-from bot.coach.semantic import TextVectors
+from bot.coach.practice.session import PracticeService, PracticeSession
+from bot.coach.practice.customer import OUTCOME_GOAL, OUTCOME_TURN_LIMIT, OUTCOME_WALKED_AWAY
+from bot.coach.practice.scenarios import load_catalog
+from bot.coach.practice.semantic import TextVectors
 from bot.settings import PROJECT_ROOT
 
 

@@ -9,10 +9,10 @@ from typing import Iterator
 
 import pytest
 
-from bot.coach.practice import PracticeService
-from bot.coach.scenarios import knowledge_resolver, load_catalog
-from bot.coach.semantic import TextVectors
-from bot.llm import build_llm
+from bot.coach.practice.session import PracticeService
+from bot.coach.practice.scenarios import knowledge_resolver, load_catalog
+from bot.coach.practice.semantic import TextVectors
+from bot.llm.client import build_llm
 from bot.settings import PROJECT_ROOT, Settings
 from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, fake_openai_server
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.coach.scenarios import (
+from bot.coach.practice.scenarios import (
     DIFFICULTIES,
     ScenarioCatalog,
     knowledge_resolver,

@@ -8,11 +8,11 @@ import json
 import pytest
 import yaml
 
-from bot.coach.cues import find_cues, has_cue
-from bot.coach.practice import PracticeService
-from bot.coach.scenarios import knowledge_resolver, load_catalog
-from bot.coach.scoring import EvaluationError, _sentences, parse_evaluation
-from bot.coach.semantic import TextVectors, strip_address
+from bot.coach.practice.cues import find_cues, has_cue
+from bot.coach.practice.session import PracticeService
+from bot.coach.practice.scenarios import knowledge_resolver, load_catalog
+from bot.coach.practice.scoring import EvaluationError, _sentences, parse_evaluation
+from bot.coach.practice.semantic import TextVectors, strip_address
 from bot.settings import PROJECT_ROOT
 
 CALIBRATION = PROJECT_ROOT / "tests" / "data" / "calibration"

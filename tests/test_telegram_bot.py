@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from bot.i18n import t
+from bot.llm.texts import t
 from bot.settings import Settings
 from bot.telegram.context import stores_of
 from tests.fakes.telegram_server import FakeTelegramServer

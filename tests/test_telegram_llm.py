@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.i18n import t
+from bot.llm.texts import t
 from bot.settings import Settings
 from bot.telegram.context import stores_of
 from bot.telegram.render import TELEGRAM_LIMIT

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.coach.tip_sources import SourceResolver
-from bot.coach.tips import (
+from bot.coach.tips.sources import SourceResolver
+from bot.coach.tips.bank import (
     MAX_TEXT_CHARS,
     load_bank,
     load_bank_for,
@@ -242,7 +242,7 @@ def test_tip_command_prints_the_next_tip(capsys, monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("name", ["_cities.yaml"])
 def test_city_table_is_valid(name):
-    from bot.coach.timezones import load_city_zones
+    from bot.coach.tips.timezones import load_city_zones
 
     cities, problems = load_city_zones(KNOWLEDGE / "tips" / name)
     assert problems == []

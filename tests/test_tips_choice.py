@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.coach.tip_choice import (
+from bot.coach.tips.choice import (
     ChoicePolicy,
     CriterionScore,
     InMemoryPracticeScores,
@@ -16,7 +16,7 @@ from bot.coach.tip_choice import (
     remaining_in_cycle,
     weak_episodes,
 )
-from bot.coach.tips import load_bank_for
+from bot.coach.tips.bank import load_bank_for
 from bot.settings import PROJECT_ROOT
 
 ZONE = "Asia/Shanghai"

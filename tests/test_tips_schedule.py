@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram.ext import ApplicationBuilder
 
-from bot.coach.timezones import (
+from bot.coach.tips.timezones import (
     DEFAULT_ZONE,
     BadTime,
     BadZone,

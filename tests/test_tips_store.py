@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.coach.tip_choice import CriterionScore, InMemoryPracticeScores
-from bot.coach.tip_service import TipService
-from bot.coach.tip_sources import SourceResolver
+from bot.coach.tips.choice import CriterionScore, InMemoryPracticeScores
+from bot.coach.tips.service import TipService
+from bot.coach.tips.sources import SourceResolver
 from bot.settings import PROJECT_ROOT
 from bot.store.db import Database
 from bot.store.subscriptions import SubscriptionStore
@@ -172,7 +172,7 @@ def test_edited_bank_is_picked_up(tmp_path, proc, monkeypatch):
     """A manager's edit reaches the running service without a restart."""
     import shutil
 
-    from bot.coach import tip_service
+    from bot.coach.tips import service as tip_service
 
     root = tmp_path / "knowledge"
     for name in ("sources", "scenarios", "tips"):
@@ -190,8 +190,8 @@ def test_edited_bank_is_picked_up(tmp_path, proc, monkeypatch):
 
 def test_practice_store_contract(tmp_path):
     """The role-play store (when installed) is what the tips read practice scores from."""
-    from bot.coach.tip_choice import PracticeScores
-    from bot.coach.tip_service import practice_scores_for
+    from bot.coach.tips.choice import PracticeScores
+    from bot.coach.tips.service import practice_scores_for
 
     db = Database(tmp_path / "practice.sqlite3")
     scores: PracticeScores = practice_scores_for(db)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from telegram.error import NetworkError, TimedOut
 
-from bot.coach.timezones import next_push
+from bot.coach.tips.timezones import next_push
 from bot.services import Services
 from bot.settings import PROJECT_ROOT
 from bot.telegram.app import build_application

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from bot.i18n import t
+from bot.llm.texts import t
 
 
 class TerminalProgress:

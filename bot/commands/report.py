@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from bot.coach.team import criterion_names, score_rows, write_csv
-from bot.i18n import t
+from bot.coach.team.summary import criterion_names, score_rows, write_csv
+from bot.llm.texts import t
 from bot.services import Services
 from bot.settings import Settings
 from bot.store.practice import PracticeStore

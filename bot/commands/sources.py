@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from bot.corpus.library import retire_file
-from bot.i18n import t
+from bot.llm.texts import t
 from bot.services import Services
 from bot.settings import Settings
 

@@ -11,9 +11,9 @@ import argparse
 import json
 from datetime import datetime, timezone
 
-from bot.coach.tip_service import TipCard, TipService, build_tip_service
-from bot.coach.tip_sources import SourceResolver
-from bot.coach.tips import TipBank, load_bank_for, load_criteria_labels
+from bot.coach.tips.service import TipCard, TipService, build_tip_service
+from bot.coach.tips.sources import SourceResolver
+from bot.coach.tips.bank import TipBank, load_bank_for, load_criteria_labels
 from bot.settings import Settings
 from bot.store.db import Database
 

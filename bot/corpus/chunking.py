@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from bot.corpus.cleaning import rejoin_fragments, remove_filler
+from bot.text.cleaning import rejoin_fragments, remove_filler
 from bot.corpus.documents import Block, SourceDocument
 from bot.corpus.structure import is_slide_dump, parse_blocks
 from bot.retrieval.types import Chunk

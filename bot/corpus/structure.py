@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.corpus.cleaning import normalise_spaces, strip_template_noise
+from bot.text.cleaning import normalise_spaces, strip_template_noise
 from bot.corpus.documents import Block, SourceDocument
 
 _SLIDE_LINE = re.compile(r"^\s*•\s*(\d+)\.\s*(.*)$")

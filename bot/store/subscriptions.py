@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from bot.coach.tip_choice import Choice, SentTip
+from bot.coach.tips.choice import Choice, SentTip
 from bot.store.db import Database
 
 SCHEMA = """

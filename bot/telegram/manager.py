@@ -25,11 +25,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.coach.team import TeamSummary, criterion_names, team_summary
+from bot.coach.team.summary import TeamSummary, criterion_names, team_summary
 from bot.corpus.documents import SUPPORTED_SUFFIXES
 from bot.corpus.library import StagedFile, retire_file, stage
 from bot.corpus.reading import IngestFileError
-from bot.i18n import t
+from bot.llm.texts import t
 from bot.retrieval.knowledge_base import IngestReport, KnowledgeBase
 from bot.store.forget import forget_user
 from bot.store.practice import PracticeStore
@@ -237,7 +237,7 @@ def team_text(summary: TeamSummary, names: dict[str, str], lang: str) -> str:
 
 
 def _team_chart(summary: TeamSummary, names: dict[str, str], lang: str) -> bytes:
-    from bot.coach.team_chart import TeamBar, render_team_chart
+    from bot.coach.team.chart import TeamBar, render_team_chart
 
     bars = [TeamBar(names.get(a.criterion_id, a.criterion_id), a.average_pct, a.criterion_id in summary.weakest) for a in summary.averages]
     return render_team_chart(

@@ -14,7 +14,7 @@ the score card with "再练一次". Why it is built this way:
   sent by tasks scheduled on the way out — so nothing the rep sends after
   reading a reply can meet a conversation that is still "pending".
 * Handlers only translate updates into `PracticeService` calls and render its
-  results (bot/practice_text.py); scoring and the customer live in bot/coach/.
+  results (bot/coach/practice/text.py); scoring and the customer live in bot/coach/.
 Callback data: practice:start (menu), practice:start:<id> (daily tips),
 practice:topic:<n>, practice:pick:<id>, practice:go:<id>, practice:again:<id>,
 practice:topics.
@@ -42,12 +42,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.coach.practice import PracticeService, PracticeSession
-from bot.coach.progress_chart import ChartTexts, SkillPoint, render_progress
-from bot.coach.scenarios import Scenario
-from bot.coach.scoring import ScoreCard
-from bot.i18n import t
-from bot.practice_text import brief_text, card_text, outcome_text
+from bot.coach.practice.session import PracticeService, PracticeSession
+from bot.coach.practice.chart import ChartTexts, SkillPoint, render_progress
+from bot.coach.practice.scenarios import Scenario
+from bot.coach.practice.scoring import ScoreCard
+from bot.llm.texts import t
+from bot.coach.practice.text import brief_text, card_text, outcome_text
 from bot.store.practice import PracticeStore
 from bot.telegram.context import CoachContext, add_menu_command, services_of
 from bot.telegram.delivery import edit_part, send_part

@@ -27,7 +27,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ExtBot, JobQueue
 
-from bot.coach.timezones import (
+from bot.coach.tips.timezones import (
     DEFAULT_TIME,
     DEFAULT_ZONE,
     BadTime,
@@ -38,8 +38,8 @@ from bot.coach.timezones import (
     ptb_days,
     push_time,
 )
-from bot.coach.tip_service import TipCard, TipService, build_tip_service
-from bot.i18n import t
+from bot.coach.tips.service import TipCard, TipService, build_tip_service
+from bot.llm.texts import t
 from bot.store.subscriptions import Subscription
 from bot.telegram.context import CoachContext, add_menu_command, add_startup_hook, services_of, stores_of
 from bot.telegram.delivery import edit_part, send_part

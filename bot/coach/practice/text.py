@@ -1,7 +1,7 @@
 """Practice results as text, shared by the terminal and Telegram front ends.
 
 The coach layer returns structured objects (Scenario, ScoreCard); this module
-turns them into reader-facing lines through `bot.i18n`. Telegram passes an
+turns them into reader-facing lines through `bot.llm.texts`. Telegram passes an
 `esc` (HTML escaping) and a `bold` wrapper; the terminal uses plain text.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from bot.coach.scenarios import Scenario, ScenarioCatalog
-from bot.coach.scoring import ScoreCard
+from bot.coach.practice.scenarios import Scenario, ScenarioCatalog
+from bot.coach.practice.scoring import ScoreCard
 from bot.coach.types import Citation
-from bot.i18n import t
+from bot.llm.texts import t
 
 Fmt = Callable[[str], str]
 

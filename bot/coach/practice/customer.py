@@ -22,9 +22,9 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.coach.cues import find_cues
-from bot.coach.scenarios import Beat, Scenario
-from bot.coach.semantic import TextVectors
+from bot.coach.practice.cues import find_cues
+from bot.coach.practice.scenarios import Beat, Scenario
+from bot.coach.practice.semantic import TextVectors
 
 log = logging.getLogger(__name__)
 
@@ -308,7 +308,7 @@ class LLMCustomer:
 
     async def respond(self, rep_text: str, state: CustomerState, transcript: list[dict[str, str]], analysis: TurnAnalysis) -> CustomerTurn:
         """One in-character turn; any LLM fault falls back to the scripted line."""
-        from bot.llm import LLMError
+        from bot.llm.client import LLMError
 
         scripted_line, delta, events = self.scripted.react(analysis, state)
         messages = [{"role": "system", "content": persona_prompt(self.template, self.scripted.scenario, state)}]

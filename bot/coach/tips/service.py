@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.coach.timezones import (
+from bot.coach.tips.timezones import (
     CITIES_FILE,
     DEFAULT_ZONE,
     as_utc,
@@ -28,9 +28,9 @@ from bot.coach.timezones import (
     local_day,
     scheduled_instant,
 )
-from bot.coach.tip_choice import Choice, ChoicePolicy, InMemoryPracticeScores, PracticeScores, SentTip, choose_tip
-from bot.coach.tip_sources import ResolvedSource, SourceResolver
-from bot.coach.tips import Tip, TipBank, load_bank_for, load_criteria_labels, load_scenario_ids
+from bot.coach.tips.choice import Choice, ChoicePolicy, InMemoryPracticeScores, PracticeScores, SentTip, choose_tip
+from bot.coach.tips.sources import ResolvedSource, SourceResolver
+from bot.coach.tips.bank import Tip, TipBank, load_bank_for, load_criteria_labels, load_scenario_ids
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.subscriptions import Claim, Subscription, SubscriptionStore

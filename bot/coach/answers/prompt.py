@@ -22,8 +22,8 @@ from pathlib import Path
 
 from bot.coach.citations import strip_markers
 from bot.coach.types import Turn
-from bot.i18n import t
-from bot.llm import count_message_tokens
+from bot.llm.texts import t
+from bot.llm.client import count_message_tokens
 from bot.retrieval.types import Hit
 from bot.settings import Settings
 from bot.tokens import count_tokens, truncate_to_tokens

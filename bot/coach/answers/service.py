@@ -30,11 +30,11 @@ import re
 from typing import Any, AsyncIterator
 
 from bot.coach.citations import MarkerRewriter
-from bot.coach.extractive import extractive_answer, hit_citation
-from bot.coach.prompting import NOT_COVERED_MARKER, PromptTemplateError, build_answer_prompt
+from bot.coach.answers.extractive import extractive_answer, hit_citation
+from bot.coach.answers.prompt import NOT_COVERED_MARKER, PromptTemplateError, build_answer_prompt
 from bot.coach.types import Answer, AnswerDelta, Turn
-from bot.i18n import t
-from bot.llm import LLMClient, LLMError
+from bot.llm.texts import t
+from bot.llm.client import LLMClient, LLMError
 from bot.retrieval.types import SearchResult
 from bot.settings import Settings
 from bot.tokens import count_tokens

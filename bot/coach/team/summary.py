@@ -54,7 +54,7 @@ def display_name(profile: UserProfile | None, user_id: int) -> str:
 
 def criterion_names(knowledge_dir: Path, lang: str = "zh") -> dict[str, str]:
     """Criterion id -> display name from knowledge/scenarios/criteria.yaml; empty (ids shown) if unreadable."""
-    from bot.coach.scenarios import ScenarioError, load_criteria
+    from bot.coach.practice.scenarios import ScenarioError, load_criteria
 
     try:
         criteria = load_criteria(knowledge_dir / "scenarios")

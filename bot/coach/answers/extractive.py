@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.coach.types import Answer, Citation
-from bot.corpus.cleaning import remove_filler as clean_spoken
-from bot.i18n import t
+from bot.text.cleaning import remove_filler as clean_spoken
+from bot.llm.texts import t
 from bot.retrieval.types import Hit, SearchResult
 
 MAX_HITS = 4          # chunks we draw sentences from

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import yaml
 
-from bot.coach.scenario_types import (  # re-exported: callers import the types from here
+from bot.coach.practice.scenario_types import (  # re-exported: callers import the types from here
     DEFAULT_AVOID_PENALTY,
     DEFAULT_GOAL_RESISTANCE,
     DEFAULT_WALK_AWAY_AT,

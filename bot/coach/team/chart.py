@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from bot.coach.progress_chart import TEXT_COLOUR, cjk_font_family
+from bot.coach.practice.chart import TEXT_COLOUR, cjk_font_family
 
 WEAK_COLOUR = "#d9480f"
 OTHER_COLOUR = "#74c0fc"

@@ -1,4 +1,4 @@
-"""The value types of role-play scenarios (what `bot.coach.scenarios` builds from YAML).
+"""The value types of role-play scenarios (what `bot.coach.practice.scenarios` builds from YAML).
 
 Plain frozen dataclasses: the scripted customer, the scorer and the front ends
 read them; only the loader creates them. The schema is documented for managers

@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.coach.cues import find_cues
-from bot.coach.scenarios import Criterion, Scenario
-from bot.coach.semantic import TextVectors
+from bot.coach.practice.cues import find_cues
+from bot.coach.practice.scenarios import Criterion, Scenario
+from bot.coach.practice.semantic import TextVectors
 from bot.coach.types import Citation
 
 log = logging.getLogger(__name__)
@@ -316,7 +316,7 @@ class LLMEvaluator:
         return [{"role": "system", "content": system}, {"role": "user", "content": f"对话记录：\n{dialogue}"}]
 
     async def evaluate(self, scenario: Scenario, transcript: list[dict[str, str]], outcome: str) -> ScoreCard:
-        from bot.llm import LLMError
+        from bot.llm.client import LLMError
 
         rep_turns = [t["text"] for t in transcript if t["role"] == "rep"]
         messages = self._messages(scenario, transcript)

@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.corpus.chunking import ChunkingConfig, chunk_document
 from bot.corpus.documents import ManifestEntry, ManifestError, load_manifest
 from bot.corpus.reading import IngestFileError, read_source
-from bot.coach.tips import TipSource
+from bot.coach.tips.bank import TipSource
 from bot.retrieval.types import Chunk
 
 # Spoken filler and punctuation are removed on both sides before matching: the

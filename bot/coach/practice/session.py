@@ -16,14 +16,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.coach.roleplay import (
+from bot.coach.practice.customer import (
     OUTCOME_ENDED_BY_REP,
     CustomerState,
     CustomerTurn,
     LLMCustomer,
     ScriptedCustomer,
 )
-from bot.coach.scenarios import (
+from bot.coach.practice.scenarios import (
     CitationResolver,
     Scenario,
     ScenarioCatalog,
@@ -31,8 +31,8 @@ from bot.coach.scenarios import (
     load_catalog,
     resolve_citations,
 )
-from bot.coach.scoring import LLMEvaluator, OfflineScorer, ScoreCard
-from bot.coach.semantic import TextVectors, strip_address
+from bot.coach.practice.scoring import LLMEvaluator, OfflineScorer, ScoreCard
+from bot.coach.practice.semantic import TextVectors, strip_address
 
 if TYPE_CHECKING:
     from bot.services import Services
