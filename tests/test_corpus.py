@@ -8,7 +8,8 @@ import pytest
 
 from bot.corpus.chunking import chunk_document
 from bot.corpus.documents import ManifestError, load_manifest
-from bot.corpus.reading import IngestFileError, read_source
+from bot.corpus.documents import IngestFileError
+from bot.corpus.reading import read_source
 from bot.settings import PROJECT_ROOT
 
 SOURCES = PROJECT_ROOT / "knowledge" / "sources"

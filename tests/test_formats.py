@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.reading import IngestFileError, read_source
+from bot.corpus.documents import IngestFileError
+from bot.corpus.reading import read_source
 from bot.retrieval.knowledge_base import KnowledgeBase
 from bot.settings import Settings
 from tests.fakes.office_files import encrypt_pdf, make_docx, make_pdf, make_pptx

@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.store.history import Turn  # the conversation turn is the history store's row
+
+__all__ = ["Answer", "AnswerDelta", "Citation", "Turn"]
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -43,14 +47,6 @@ class Answer:
             "mode": self.mode,
             "notice": self.notice,
         }
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One exchange of a conversation, kept as short history for follow-ups."""
-
-    role: Literal["user", "assistant"]
-    text: str
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import build_parser
+    from bot.commands import bot as bot_command
+    from bot.commands import chat as chat_command
 
     command = "bot" if settings.telegram_bot_token else "chat"
     if command == "chat":
         print("未设置 TELEGRAM_BOT_TOKEN，进入终端对话（设置后再运行即启动 Telegram 机器人）。", file=sys.stderr)
-    target = build_parser().parse_args([command])
+    parser = argparse.ArgumentParser(prog="salescoach")
+    (bot_command if command == "bot" else chat_command).register(parser.add_subparsers())
+    target = parser.parse_args([command])  # the command's own default options
     return int(target.func(target, settings) or 0)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.text.cleaning import rejoin_fragments, remove_filler
 from bot.corpus.documents import Block, SourceDocument
 from bot.corpus.structure import is_slide_dump, parse_blocks
-from bot.retrieval.types import Chunk
+from bot.corpus.documents import Chunk
 from bot.tokens import count_tokens
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\n)")

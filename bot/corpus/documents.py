@@ -16,12 +16,20 @@ from pathlib import Path
 import yaml
 
 KINDS = ("transcript", "slides", "qa", "article")
-SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".pptx")
 MANIFEST_NAME = "manifest.yaml"
 
 
 class ManifestError(ValueError):
     """The manifest is malformed; the message names the entry and field."""
+
+
+class IngestFileError(ValueError):
+    """A file cannot be ingested; `str(exc)` is a Chinese message that names the file."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path.name}：{reason}")
+        self.path = path
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,24 @@ class Block:
     location: str
     section: str
     text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a source document, ready to index.
+
+    `text` is what a user is shown and cited; `embed_text` may carry a short
+    contextual header (document title, section) that helps retrieval only.
+    """
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    location: str
+    text: str
+    embed_text: str
+    ordinal: int
+    section: str = ""
 
 
 def file_sha256(data: bytes) -> str:

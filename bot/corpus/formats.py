@@ -15,10 +15,10 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from bot.corpus.documents import Block
-from bot.corpus.reading import IngestFileError
+from bot.corpus.documents import Block, IngestFileError
 
 logger = logging.getLogger(__name__)
 
@@ -178,4 +178,16 @@ def _shape_texts(shape) -> list[str]:  # noqa: ANN001 - a python-pptx shape
     return out
 
 
-FORMAT_READERS = {".docx": read_docx, ".pdf": read_pdf, ".pptx": read_pptx}
+# Adding a format: write `read_<format>(path, data) -> (text, blocks)` above and list it here.
+FORMAT_READERS: dict[str, Callable[[Path, bytes], tuple[str, tuple[Block, ...]]]] = {
+    ".docx": read_docx,
+    ".pdf": read_pdf,
+    ".pptx": read_pptx,
+}
+TEXT_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + tuple(FORMAT_READERS)
+
+
+def supported_list() -> str:
+    """The supported suffixes as a reader sees them in messages: ".txt .md .docx .pdf .pptx"."""
+    return " ".join(SUPPORTED_SUFFIXES)

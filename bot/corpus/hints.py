@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.retrieval.types import Chunk
+from bot.corpus.documents import Chunk
 
 
 class HintsError(ValueError):

@@ -18,8 +18,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.corpus.documents import SUPPORTED_SUFFIXES, doc_id_for, load_manifest
-from bot.corpus.reading import IngestFileError, read_source
+from bot.corpus.documents import doc_id_for, load_manifest
+from bot.corpus.formats import SUPPORTED_SUFFIXES, supported_list
+from bot.corpus.documents import IngestFileError
+from bot.corpus.reading import read_source
 from bot.settings import Settings
 
 REMOVED_DIR = ".removed"
@@ -61,7 +63,7 @@ def check_file(settings: Settings, path: Path, name: str | None = None) -> tuple
     """Read the file as the ingest would; (doc_id, title) or IngestFileError naming `name`."""
     shown = Path(name) if name else path
     if shown.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise IngestFileError(shown, f"不支持的文件类型 {shown.suffix or '（无扩展名）'}。支持：.txt .md .docx .pdf .pptx")
+        raise IngestFileError(shown, f"不支持的文件类型 {shown.suffix or '（无扩展名）'}。支持：{supported_list()}")
     manifest = {}
     try:
         manifest = load_manifest(settings.sources_dir)

@@ -8,11 +8,12 @@ naming the file, and nothing already indexed is touched.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 from charset_normalizer import from_bytes
 
+from bot.corpus.formats import FORMAT_READERS, TEXT_SUFFIXES, supported_list
 from bot.corpus.documents import (
+    IngestFileError,
     ManifestEntry,
     SourceDocument,
     doc_id_for,
@@ -20,20 +21,6 @@ from bot.corpus.documents import (
     guess_kind,
     guess_title,
 )
-
-
-class IngestFileError(ValueError):
-    """A file cannot be ingested; `str(exc)` is a Chinese message that names the file."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path.name}：{reason}")
-        self.path = path
-        self.reason = reason
-
-
-# Structured formats (docx/pdf/pptx) register a reader here: (path, data) -> (text, blocks).
-StructuredReader = Callable[[Path, bytes], tuple[str, tuple]]
-STRUCTURED_READERS: dict[str, StructuredReader] = {}
 
 
 def decode_text(path: Path, data: bytes) -> str:
@@ -83,12 +70,12 @@ def read_source(path: Path, entry: ManifestEntry | None, max_bytes: int) -> Sour
     if not data.strip():
         raise IngestFileError(path, "文件是空的。")
     blocks: tuple = ()
-    if suffix in (".txt", ".md"):
+    if suffix in TEXT_SUFFIXES:
         text = decode_text(path, data)
-    elif suffix in STRUCTURED_READERS:
-        text, blocks = STRUCTURED_READERS[suffix](path, data)
+    elif suffix in FORMAT_READERS:
+        text, blocks = FORMAT_READERS[suffix](path, data)
     else:
-        raise IngestFileError(path, f"不支持的文件类型 {suffix or '（无扩展名）'}。支持：.txt .md .docx .pdf .pptx")
+        raise IngestFileError(path, f"不支持的文件类型 {suffix or '（无扩展名）'}。支持：{supported_list()}")
     if not text.strip():
         raise IngestFileError(path, "没有可用的文字内容。")
     title = entry.title if entry else guess_title(text, path)
@@ -103,8 +90,3 @@ def read_source(path: Path, entry: ManifestEntry | None, max_bytes: int) -> Sour
         blocks=blocks,
     )
 
-
-# The office formats register their readers here (imported last: formats.py imports this module).
-from bot.corpus.formats import FORMAT_READERS  # noqa: E402
-
-STRUCTURED_READERS.update(FORMAT_READERS)

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Callable
 
 from bot.corpus.chunking import ChunkingConfig, chunk_document
-from bot.corpus.documents import SUPPORTED_SUFFIXES, ManifestError, doc_id_for, load_manifest
+from bot.corpus.documents import ManifestError, doc_id_for, load_manifest
+from bot.corpus.formats import SUPPORTED_SUFFIXES
 from bot.corpus.hints import HintsError, attach_hints, hints_fingerprint, load_hints
 from bot.corpus.library import StagedFile, settle
-from bot.corpus.reading import IngestFileError, read_source
+from bot.corpus.documents import IngestFileError
+from bot.corpus.reading import read_source
 from bot.retrieval.dense import HINT_MARK, DenseIndex
 from bot.retrieval.embedders import build_embedder, build_fast_embedder
 from bot.retrieval.fusion import reciprocal_rank_fusion

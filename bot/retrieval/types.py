@@ -1,27 +1,9 @@
-"""Value types shared by ingestion, retrieval and the coach layer."""
+"""What retrieval returns (hits, search results) and what it needs (an embedder)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A passage of a source document, ready to index.
-
-    `text` is what a user is shown and cited; `embed_text` may carry a short
-    contextual header (document title, section) that helps retrieval only.
-    """
-
-    chunk_id: str
-    doc_id: str
-    title: str
-    location: str
-    text: str
-    embed_text: str
-    ordinal: int
-    section: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,12 +40,6 @@ class SearchResult:
     confidence: float
     route: str = "full"  # "fast": BM25 + fast embedder were sure enough; "full": the primary embedder ran too
     signals: dict[str, float] = field(default_factory=dict)  # best score per retriever that ran: lexical / fast / dense
-
-
-class Retriever(Protocol):
-    """What the coach layer needs from retrieval."""
-
-    def search(self, query: str, k: int = 5) -> SearchResult: ...
 
 
 class Embedder(Protocol):

@@ -8,8 +8,9 @@ the answer service, trimmed to a token budget; older rows are pruned on write.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Literal
 
-from bot.coach.types import Turn
 from bot.store.db import Database
 from bot.tokens import count_tokens, truncate_to_tokens
 
@@ -26,6 +27,14 @@ CREATE TABLE IF NOT EXISTS chat_history (
 CREATE INDEX IF NOT EXISTS chat_history_chat ON chat_history(chat_id, id);
 CREATE INDEX IF NOT EXISTS chat_history_user ON chat_history(user_id);
 """
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of a conversation, kept as short history for follow-ups."""
+
+    role: Literal["user", "assistant"]
+    text: str
+
 
 KEEP_ROWS_PER_CHAT = 40  # far more than any prompt uses; bounds the table
 

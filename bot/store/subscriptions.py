@@ -14,8 +14,8 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
+from typing import Generic, Protocol, TypeVar
 
-from bot.coach.tips.choice import Choice, SentTip
 from bot.store.db import Database
 
 SCHEMA = """
@@ -85,11 +85,33 @@ class Subscription:
 
 
 @dataclass(frozen=True)
-class Claim:
+class SentTip:
+    """A tip the rep already received; `criterion` is set when it was sent to train a weak one."""
+
+    tip_id: str
+    sent_at: datetime
+    criterion: str | None = None
+
+
+class ChosenTip(Protocol):
+    """What the store records of a tip the coach chose (the coach's `Choice` has these fields)."""
+
+    @property
+    def tip_id(self) -> str: ...
+
+    @property
+    def criterion(self) -> str | None: ...
+
+
+Chosen = TypeVar("Chosen", bound=ChosenTip)
+
+
+@dataclass(frozen=True)
+class Claim(Generic[Chosen]):
     """A daily slot taken for a user: the chosen tip and the row to release if sending fails."""
 
     send_id: int
-    choice: Choice
+    choice: Chosen
     local_day: date
 
 
@@ -171,8 +193,8 @@ class SubscriptionStore:
         ) is not None
 
     def claim_daily(
-        self, user_id: int, day: date, now: datetime, choose: Callable[[list[SentTip]], Choice | None]
-    ) -> Claim | None:
+        self, user_id: int, day: date, now: datetime, choose: Callable[[list[SentTip]], Chosen | None]
+    ) -> Claim[Chosen] | None:
         """Atomically take today's slot with the tip `choose(history)` picks; None if taken (or no tip)."""
         with self.db.transaction() as conn:
             taken = conn.execute(
@@ -191,17 +213,17 @@ class SubscriptionStore:
             try:
                 cur = conn.execute(
                     "INSERT INTO tip_sends (user_id, tip_id, kind, criterion, local_day, sent_at) VALUES (?, ?, 'daily', ?, ?, ?)",
-                    (user_id, choice.tip.id, choice.criterion, day.isoformat(), _iso(now)),
+                    (user_id, choice.tip_id, choice.criterion, day.isoformat(), _iso(now)),
                 )
             except sqlite3.IntegrityError:  # another process took the day in between
                 return None
             return Claim(send_id=int(cur.lastrowid), choice=choice, local_day=day)
 
-    def record_manual(self, user_id: int, choice: Choice, day: date, now: datetime) -> int:
+    def record_manual(self, user_id: int, choice: ChosenTip, day: date, now: datetime) -> int:
         """A tip asked for with /tip or 换一条: counts for no-repeats, not for the daily slot."""
         return self.db.execute(
             "INSERT INTO tip_sends (user_id, tip_id, kind, criterion, local_day, sent_at) VALUES (?, ?, 'manual', ?, ?, ?)",
-            (user_id, choice.tip.id, choice.criterion, day.isoformat(), _iso(now)),
+            (user_id, choice.tip_id, choice.criterion, day.isoformat(), _iso(now)),
         )
 
     def release(self, send_id: int) -> None:

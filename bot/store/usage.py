@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
-from bot.coach.types import Answer
 from bot.store.db import Database
 
 SCHEMA = """
@@ -43,6 +43,22 @@ class UsageTotals:
         return self.prompt_tokens + self.completion_tokens
 
 
+class AnsweredQuestion(Protocol):
+    """What the store logs of an answer (the coach's `Answer` has these fields)."""
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def grounded(self) -> bool: ...
+
+    @property
+    def prompt_tokens(self) -> int: ...
+
+    @property
+    def completion_tokens(self) -> int: ...
+
+
 class UsageStore:
     """Repository of answered questions and their token cost."""
 
@@ -50,7 +66,7 @@ class UsageStore:
         self.db = db
         db.ensure_schema("questions", SCHEMA)
 
-    def record(self, user_id: int, chat_id: int, question: str, answer: Answer) -> int:
+    def record(self, user_id: int, chat_id: int, question: str, answer: AnsweredQuestion) -> int:
         """Log an answered question; returns its id (used by the feedback buttons)."""
         with self.db.transaction() as conn:
             cur = conn.execute(

@@ -26,7 +26,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.coach.team.summary import TeamSummary, criterion_names, team_summary
-from bot.corpus.documents import SUPPORTED_SUFFIXES
+from bot.corpus.formats import SUPPORTED_SUFFIXES
 from bot.corpus.library import StagedFile, retire_file, stage
 from bot.corpus.reading import IngestFileError
 from bot.llm.texts import t

@@ -1,31 +1,14 @@
-"""The /progress picture: a radar of the latest score per skill against the first attempt, and the trend of totals.
-
-Why matplotlib's object API (Figure + Agg canvas) and not pyplot: charts are
-rendered in worker threads (`asyncio.to_thread`), and pyplot keeps global state.
-Chinese labels need a CJK font: matplotlib's own fonts have no Chinese glyphs.
-The installed `justmytype-intl-cjk` wheel ships Noto Sans SC as a variable font,
-which matplotlib draws at its thinnest weight, so text gets a thin stroke of its
-own colour to read like a regular weight. Labels arrive already translated.
-"""
+"""The /progress picture: a radar of the latest score per skill against the first attempt, and the trend of totals."""
 
 from __future__ import annotations
 
-import io
-import logging
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
-from matplotlib import font_manager, patheffects
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.text import Text
+from bot.coach.charts import GRID_COLOUR, TEXT_COLOUR, chart
 
 FIRST_COLOUR = "#9aa5b1"
 LATEST_COLOUR = "#d9480f"
-TEXT_COLOUR = "#212529"
-GRID_COLOUR = "#dee2e6"
 
 
 @dataclass(frozen=True)
@@ -47,35 +30,9 @@ class SkillPoint:
     latest: float
 
 
-@lru_cache(maxsize=1)
-def cjk_font_family() -> str | None:
-    """Register Noto Sans SC from the justmytype-intl-cjk wheel once; its family name, or None if absent."""
-    try:
-        import justmytype_intl_cjk
-    except ImportError:
-        return None
-    root = Path(justmytype_intl_cjk.__file__).parent
-    candidates = sorted(root.rglob("NotoSansSC*.ttf")) or sorted(root.rglob("NotoSans*CJK*.ttf"))
-    if not candidates:
-        return None
-    font_manager.fontManager.addfont(str(candidates[0]))
-    # The variable font has one registered weight; matplotlib would warn about "normal" on every label.
-    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    return font_manager.FontProperties(fname=str(candidates[0])).get_name()
-
-
-def _text_effects() -> list:
-    # The variable CJK font renders hairline-thin; a same-colour stroke gives it a regular weight.
-    return [patheffects.withStroke(linewidth=0.6, foreground=TEXT_COLOUR)]
-
-
 def render_progress(skills: list[SkillPoint], totals: list[int], texts: ChartTexts) -> bytes:
     """A PNG with the skills chart (radar, or bars when fewer than three skills) and the totals trend."""
-    family = cjk_font_family()
-    rc = {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"], "axes.unicode_minus": False}
-    figure = Figure(figsize=(11, 5.2), dpi=110, facecolor="white")
-    FigureCanvasAgg(figure)
-    with _rc(rc):
+    with chart(11, 5.2, tight_pad=1.6) as (figure, buffer):
         if len(skills) >= 3:
             left = figure.add_subplot(1, 2, 1, projection="polar")
             _radar(left, skills, texts)
@@ -84,29 +41,7 @@ def render_progress(skills: list[SkillPoint], totals: list[int], texts: ChartTex
             _bars(left, skills, texts)
         right = figure.add_subplot(1, 2, 2)
         _trend(right, totals, texts)
-        figure.tight_layout(pad=1.6)
-        figure.canvas.draw()  # tick labels only exist once drawn
-        for text in figure.findobj(match=Text):
-            if text.get_text():
-                text.set_path_effects(_text_effects())
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", facecolor="white")
     return buffer.getvalue()
-
-
-class _rc:
-    """matplotlib rc settings for one figure (rc_context is process-global, so it is only held briefly)."""
-
-    def __init__(self, params: dict) -> None:
-        from matplotlib import rc_context
-
-        self._context = rc_context(params)
-
-    def __enter__(self) -> None:
-        self._context.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._context.__exit__(*exc)
 
 
 def _radar(ax, skills: list[SkillPoint], texts: ChartTexts) -> None:

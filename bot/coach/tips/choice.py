@@ -26,6 +26,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.coach.tips.timezones import as_utc, local_day
 from bot.coach.tips.bank import Tip
+from bot.store.subscriptions import SentTip
 
 
 @runtime_checkable
@@ -65,15 +66,6 @@ class InMemoryPracticeScores:
 
 
 @dataclass(frozen=True)
-class SentTip:
-    """A tip the rep already received; `criterion` is set when it was sent to train a weak one."""
-
-    tip_id: str
-    sent_at: datetime
-    criterion: str | None = None
-
-
-@dataclass(frozen=True)
 class ChoicePolicy:
     weak_below: float = 70.0
     review_days: tuple[int, ...] = (1, 3, 7)
@@ -97,6 +89,10 @@ class Choice:
     tip: Tip
     reason: str  # "weak" | "rotation"
     criterion: str | None = None  # the weak criterion this tip trains, when reason == "weak"
+
+    @property
+    def tip_id(self) -> str:
+        return self.tip.id
 
 
 def to_datetime(value: object) -> datetime:

@@ -28,7 +28,8 @@ from bot.coach.tips.timezones import (
     local_day,
     scheduled_instant,
 )
-from bot.coach.tips.choice import Choice, ChoicePolicy, InMemoryPracticeScores, PracticeScores, SentTip, choose_tip
+from bot.coach.tips.choice import Choice, ChoicePolicy, InMemoryPracticeScores, PracticeScores, choose_tip
+from bot.store.subscriptions import SentTip
 from bot.coach.tips.sources import ResolvedSource, SourceResolver
 from bot.coach.tips.bank import Tip, TipBank, load_bank_for, load_criteria_labels, load_scenario_ids
 from bot.settings import Settings

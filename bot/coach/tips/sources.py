@@ -16,9 +16,10 @@ from pathlib import Path
 
 from bot.corpus.chunking import ChunkingConfig, chunk_document
 from bot.corpus.documents import ManifestEntry, ManifestError, load_manifest
-from bot.corpus.reading import IngestFileError, read_source
+from bot.corpus.documents import IngestFileError
+from bot.corpus.reading import read_source
 from bot.coach.tips.bank import TipSource
-from bot.retrieval.types import Chunk
+from bot.corpus.documents import Chunk
 
 # Spoken filler and punctuation are removed on both sides before matching: the
 # chunker cleans transcripts (啊, 嗯 …) and re-joins slide fragments with new commas.
