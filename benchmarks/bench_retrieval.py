@@ -7,7 +7,15 @@ questions declined; then chunk sizes, cold ingest, warm re-ingest, query latency
 p50/p95 per route, how often the fast path is taken, peak RSS, and the evidence
 behind the fast-path thresholds. Not a test: figures, not assertions.
 
-    .venv/bin/python benchmarks/bench_retrieval.py [--questions PATH ...]
+    .venv/bin/python benchmarks/bench_retrieval.py [--questions PATH ...] [--setups-only] [--holdout]
+
+Own-material set-ups (the table printed last): every corpus under
+benchmarks/data/corpora/<name>/ (its files in sources/, its questions in
+questions*.jsonl) is indexed alone and added next to the shipped material,
+with the shipped hints off and on; the shipped sample questions are measured
+with the hints off and on too. `pharma` is the calibration corpus (thresholds may
+be fitted on it and on the sample); `buildmat` is never tuned on; files named
+*holdout* are measured only with --holdout, once, at the end of a piece of work.
 
 Default sets: ../shared/eval/dev_questions.jsonl (development), and two sets
 written independently of it, of the hints and of the vocabulary:
@@ -133,10 +141,98 @@ def print_fast_path_evidence(kb: KnowledgeBase, question_sets: list[list[EvalQue
     )
 
 
+CORPORA_DIR = ROOT / "benchmarks" / "data" / "corpora"
+SHIPPED = ROOT / "knowledge"
+
+
+def setup_knowledge(target: Path, corpus: Path | None, shipped: bool, hints: bool) -> Path:
+    """A knowledge folder for one set-up: the corpus's files, the shipped sources, the shipped hints."""
+    import shutil
+
+    sources = target / "sources"
+    sources.mkdir(parents=True)
+    shutil.copy(SHIPPED / "vocabulary.yaml", target / "vocabulary.yaml")
+    if shipped:
+        for f in (SHIPPED / "sources").iterdir():
+            if f.is_file():
+                shutil.copy(f, sources / f.name)
+    if corpus is not None:
+        for f in (corpus / "sources").iterdir():
+            if f.is_file():
+                shutil.copy(f, sources / f.name)
+    (target / "hints").mkdir()
+    if hints:
+        for f in (SHIPPED / "hints").glob("*.yaml"):
+            shutil.copy(f, target / "hints" / f.name)
+    return target
+
+
+def file_of_docs(kb: KnowledgeBase) -> dict[str, str]:
+    """doc_id -> file name for every indexed document (manifest entries and files found in the folder)."""
+    from bot.corpus.documents import doc_id_for
+
+    manifest = load_manifest(kb.settings.sources_dir)
+    out = {}
+    for path in kb.settings.sources_dir.iterdir():
+        if path.is_file() and path.name != "manifest.yaml":
+            out[doc_id_for(path, manifest.get(path.name))] = path.name
+    return out
+
+
+def run_setups(holdout: bool) -> None:
+    """The own-material table: each corpus alone and next to the shipped material, hints off and on."""
+    sample_sets = [p for p in DEFAULT_SETS if p.is_file()]
+    corpora = sorted(d for d in CORPORA_DIR.iterdir() if (d / "sources").is_dir()) if CORPORA_DIR.is_dir() else []
+    plans: list[tuple[str, Path | None, bool, bool, list[Path]]] = [
+        ("sample, hints off", None, True, False, sample_sets),
+        ("sample, hints on", None, True, True, sample_sets),
+    ]
+    for corpus in corpora:
+        sets = sorted(p for p in corpus.glob("questions*.jsonl") if holdout or "holdout" not in p.name)
+        plans += [
+            (f"{corpus.name} alone", corpus, False, False, sets),
+            (f"{corpus.name} + sample, hints off", corpus, True, False, sets),
+            (f"{corpus.name} + sample, hints on", corpus, True, True, sets),
+        ]
+    print("\nOwn-material set-ups (hit@k over in-scope questions; declines over out-of-scope ones)")
+    print(f"{'set-up':34s} {'question set':28s} {'n':>3s} {'hit@1':>6s} {'hit@5':>6s} {'MRR@5':>6s} {'off-topic declined':>19s} {'wrongly declined':>17s} {'fast path':>9s}")
+    embedder = fast = None
+    for label, corpus, shipped, hints, sets in plans:
+        with tempfile.TemporaryDirectory() as tmp:
+            knowledge = setup_knowledge(Path(tmp) / "knowledge", corpus, shipped, hints)
+            settings = replace(Settings.load(env={}), data_dir=Path(tmp) / "data", knowledge_dir=knowledge)
+            kb = KnowledgeBase(settings, embedder=embedder, fast_embedder=fast)
+            kb.ingest()
+            embedder, fast = kb.embedder, kb.fast_embedder
+            files = file_of_docs(kb)
+            for path in sets:
+                questions = load_questions(path)
+                routes: list[str] = []
+
+                def search(q: str) -> object:
+                    result = kb.search(q, 5)
+                    routes.append(result.route)
+                    return result
+
+                s = evaluate(questions, search, files)
+                fast_share = f"{routes.count('fast')}/{len(routes)}"
+                print(
+                    f"{label:34s} {path.name:28s} {s.in_scope:3d} {s.hit1:6.2f} {s.hit5:6.2f} {s.mrr5:6.2f} "
+                    f"{f'{s.declined_oos}/{s.total_oos}':>19s} {f'{s.wrongly_declined}/{s.in_scope}':>17s} "
+                    f"{fast_share:>9s}"
+                )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=Path, nargs="+", default=[p for p in DEFAULT_SETS if p.is_file()])
+    parser.add_argument("--setups-only", action="store_true", help="print only the own-material set-ups table")
+    parser.add_argument("--holdout", action="store_true", help="include the held-out sets (measure once, at the end)")
     args = parser.parse_args()
+    if args.setups_only:
+        run_setups(args.holdout)
+        print(f"peak RSS: {peak_rss_mb():.0f} MB")
+        return 0
     missing = [p for p in args.questions if not p.is_file()]
     if missing or not args.questions:
         print(f"question set not found: {', '.join(map(str, missing)) or 'none'}", file=sys.stderr)
@@ -169,7 +265,8 @@ def main() -> int:
             print(f"[{path.name}]")
             print_latency(kb, settings, [q.question for q in questions])
         print_fast_path_evidence(kb, sets)
-        print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    run_setups(args.holdout)
+    print(f"peak RSS: {peak_rss_mb():.0f} MB")
     return 0
 
 
