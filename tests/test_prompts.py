@@ -102,6 +102,13 @@ def test_placeholders_lists_the_names_in_order() -> None:
     assert placeholders('{b} {a:>3} {b} {"json": 1} {中文}') == ["b", "a"]
 
 
+def test_no_shipped_prompt_or_text_uses_the_old_syntax() -> None:
+    files = [*(PROJECT_ROOT / "prompts").glob("*.md"), *(PROJECT_ROOT / "prompts" / "ui").glob("*.yaml")]
+    assert files
+    for path in files:
+        assert "{{" not in path.read_text(encoding="utf-8"), path.name
+
+
 # ---------------------------------------------------------------- the loader
 
 
@@ -223,3 +230,14 @@ def test_every_shipped_ui_text_has_chinese_and_loads() -> None:
     texts = library_for(PROJECT_ROOT / "prompts").ui_texts()
     assert len(texts) > 100
     assert all(value["zh"].strip() for value in texts.values())
+
+
+def test_answer_prompts_come_from_the_settings_directory(prompts_copy: Path) -> None:
+    from bot.coach.answers.prompt import build_answer_prompt
+
+    (prompts_copy / "answer_system.md").write_text("系统：用{answer_language}，不懂就说 {not_covered}。", encoding="utf-8")
+    (prompts_copy / "answer_user.md").write_text('资料：{materials}\n问题：{question}\n示例 {"a": 1}', encoding="utf-8")
+    settings = replace(Settings(), prompts_dir=prompts_copy)
+    prompt = build_answer_prompt("客户不回消息怎么办？", [], settings)
+    assert prompt.messages[0]["content"] == "系统：用中文，不懂就说 NOT_COVERED。"
+    assert prompt.messages[-1]["content"] == '资料：\n问题：客户不回消息怎么办？\n示例 {"a": 1}'
