@@ -187,6 +187,42 @@ def test_ui_texts_are_re_read_on_edit_and_new_files_are_found(tmp_path: Path) ->
     assert library.text("extra.bye") == "再见"
 
 
+def test_a_ui_file_broken_by_a_live_edit_keeps_its_last_good_texts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    write(tmp_path / "ui" / "demo.yaml", "hello:\n  zh: 你好\n", mtime_ns=1_000_000_000)
+    library = PromptLibrary(tmp_path, clock=clock)
+    assert library.text("demo.hello") == "你好"
+    write(tmp_path / "ui" / "demo.yaml", "hello:\n  zh: [没写完\n", mtime_ns=2_000_000_000)
+    clock.now += 2
+    caplog.set_level(logging.WARNING, logger="bot.llm.prompts")
+    assert library.text("demo.hello") == "你好"
+    assert any("demo.yaml" in r.getMessage() and "第 " in r.getMessage() for r in caplog.records)
+    write(tmp_path / "ui" / "demo.yaml", "hello:\n  zh: 您好\n", mtime_ns=3_000_000_000)
+    clock.now += 2
+    assert library.text("demo.hello") == "您好"
+
+
+def test_a_broken_ui_file_at_start_up_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path / "ui" / "demo.yaml", "hello: [\n")
+    with pytest.raises(PromptFileError, match="demo.yaml"):
+        PromptLibrary(tmp_path).text("demo.hello")
+
+
+def test_a_deleted_ui_file_drops_its_texts_without_an_error(tmp_path: Path) -> None:
+    clock = FakeClock()
+    write(tmp_path / "ui" / "demo.yaml", "hello:\n  zh: 你好\n")
+    write(tmp_path / "ui" / "gone.yaml", "bye:\n  zh: 再见\n")
+    library = PromptLibrary(tmp_path, clock=clock)
+    assert library.text("gone.bye") == "再见"
+    (tmp_path / "ui" / "gone.yaml").unlink()
+    clock.now += 2
+    assert library.text("demo.hello") == "你好"
+    with pytest.raises(MissingText):
+        library.text("gone.bye")
+
+
 def test_a_malformed_ui_file_names_the_file_the_key_and_the_line() -> None:
     with pytest.raises(PromptFileError) as info:
         parse_ui_yaml("bot.yaml", "ok:\n  zh: 好\nbroken: [\n")

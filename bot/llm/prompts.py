@@ -162,6 +162,7 @@ class PromptLibrary:
         self._ui_listing: tuple[float, list[Path]] | None = None
         # (checked at, the files' stamps, the merged texts)
         self._ui_merged: tuple[float, tuple[tuple[Path, tuple[int, int]], ...], dict[str, dict[str, str]]] | None = None
+        self._ui_last_good: dict[Path, dict[str, dict[str, str]]] = {}
 
     def __repr__(self) -> str:
         return f"PromptLibrary({str(self.root)!r})"
@@ -223,19 +224,41 @@ class PromptLibrary:
         with self._lock:
             if self._ui_merged is not None and now - self._ui_merged[0] < self.recheck_seconds:
                 return self._ui_merged[2]
-            entries = [(path, self._entry(path)) for path in self._ui_files()]
+            entries: list[tuple[Path, _CachedFile]] = []
+            for path in self._ui_files():
+                try:
+                    entries.append((path, self._entry(path)))
+                except PromptFileError as exc:
+                    if not isinstance(exc.__cause__, FileNotFoundError):
+                        raise
+                    self._ui_listing = None  # renamed or deleted since the last listing
             signature = tuple((path, entry.stamp) for path, entry in entries)
             if self._ui_merged is not None and self._ui_merged[1] == signature:
                 self._ui_merged = (now, signature, self._ui_merged[2])
                 return self._ui_merged[2]
             merged: dict[str, dict[str, str]] = {}
             for path, entry in entries:
-                if "ui" not in entry.parsed:
-                    entry.parsed["ui"] = parse_ui_yaml(path.name, entry.text)
-                for key, value in entry.parsed["ui"].items():
+                for key, value in self._parsed_ui(path, entry).items():
                     merged[f"{path.stem}.{key}"] = value
             self._ui_merged = (now, signature, merged)
             return merged
+
+    def _parsed_ui(self, path: Path, entry: _CachedFile) -> dict[str, dict[str, str]]:
+        """One UI file's texts; a file broken by a live edit keeps its last good texts (logged once).
+
+        Without an earlier good version (a broken file at start-up) the error is raised,
+        so a mistake is seen at once instead of surfacing as missing texts later.
+        """
+        if "ui" not in entry.parsed:
+            try:
+                entry.parsed["ui"] = parse_ui_yaml(path.name, entry.text)
+                self._ui_last_good[path] = entry.parsed["ui"]
+            except PromptFileError as exc:
+                if path not in self._ui_last_good:
+                    raise
+                _warn_once(str(path), f"broken:{entry.stamp}", "%s; keeping the texts from before the edit", exc)
+                entry.parsed["ui"] = self._ui_last_good[path]
+        return entry.parsed["ui"]
 
     def text(self, key: str, lang: str = "zh", /, **params: object) -> str:
         """The UI text `key` in `lang` (Chinese when that language is missing), filled with `params`.
