@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from bot.llm.prompts import configure_prompts
 from bot.settings import Settings
 from bot.store.db import Database
 
@@ -30,6 +31,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
+        configure_prompts(settings.prompts_dir)  # t() and every prompt file read from SALESCOACH_PROMPTS_DIR
         return cls(settings=settings)
 
     @cached_property

@@ -63,7 +63,7 @@ class Settings:
     # Where things live
     data_dir: Path = PROJECT_ROOT / "data"
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
-    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"  # every prompt file and the UI texts (ui/*.yaml), re-read on edit
     language: str = "zh"
 
     # LLM (any OpenAI-compatible endpoint); empty base URL and key = offline mode

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from bot.llm.prompts import configure_prompts  # noqa: E402
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
@@ -35,6 +36,18 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         prompts_dir=PROJECT_ROOT / "prompts",
         **overrides,
     )
+
+
+@pytest.fixture(autouse=True)
+def project_prompts() -> Iterator[None]:
+    """Every test starts and ends with the project's own prompts as the process prompt library.
+
+    `Services.build` points the library at its settings' prompts directory; a test
+    using a temporary one must not leave the next test reading from a deleted folder.
+    """
+    configure_prompts(PROJECT_ROOT / "prompts")
+    yield
+    configure_prompts(PROJECT_ROOT / "prompts")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible client (bot/llm.py) against a fake server on loopback, through the real `openai` SDK."""
+"""The OpenAI-compatible client (bot/llm/client.py) against a fake server on loopback, through the real `openai` SDK."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from bot.llm.client import LLMClient, LLMError, LLMReply, build_llm
+from bot.llm.client import OPTIONAL_PARAMETERS, LLMClient, LLMError, LLMReply, build_llm
 from bot.settings import Settings
 from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, closed_port_url, fake_openai_server
 
@@ -209,19 +209,55 @@ async def test_api_key_never_logged_or_in_errors(
     assert all(API_KEY not in record.getMessage() for record in caplog.records)
 
 
-async def test_embed_uses_embedding_model(openai_server: FakeOpenAIServer) -> None:
-    client = LLMClient(llm_settings(openai_server.base_url, openai_embedding_model="fake-embed"))
-    vectors = await asyncio.to_thread(client.embed, ["礼品", "礼物", "礼品"])
-    assert len(vectors) == 3 and len(vectors[0]) == openai_server.embedding_dim
-    assert vectors[0] == vectors[2] and vectors[0] != vectors[1]
-    body = openai_server.requests[-1].json
-    assert body["model"] == "fake-embed" and body["input"] == ["礼品", "礼物", "礼品"]
-    openai_server.reply = FakeReply(status=500)
-    with pytest.raises(LLMError):
-        await asyncio.to_thread(client.embed, ["x"])
+async def test_a_400_about_stream_options_drops_them_and_is_remembered(
+    llm: LLMClient, openai_server: FakeOpenAIServer
+) -> None:
+    """Only a refusal that names stream_options drops it; the next stream no longer sends it."""
+    openai_server.reject_stream_options = True
+    openai_server.reply = FakeReply(text="好的。")
+    assert "".join([d async for d in llm.stream(MESSAGES)]) == "好的。"
+    assert [("stream_options" in body) for body in openai_server.chat_requests] == [True, False]
+    assert llm._stream_usage_supported is False
+
+
+async def test_any_other_400_on_a_stream_keeps_stream_options_and_is_not_retried(
+    llm: LLMClient, openai_server: FakeOpenAIServer
+) -> None:
+    """A 400 about something else (a prompt too long, a bad message) is not a stream_options refusal."""
+    openai_server.queue(FakeReply(status=400))
+    openai_server.reply = FakeReply(text="好的。")
     with pytest.raises(LLMError) as info:
-        LLMClient(llm_settings(openai_server.base_url)).embed(["x"])
-    assert info.value.kind == "config"
+        async for _ in llm.stream(MESSAGES):
+            pass
+    assert info.value.kind == "http" and info.value.status == 400
+    assert len(openai_server.chat_requests) == 1, "an unrelated 400 is not retried"
+    # The next stream still asks for usage, and gets the server's own token counts.
+    stream = llm.stream(MESSAGES)
+    assert "".join([d async for d in stream]) == "好的。"
+    assert openai_server.chat_requests[-1]["stream_options"] == {"include_usage": True}
+
+
+async def test_every_failure_of_a_request_is_an_llm_error(llm: LLMClient, openai_server: FakeOpenAIServer) -> None:
+    """The request itself (not only its callers) turns SDK errors into LLMError."""
+    openai_server.reply = FakeReply(status=500)
+    with pytest.raises(LLMError) as info:
+        await llm._create(MESSAGES, None, 0.3)
+    assert info.value.kind == "http" and info.value.status == 500
+
+
+async def test_attempts_are_bounded_even_if_a_refusal_could_be_relaxed_forever(
+    llm: LLMClient, openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One try plus one per optional parameter, then an LLMError; never a last unguarded call."""
+    openai_server.reply = FakeReply(status=400)
+    monkeypatch.setattr(llm, "_relax", lambda kwargs, exc: True)  # a server whose refusals never end
+    with pytest.raises(LLMError) as info:
+        await llm.complete(MESSAGES, max_tokens=10, json_object=True)
+    assert info.value.kind == "http" and info.value.status == 400
+    assert len(openai_server.chat_requests) == 1 + len(OPTIONAL_PARAMETERS)
+    with pytest.raises(LLMError):
+        await llm._create(MESSAGES, 10, 0.3)
+    assert len(openai_server.chat_requests) == 2 * (1 + len(OPTIONAL_PARAMETERS))
 
 
 async def test_client_survives_a_new_event_loop(openai_server: FakeOpenAIServer) -> None:

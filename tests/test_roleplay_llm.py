@@ -4,6 +4,8 @@ the persona turn, the hidden state, the evaluator JSON, and every fallback to th
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from dataclasses import replace
 from typing import Iterator
 
@@ -142,3 +144,94 @@ async def test_evaluator_server_error_falls_back_without_retrying(practice, serv
     await practice.reply(session, SEGMENTS)
     card = await practice.finish(session)
     assert card.mode == "offline" and card.notice == "llm_eval_fallback" and len(server.chat_requests) == 2
+
+
+# ---------------------------------------------------------------- the prompt files
+
+
+@pytest.fixture
+def own_prompts(tmp_path, shared, server: FakeOpenAIServer):
+    """A PracticeService on a copy of the project's prompts that a test may edit or break."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    catalog, vectors, resolver = shared
+    settings = replace(Settings(), openai_base_url=server.base_url, openai_api_key="sk-test",
+                       openai_model="fake-model", llm_max_retries=0, llm_timeout_s=5.0)
+    practice = PracticeService(catalog, vectors, llm=build_llm(settings), prompts_dir=prompts, resolver=resolver)
+    practice.prompts.recheck_seconds = 0  # look at the files on every turn, so edits show at once
+    return practice, prompts
+
+
+@pytest.mark.parametrize("damage", ["garbled", "missing"])
+async def test_a_broken_customer_prompt_file_still_ends_in_an_offline_turn(own_prompts, server, damage: str) -> None:
+    practice, prompts = own_prompts
+    session = practice.start("abnormal-loss")
+    assert session.mode == "llm"
+    target = prompts / "roleplay_customer.md"
+    if damage == "garbled":
+        target.write_bytes(b"\xff\xfe\x00 not utf-8 {name")
+    else:
+        target.unlink()
+    turn = await practice.reply(session, SEGMENTS)
+    segments = next(b for b in practice.scenario("abnormal-loss").beats if b.id == "segments")
+    assert turn.text == segments.replies[0] and turn.notice == "llm_fallback"
+    assert "segments" in session.state.hits
+    assert server.chat_requests == [], "no model call with a prompt that could not be read"
+
+
+async def test_stray_braces_in_a_customer_prompt_are_text_not_a_crash(own_prompts, server) -> None:
+    """With str.format, one stray brace raised outside the fallback; now only {identifier} is a placeholder."""
+    practice, prompts = own_prompts
+    (prompts / "roleplay_customer.md").write_text(
+        "你是{name}。{不是占位符} {unknown} 例子：{\"reply\": \"…\"} 还有一个 { 和 }}\n阻力 {resistance}/100", encoding="utf-8"
+    )
+    session = practice.start("abnormal-loss")
+    before = round(session.state.resistance)
+    server.queue(customer_json("你说吧。"))
+    turn = await practice.reply(session, SEGMENTS)
+    assert turn.text == "你说吧。" and turn.notice == ""
+    system = server.chat_requests[-1]["messages"][0]["content"]
+    name = practice.scenario("abnormal-loss").persona.name
+    assert system.startswith(f"你是{name}。{{不是占位符}} {{unknown}} 例子：{{\"reply\": \"…\"}} 还有一个 {{ 和 }}}}")
+    assert system.endswith(f"阻力 {before}/100")  # the hidden state as the rep's turn found it
+
+
+async def test_an_edited_customer_prompt_is_used_on_the_next_turn(own_prompts, server) -> None:
+    practice, prompts = own_prompts
+    session = practice.start("abnormal-loss")
+    server.queue(customer_json("行。"), customer_json("嗯。"))
+    await practice.reply(session, SEGMENTS)
+    assert "新加的一条规则" not in server.chat_requests[-1]["messages"][0]["content"]
+    path = prompts / "roleplay_customer.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n6. 新加的一条规则。\n", encoding="utf-8")
+    await practice.reply(session, COMPENSATE)
+    assert "新加的一条规则" in server.chat_requests[-1]["messages"][0]["content"]
+
+
+@pytest.mark.parametrize("damage", ["garbled", "missing"])
+async def test_a_broken_evaluator_prompt_file_still_ends_in_an_offline_card(own_prompts, server, damage: str) -> None:
+    practice, prompts = own_prompts
+    session = practice.start("abnormal-loss")
+    server.queue(customer_json("行。"))
+    await practice.reply(session, SEGMENTS)
+    target = prompts / "roleplay_evaluator.md"
+    if damage == "garbled":
+        target.write_bytes("评分：{rubric}".encode("gbk") + b"\xff\xff")
+    else:
+        target.unlink()
+    card = await practice.finish(session)
+    assert card.mode == "offline" and card.notice == "llm_eval_fallback"
+    assert len(server.chat_requests) == 1, "only the customer turn reached the model"
+    offline = practice.scorer.score(practice.scenario("abnormal-loss"), [SEGMENTS])
+    assert card.total == offline.total > 0
+
+
+async def test_the_shipped_prompts_reach_the_model_filled_and_with_single_brace_json(practice, server) -> None:
+    session = practice.start("abnormal-loss")
+    server.queue(customer_json("行。"), evaluation(practice, "abnormal-loss", "我马上安排专人"))
+    await practice.reply(session, SEGMENTS)
+    await practice.finish(session)
+    customer, evaluator = (body["messages"][0]["content"] for body in server.chat_requests)
+    assert '{"reply": ' in customer and '{"criteria": [{"id": ' in evaluator
+    for system in (customer, evaluator):
+        assert "{{" not in system and not re.search(r"\{[A-Za-z_]\w*\}", system), "every placeholder filled"

@@ -37,14 +37,16 @@ log = logging.getLogger(__name__)
 
 # Per-message overhead of the chat format (role markers), as OpenAI documents it.
 MESSAGE_OVERHEAD_TOKENS = 4
+# Request parameters some servers refuse; each is dropped (and remembered) at most once, see _relax.
+OPTIONAL_PARAMETERS = ("max_tokens", "response_format", "stream_options")
 
 
 class LLMError(Exception):
     """Any failure talking to the model.
 
     `kind` is one of: "timeout", "connection", "auth", "rate_limit", "http",
-    "stream" (broke or sent garbage mid-way), "bad_response" (unreadable reply),
-    "config". `status` is the HTTP status when there was one.
+    "stream" (broke or sent garbage mid-way), "bad_response" (unreadable reply).
+    `status` is the HTTP status when there was one.
     """
 
     def __init__(self, kind: str, detail: str = "", *, status: int | None = None) -> None:
@@ -166,14 +168,13 @@ class LLMStream:
 
 
 class LLMClient:
-    """Chat (and optional embeddings) over an OpenAI-compatible endpoint."""
+    """Chat over an OpenAI-compatible endpoint (embeddings live in `bot.retrieval.embedders`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.model = settings.openai_model
         self._client: openai.AsyncOpenAI | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
-        self._sync_client: openai.OpenAI | None = None
         # Optional request features; a server that refuses one is not asked again (see _relax).
         self._stream_usage_supported = True
         self._json_mode_supported = True
@@ -217,13 +218,17 @@ class LLMClient:
             kwargs["stream"] = True
             if self._stream_usage_supported:
                 kwargs["stream_options"] = {"include_usage": True}
-        for _ in range(3):
+        # One try, plus one per optional parameter a server may refuse: the loop always ends.
+        attempts = 1 + len(OPTIONAL_PARAMETERS)
+        for attempt in range(1, attempts + 1):
             try:
                 return await client.chat.completions.create(**kwargs)
             except openai.BadRequestError as exc:
-                if not self._relax(kwargs, exc):
-                    raise
-        return await client.chat.completions.create(**kwargs)
+                if attempt == attempts or not self._relax(kwargs, exc):
+                    raise _translate(exc) from exc
+            except Exception as exc:
+                raise _translate(exc) from exc
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _relax(self, kwargs: dict[str, Any], exc: openai.BadRequestError) -> bool:
         """Drop an optional parameter a server refused (and remember); True if the request changed.
@@ -231,6 +236,8 @@ class LLMClient:
         Providers differ: some reject `stream_options` (we then count tokens with
         tiktoken), some `response_format` (callers still get the text and parse it),
         and newer OpenAI models want `max_completion_tokens` instead of `max_tokens`.
+        A parameter is dropped only when the refusal names it: any other 400 (a prompt
+        too long, a bad message) is the caller's error and retrying cannot fix it.
         """
         message = str(exc).lower()
         if "max_tokens" in kwargs and "max_completion_tokens" in message:
@@ -243,10 +250,9 @@ class LLMClient:
             self._json_mode_supported = False
             log.info("model server refused response_format; asking for JSON in the prompt only")
             return True
-        if "stream_options" in kwargs:
+        if "stream_options" in kwargs and ("stream_options" in message or "include_usage" in message):
             del kwargs["stream_options"]
-            if "stream_options" in message or "include_usage" in message:
-                self._stream_usage_supported = False
+            self._stream_usage_supported = False
             log.info("model server refused stream_options; counting tokens locally")
             return True
         return False
@@ -288,30 +294,6 @@ class LLMClient:
         """A streamed reply: `async for delta in llm.stream(...)`; usage on the object afterwards."""
         return LLMStream(self, messages, max_tokens, temperature)
 
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embeddings from `OPENAI_EMBEDDING_MODEL` (blocking: call via asyncio.to_thread)."""
-        if not self.settings.openai_embedding_model:
-            raise LLMError("config", "OPENAI_EMBEDDING_MODEL")
-        if not texts:
-            return []
-        if self._sync_client is None:
-            self._sync_client = openai.OpenAI(**self._client_kwargs())
-        try:
-            response = self._sync_client.embeddings.create(
-                model=self.settings.openai_embedding_model, input=texts
-            )
-            rows = sorted(response.data, key=lambda d: d.index)
-            vectors = [list(map(float, row.embedding)) for row in rows]
-        except LLMError:
-            raise
-        except Exception as exc:
-            err = _translate(exc)
-            log.warning("embedding call failed: %s", err)
-            raise err from exc
-        if len(vectors) != len(texts):
-            raise LLMError("bad_response", f"{len(vectors)} vectors for {len(texts)} texts")
-        return vectors
-
     async def aclose(self) -> None:
         """Close the HTTP connection pools."""
         if self._client is not None:
@@ -320,9 +302,6 @@ class LLMClient:
             except Exception:
                 pass
             self._client = None
-        if self._sync_client is not None:
-            self._sync_client.close()
-            self._sync_client = None
 
 
 def build_llm(settings: Settings) -> LLMClient | None:

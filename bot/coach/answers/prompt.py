@@ -9,21 +9,21 @@ neutralised so it cannot close the block early. Everything must fit
 the oldest history first, then the lowest-ranked chunks, then truncate.
 
 The prompt texts live in `prompts/answer_system.md` and `prompts/answer_user.md`
-(placeholders `{{answer_language}}`, `{{not_covered}}`, `{{materials}}`,
-`{{question}}`), so a manager can reword them without touching code.
+(placeholders `{answer_language}`, `{not_covered}`, `{materials}`, `{question}`),
+so a manager can reword them without touching code; they are read and filled by
+`bot.llm.prompts` like every other prompt file (re-read on edit).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 from bot.coach.citations import strip_markers
 from bot.coach.types import Turn
-from bot.llm.texts import t
 from bot.llm.client import count_message_tokens
+from bot.llm.prompts import PromptFileError, fill, library_for
+from bot.llm.texts import t
 from bot.retrieval.types import Hit
 from bot.settings import Settings
 from bot.tokens import count_tokens, truncate_to_tokens
@@ -38,8 +38,8 @@ _TAG_NAMES = "material|question|history|system|instructions?|materials"
 _TAG_LOOKALIKE = re.compile(rf"<(\s*/?\s*)({_TAG_NAMES})\b", re.IGNORECASE)
 
 
-class PromptTemplateError(RuntimeError):
-    """A prompt file is missing or unreadable; the message names it."""
+# A prompt file is missing or unreadable (the message names it); the answer service then answers extractively.
+PromptTemplateError = PromptFileError
 
 
 @dataclass(frozen=True)
@@ -72,26 +72,9 @@ def render_material(n: int, hit: Hit, text: str | None = None) -> str:
     )
 
 
-@lru_cache(maxsize=8)
-def _read_template(path: Path, mtime_ns: int) -> str:
-    return path.read_text(encoding="utf-8")
-
-
 def load_template(settings: Settings, name: str) -> str:
-    """A prompt file from `settings.prompts_dir` (re-read when edited)."""
-    path = Path(settings.prompts_dir) / name
-    try:
-        return _read_template(path, path.stat().st_mtime_ns)
-    except OSError as exc:
-        raise PromptTemplateError(f"找不到或读不了提示词文件 {path}：{exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise PromptTemplateError(f"提示词文件 {path} 不是 UTF-8 文本") from exc
-
-
-def _fill(template: str, **values: str) -> str:
-    for key, value in values.items():
-        template = template.replace("{{" + key + "}}", value)
-    return template
+    """A prompt file from `settings.prompts_dir` (re-read when edited); raises PromptTemplateError."""
+    return library_for(settings.prompts_dir).read(name)
 
 
 def _history_messages(history: list[Turn]) -> list[dict[str, str]]:
@@ -115,8 +98,8 @@ def build_answer_prompt(
     """System + trimmed history + one user message holding numbered materials and the question."""
     budget = max(1, settings.llm_context_tokens - settings.llm_answer_tokens)
     language = t("answer.prompt_language", lang)
-    system = _fill(load_template(settings, SYSTEM_TEMPLATE), answer_language=language,
-                   not_covered=NOT_COVERED_MARKER)
+    system = fill(load_template(settings, SYSTEM_TEMPLATE),
+                  {"answer_language": language, "not_covered": NOT_COVERED_MARKER}, source=SYSTEM_TEMPLATE)
     user_template = load_template(settings, USER_TEMPLATE)
     turns = list(history or [])[-max(0, settings.history_turns) * 2 :] if settings.history_turns else []
     materials = list(hits)
@@ -126,7 +109,8 @@ def build_answer_prompt(
 
     def assemble() -> list[dict[str, str]]:
         blocks = "\n\n".join(render_material(i, h, x) for i, (h, x) in enumerate(zip(materials, texts), start=1))
-        user = _fill(user_template, materials=blocks, question=question_text, answer_language=language)
+        user = fill(user_template, {"materials": blocks, "question": question_text, "answer_language": language},
+                    source=USER_TEMPLATE)
         return [{"role": "system", "content": system}, *_history_messages(turns), {"role": "user", "content": user}]
 
     messages = assemble()

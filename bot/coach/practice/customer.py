@@ -17,6 +17,7 @@ rep said, and any model fault falls back to the scripted line for that turn.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -25,6 +26,7 @@ from typing import Any
 from bot.coach.practice.cues import find_cues
 from bot.coach.practice.scenarios import Beat, Scenario
 from bot.coach.practice.semantic import TextVectors
+from bot.llm.prompts import PromptFileError, PromptLibrary
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ OUTCOME_GOAL = "goal"
 OUTCOME_WALKED_AWAY = "walked_away"
 OUTCOME_TURN_LIMIT = "turn_limit"
 OUTCOME_ENDED_BY_REP = "ended_by_rep"
+# The persona prompt, under the prompts directory; filled by bot.llm.prompts (re-read on edit).
+CUSTOMER_PROMPT = "roleplay_customer.md"
 
 
 @dataclass(frozen=True)
@@ -242,23 +246,28 @@ class ScriptedCustomer:
 # ---------------------------------------------------------------- LLM customer
 
 
-def persona_prompt(template: str, scenario: Scenario, state: CustomerState) -> str:
-    """Fill the customer persona template with the scenario and the current hidden state."""
+def persona_values(scenario: Scenario, state: CustomerState) -> dict[str, object]:
+    """The values of the persona prompt's placeholders for this scenario and hidden state."""
     p = scenario.persona
-    return template.format(
-        name=p.name,
-        role=p.role,
-        company=p.company,
-        personality=p.personality,
-        situation=scenario.brief.situation,
-        concerns="\n".join(f"- {c}" for c in p.concerns),
-        motives="\n".join(f"- {m}" for m in p.motives),
-        ends_meeting="\n".join(f"- {e}" for e in p.ends_meeting),
-        difficulty=scenario.difficulty,
-        difficulty_style=scenario.signals.styles.get(scenario.difficulty, ""),
-        resistance=round(state.resistance),
-        mood=scenario.signals.mood(state.resistance),
-    )
+    return {
+        "name": p.name,
+        "role": p.role,
+        "company": p.company,
+        "personality": p.personality,
+        "situation": scenario.brief.situation,
+        "concerns": "\n".join(f"- {c}" for c in p.concerns),
+        "motives": "\n".join(f"- {m}" for m in p.motives),
+        "ends_meeting": "\n".join(f"- {e}" for e in p.ends_meeting),
+        "difficulty": scenario.difficulty,
+        "difficulty_style": scenario.signals.styles.get(scenario.difficulty, ""),
+        "resistance": round(state.resistance),
+        "mood": scenario.signals.mood(state.resistance),
+    }
+
+
+def persona_prompt(prompts: PromptLibrary, scenario: Scenario, state: CustomerState) -> str:
+    """The customer persona prompt, filled; raises PromptFileError when the file cannot be read."""
+    return prompts.render(CUSTOMER_PROMPT, **persona_values(scenario, state))
 
 
 @dataclass(frozen=True)
@@ -301,25 +310,27 @@ class LLMCustomer:
     # The model's walk-away is honoured only once the customer is already this annoyed.
     WALK_AWAY_FLOOR = 60
 
-    def __init__(self, scripted: ScriptedCustomer, llm: Any, template: str) -> None:
+    def __init__(self, scripted: ScriptedCustomer, llm: Any, prompts: PromptLibrary) -> None:
         self.scripted = scripted
         self.llm = llm
-        self.template = template  # prompts/roleplay_customer.md, read once by the service
+        self.prompts = prompts  # the persona prompt is read from here on every turn (re-read on edit)
 
     async def respond(self, rep_text: str, state: CustomerState, transcript: list[dict[str, str]], analysis: TurnAnalysis) -> CustomerTurn:
-        """One in-character turn; any LLM fault falls back to the scripted line."""
+        """One in-character turn; any fault (the model, its JSON, the prompt file) falls back to the scripted line."""
         from bot.llm.client import LLMError
 
         scripted_line, delta, events = self.scripted.react(analysis, state)
-        messages = [{"role": "system", "content": persona_prompt(self.template, self.scripted.scenario, state)}]
-        for item in transcript:
-            role = "assistant" if item["role"] == "customer" else "user"
-            messages.append({"role": role, "content": item["text"]})
-        messages.append({"role": "user", "content": rep_text})
         try:
+            # Rendered inside the fallback: a broken prompt file costs the LLM turn, not the practice.
+            system = await asyncio.to_thread(persona_prompt, self.prompts, self.scripted.scenario, state)
+            messages = [{"role": "system", "content": system}]
+            for item in transcript:
+                role = "assistant" if item["role"] == "customer" else "user"
+                messages.append({"role": role, "content": item["text"]})
+            messages.append({"role": "user", "content": rep_text})
             reply = await self.llm.complete(messages, max_tokens=300, temperature=0.7, json_object=True)
             parsed = parse_customer_json(reply.text)
-        except (LLMError, ValueError) as exc:
+        except (LLMError, ValueError, PromptFileError) as exc:
             log.warning("LLM customer fell back to the script: %s", exc)
             self.scripted.apply(state, delta, events)
             turn = self.scripted.close_turn(state, scripted_line, events)

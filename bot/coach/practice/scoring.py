@@ -31,11 +31,14 @@ from bot.coach.practice.cues import find_cues
 from bot.coach.practice.scenarios import Criterion, Scenario
 from bot.coach.practice.semantic import TextVectors
 from bot.coach.types import Citation
+from bot.llm.prompts import PromptFileError, PromptLibrary
 
 log = logging.getLogger(__name__)
 
 MODE_OFFLINE = "offline"
 MODE_LLM = "llm"
+# The evaluator prompt, under the prompts directory; filled by bot.llm.prompts (re-read on edit).
+EVALUATOR_PROMPT = "roleplay_evaluator.md"
 
 
 @dataclass(frozen=True)
@@ -298,16 +301,18 @@ def rubric_for_prompt(scenario: Scenario) -> str:
 class LLMEvaluator:
     """The evaluator pass of LLM mode, falling back to the offline scorer."""
 
-    def __init__(self, llm: Any, template: str, fallback: OfflineScorer) -> None:
+    def __init__(self, llm: Any, prompts: PromptLibrary, fallback: OfflineScorer) -> None:
         self.llm = llm
         self.fallback = fallback
-        self.template = template  # prompts/roleplay_evaluator.md, read once by the service
+        self.prompts = prompts  # the evaluator prompt is read from here on every card (re-read on edit)
 
     def _messages(self, scenario: Scenario, transcript: list[dict[str, str]]) -> list[dict[str, str]]:
+        """The evaluator's messages; raises PromptFileError when the prompt file cannot be read."""
         dialogue = "\n".join(
             f"{'销售员' if t['role'] == 'rep' else '客户'}：{t['text']}" for t in transcript
         )
-        system = self.template.format(
+        system = self.prompts.render(
+            EVALUATOR_PROMPT,
             title=scenario.title,
             situation=scenario.brief.situation,
             goal=scenario.brief.goal,
@@ -316,24 +321,28 @@ class LLMEvaluator:
         return [{"role": "system", "content": system}, {"role": "user", "content": f"对话记录：\n{dialogue}"}]
 
     async def evaluate(self, scenario: Scenario, transcript: list[dict[str, str]], outcome: str) -> ScoreCard:
+        """The LLM's score card; the model, its JSON (after one retry) or the prompt file failing → offline card."""
         from bot.llm.client import LLMError
 
         rep_turns = [t["text"] for t in transcript if t["role"] == "rep"]
-        messages = self._messages(scenario, transcript)
-        for attempt in range(2):
-            try:
-                reply = await self.llm.complete(messages, max_tokens=1800, temperature=0.1, json_object=True)
-                items = parse_evaluation(reply.text, scenario, rep_turns)
-                return self._card(scenario, items, outcome, len(rep_turns))
-            except EvaluationError as exc:
-                log.warning("evaluator JSON rejected (attempt %d): %s", attempt + 1, exc)
-                messages = messages + [
-                    {"role": "assistant", "content": reply.text[:4000]},
-                    {"role": "user", "content": f"上面的 JSON 不合格：{exc}。请改正后只输出 JSON。"},
-                ]
-            except LLMError as exc:
-                log.warning("evaluator call failed: %s", exc)
-                break
+        try:
+            # Rendered inside the fallback: a broken prompt file costs the LLM card, not the score.
+            messages = await asyncio.to_thread(self._messages, scenario, transcript)
+            for attempt in range(2):
+                try:
+                    reply = await self.llm.complete(messages, max_tokens=1800, temperature=0.1, json_object=True)
+                    items = parse_evaluation(reply.text, scenario, rep_turns)
+                    return self._card(scenario, items, outcome, len(rep_turns))
+                except EvaluationError as exc:
+                    log.warning("evaluator JSON rejected (attempt %d): %s", attempt + 1, exc)
+                    messages = messages + [
+                        {"role": "assistant", "content": reply.text[:4000]},
+                        {"role": "user", "content": f"上面的 JSON 不合格：{exc}。请改正后只输出 JSON。"},
+                    ]
+        except LLMError as exc:
+            log.warning("evaluator call failed: %s", exc)
+        except PromptFileError as exc:
+            log.error("evaluator prompt unusable, scoring offline: %s", exc)
         return await asyncio.to_thread(self.fallback.score, scenario, rep_turns, outcome, "llm_eval_fallback")
 
     def _card(self, scenario: Scenario, items: list[dict[str, Any]], outcome: str, turns: int) -> ScoreCard:

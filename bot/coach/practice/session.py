@@ -33,6 +33,7 @@ from bot.coach.practice.scenarios import (
 )
 from bot.coach.practice.scoring import LLMEvaluator, OfflineScorer, ScoreCard
 from bot.coach.practice.semantic import TextVectors, strip_address
+from bot.llm.prompts import library_for
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -112,11 +113,8 @@ class PracticeService:
         self.max_turn_chars = max_turn_chars
         self.scorer = OfflineScorer(vectors)
         self._customers: dict[str, ScriptedCustomer] = {}
-        self._templates: dict[str, str] = {}
-        if llm is not None and prompts_dir is not None:
-            # Read once here (construction is synchronous), never inside a coroutine.
-            for name in ("roleplay_customer", "roleplay_evaluator"):
-                self._templates[name] = (prompts_dir / f"{name}.md").read_text(encoding="utf-8")
+        # The role-play prompts are read per turn through the prompt library (re-read on edit).
+        self.prompts = library_for(prompts_dir) if prompts_dir is not None else None
 
     @classmethod
     def from_services(cls, services: "Services") -> "PracticeService":
@@ -156,7 +154,7 @@ class PracticeService:
 
     @property
     def llm_enabled(self) -> bool:
-        return self.llm is not None and len(self._templates) == 2
+        return self.llm is not None and self.prompts is not None
 
     # ---- a session ------------------------------------------------------
     def start(self, scenario_id: str, mode: str | None = None) -> PracticeSession:
@@ -196,7 +194,7 @@ class PracticeService:
         text = self._rep_text(session, rep_text)
         scripted = self.customer(session.scenario_id)
         analysis = await asyncio.to_thread(scripted.analyse, text)
-        persona = LLMCustomer(scripted, self.llm, self._templates["roleplay_customer"])
+        persona = LLMCustomer(scripted, self.llm, self.prompts)
         turn = await persona.respond(text, session.state, session.transcript, analysis)
         if turn.notice and turn.notice not in session.notices:
             session.notices.append(turn.notice)
@@ -219,7 +217,7 @@ class PracticeService:
         self.end_by_rep(session)
         scenario = self.scenario(session.scenario_id)
         if session.mode == MODE_LLM and self.llm_enabled and session.rep_turns:
-            evaluator = LLMEvaluator(self.llm, self._templates["roleplay_evaluator"], self.scorer)
+            evaluator = LLMEvaluator(self.llm, self.prompts, self.scorer)
             return await evaluator.evaluate(scenario, session.transcript, session.state.outcome)
         return await asyncio.to_thread(self.scorer.score, scenario, session.rep_turns, session.state.outcome)
 
