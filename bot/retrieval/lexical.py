@@ -16,9 +16,9 @@ import jieba
 import numpy as np
 
 from bot.retrieval.vocabulary import Vocabulary
+from bot.text.chars import HAN, han_runs
 
-_WORD = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z]+|\d+(?:\.\d+)?")
-_CJK = re.compile(r"[\u4e00-\u9fff]+")
+_WORD = re.compile(rf"[{HAN}]+|[A-Za-z]+|\d+(?:\.\d+)?")
 _JIEBA_LOCK = threading.Lock()
 _JIEBA_READY: set[tuple[str, ...]] = set()
 
@@ -48,7 +48,7 @@ def tokenize(text: str, vocabulary: Vocabulary) -> list[str]:
     _ensure_jieba(vocabulary.words)
     stop = DEFAULT_STOPWORDS | vocabulary.stopwords
     tokens = [w.lower() for w in jieba.lcut(text) if _WORD.fullmatch(w) and w not in stop]
-    for run in _CJK.findall(text):
+    for run in han_runs(text):
         tokens.extend(f"§{run[i:i + 2]}" for i in range(len(run) - 1))
     return tokens
 

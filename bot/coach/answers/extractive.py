@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.coach.types import Answer, Citation
-from bot.text.cleaning import remove_filler as clean_spoken
 from bot.llm.texts import t
 from bot.retrieval.types import Hit, SearchResult
+from bot.text.chars import HAN, han_count
+from bot.text.cleaning import remove_filler as clean_spoken, strip_leading_punct
+from bot.text.sentences import split_clauses, split_sentences
 
 MAX_HITS = 4          # chunks we draw sentences from
 MAX_POINTS = 4        # points in the reply
@@ -30,12 +32,8 @@ SHORT_POINT_CHARS = 14     # shorter points must share a word with the question
 MAX_POINT_CHARS = 110
 LONG_SENTENCE_CHARS = 70   # above this a comma run is split into clauses
 
-_CJK = r"\u4e00-\u9fff"
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|\n+")
-_CLAUSE_END = re.compile(r"(?<=[，,、：:])")
-
 _ENUMERATOR = re.compile(
-    rf"^\s*(?:[•·▪●◆■\-]\s*)?(?:\d{{1,3}}\s*(?:[、．)）]|\.(?!\d)|[,，](?=[{_CJK}]))\s*)?"
+    rf"^\s*(?:[•·▪●◆■\-]\s*)?(?:\d{{1,3}}\s*(?:[、．)）]|\.(?!\d)|[,，](?=[{HAN}]))\s*)?"
 )
 
 # Video/slide boilerplate that is never an answer ("点个赞", "大家好", template residue).
@@ -43,7 +41,7 @@ _BOILERPLATE = re.compile(r"点个?赞|投个[币笔]|关注我|大家好|祝大
 # Sentences that give advice read like coaching; a small bonus lifts them over anecdote.
 _ADVICE = re.compile(r"要|应该|一定|建议|不要|必须|可以|关键|最好|注意|避免|先|学会")
 # A slide heading that the flattening glued to its own first line: "满足合理利益满足合理利益".
-_DOUBLED_RUN = re.compile(rf"([{_CJK}][^。！？!?]{{5,39}}?)\1")
+_DOUBLED_RUN = re.compile(rf"([{HAN}][^。！？!?]{{5,39}}?)\1")
 _SECTION_NUMBER = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})+|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
 
 _STOPWORDS = frozenset(
@@ -78,34 +76,19 @@ def _tokens(text: str) -> frozenset[str]:
 
 
 def _bigrams(text: str) -> frozenset[str]:
-    chars = re.sub(rf"[^{_CJK}a-z0-9]", "", text.lower())
+    """Adjacent-character pairs with punctuation ignored: how alike two sentences read."""
+    chars = re.sub(rf"[^{HAN}a-z0-9]", "", text.lower())
     return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a chunk; long comma runs (spoken or flattened slides) become clause groups."""
-    pieces: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
-        sentence = sentence.strip()
-        if not sentence:
-            continue
-        if len(sentence) <= LONG_SENTENCE_CHARS:
-            pieces.append(sentence)
-            continue
-        group = ""
-        for clause in _CLAUSE_END.split(sentence):
-            if group and len(group) + len(clause) > LONG_SENTENCE_CHARS - 10:
-                pieces.append(group)
-                group = ""
-            group += clause
-        if group:
-            pieces.append(group)
-    return pieces
+def point_sentences(text: str) -> list[str]:
+    """Sentences of a chunk, trimmed; long comma runs (spoken or flattened slides) become clause groups."""
+    return split_sentences(text, LONG_SENTENCE_CHARS, fill=LONG_SENTENCE_CHARS - 10, trim=True)
 
 
 def _as_point(text: str) -> str:
     """A clean, complete-looking sentence: no enumerator, proper Chinese end punctuation."""
-    text = re.sub(r"^[，,、。；;：:\s]+", "", text)
+    text = strip_leading_punct(text)
     text = _DOUBLED_RUN.sub(r"\1", text)
     close, open_ = text.find("】"), text.find("【")
     if close != -1 and (open_ == -1 or close < open_):  # a label cut off by the sentence split
@@ -123,15 +106,15 @@ def _as_point(text: str) -> str:
 
 
 def _usable(text: str) -> bool:
-    cjk = len(re.findall(rf"[{_CJK}]", text))
+    cjk = han_count(text)
     if cjk < 6 or len(text) < MIN_POINT_CHARS:
         return False
     if re.search(r"[？?]$", text):  # the speaker's rhetorical questions are not advice
         return False
     if _BOILERPLATE.search(text):
         return False
-    clauses = [c for c in re.split(r"[，,、。；;：:！!]", text) if c.strip()]
-    if sum(len(c.strip()) <= 2 for c in clauses) > 0.3 * len(clauses):  # a flattened slide: 经，济，关，系
+    clauses = split_clauses(text, list_items=True)
+    if sum(len(c) <= 2 for c in clauses) > 0.3 * len(clauses):  # a flattened slide: 经，济，关，系
         return False
     return cjk / max(1, len(text)) >= 0.45  # mostly numbers/noise (price tables, slide residue)
 
@@ -144,7 +127,7 @@ def _chunk_points(chunk_text: str) -> tuple[tuple[int, str, str, frozenset[str],
     them into words (jieba) is most of an extractive answer's cost.
     """
     out = []
-    for order, raw in enumerate(split_sentences(clean_spoken(chunk_text))):
+    for order, raw in enumerate(point_sentences(clean_spoken(chunk_text))):
         text = _as_point(raw)
         if _usable(text):
             out.append((order, text, re.sub(r"\W", "", text), _tokens(text), _bigrams(text)))
@@ -242,7 +225,7 @@ def extractive_answer(
                       mode="extractive", notice=notice)
     candidates = _candidates(hits)
     if already_said:
-        said = [_bigrams(line) for line in split_sentences(already_said)]
+        said = [_bigrams(line) for line in point_sentences(already_said)]
         fresh = [c for c in candidates if not any(_contained(c.bigrams, b) for b in said)]
         candidates = fresh or candidates
     _score(query, candidates, len(hits))
