@@ -30,6 +30,7 @@ from bot.retrieval.types import Embedder, Hit, SearchResult
 from bot.retrieval.vector_store import ChromaVectorStore, StoredChunk
 from bot.retrieval.vocabulary import load_vocabulary
 from bot.settings import Settings
+from bot.text.words import tokeniser_for
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class KnowledgeBase:
         self.embedder: Embedder = embedder or build_embedder(settings)
         self.chunking = chunking or ChunkingConfig()
         self.vocabulary = load_vocabulary(settings.knowledge_dir / "vocabulary.yaml")
+        # The one tokeniser for this material: retrieval and the no-LLM answer cut words alike.
+        self.tokeniser = tokeniser_for(self.vocabulary.words, self.vocabulary.stopwords)
         self.analyzer = QueryAnalyzer(self.vocabulary, getattr(self.embedder, "coverage_policy", None))
         self.primary = DenseIndex(settings, self.embedder)
         fast = (fast_embedder or build_fast_embedder(settings)) if settings.fast_retrieval else None
@@ -135,7 +138,7 @@ class KnowledgeBase:
             self._chunks = {c.chunk_id: c for c in stored}
             ids = [c.chunk_id for c in stored]
             texts = [self._lexical_text(c) for c in stored]
-            self._lexical = LexicalIndex(ids, texts, self.vocabulary)
+            self._lexical = LexicalIndex(ids, texts, self.tokeniser)
             self._lexical_count = count
 
     @staticmethod
