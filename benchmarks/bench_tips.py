@@ -109,7 +109,7 @@ def bench_claims(settings: Settings, n: int, now: datetime) -> float:
     services = Services.build(settings)
     from bot.coach.tips.service import build_tip_service
 
-    service = build_tip_service(settings, services.db)
+    service = build_tip_service(settings, services.db, services.knowledge)
     subs = service.store.active()[:n]
     service.card(service.choose(1, now, "Asia/Shanghai"))  # warm the bank and source resolver
     started = time.perf_counter()

@@ -10,7 +10,7 @@ import pytest
 
 from bot.coach.answers.service import AnswerService, is_follow_up, retrieval_query
 from bot.coach.citations import MarkerRewriter, rewrite_markers
-from bot.coach.answers.extractive import clean_spoken, extractive_answer, split_sentences
+from bot.coach.answers.extractive import clean_spoken, extractive_answer, point_sentences
 from bot.coach.answers.prompt import build_answer_prompt, neutralise
 from bot.coach.types import Answer, AnswerDelta, Turn
 from bot.llm.texts import t
@@ -294,7 +294,7 @@ def test_clean_spoken_removes_filler_and_keeps_meaning() -> None:
 
 def test_long_comma_runs_are_split() -> None:
     text = "，".join(["第一要记住客户的喜好和家人情况"] * 12) + "。"
-    pieces = split_sentences(text)
+    pieces = point_sentences(text)
     assert len(pieces) > 2 and all(len(p) <= 70 for p in pieces)
 
 

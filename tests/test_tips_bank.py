@@ -81,9 +81,9 @@ def test_tips_are_short_chinese_and_tagged():
         assert all(coverage["criteria"][c] >= 2 for c in criteria), coverage["criteria"]
 
 
-def test_every_source_resolves_to_a_title_and_location():
+def test_every_source_resolves_to_a_title_and_location(knowledge_base):
     bank = load_bank_for(KNOWLEDGE)
-    resolver = SourceResolver(KNOWLEDGE / "sources")
+    resolver = SourceResolver(knowledge_base, KNOWLEDGE / "sources")
     titles = {e["id"]: e["title"] for e in yaml.safe_load((KNOWLEDGE / "sources" / "manifest.yaml").read_text("utf-8"))["sources"]}
     for tip in bank.tips:
         resolved = resolver.resolve(tip.source)
@@ -205,10 +205,10 @@ def test_bank_loads_without_reference_data(tmp_path):
 # ---- the terminal commands ---------------------------------------------------------------
 
 
-def test_tips_check_command_reports_coverage(capsys, monkeypatch, tmp_path):
+def test_tips_check_command_reports_coverage(capsys, monkeypatch, tmp_path, knowledge_base):
     monkeypatch.chdir(tmp_path)  # no .env from the repo
     monkeypatch.setenv("SALESCOACH_KNOWLEDGE_DIR", str(KNOWLEDGE))
-    monkeypatch.setenv("SALESCOACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SALESCOACH_DATA_DIR", str(knowledge_base.settings.data_dir))  # quotes are located in the index
     assert main(["tips", "check", "--strict"]) == 0
     out = capsys.readouterr().out
     assert "错误 0 个" in out and "gifts" in out and "送礼有道" in out and "listen_first" in out
@@ -225,10 +225,10 @@ def test_tips_check_fails_on_a_broken_bank(capsys, monkeypatch, tmp_path):
     assert "oops.yaml: tips[0] (oops).source" in out
 
 
-def test_tip_command_prints_the_next_tip(capsys, monkeypatch, tmp_path):
+def test_tip_command_prints_the_next_tip(capsys, monkeypatch, tmp_path, knowledge_base):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SALESCOACH_KNOWLEDGE_DIR", str(KNOWLEDGE))
-    monkeypatch.setenv("SALESCOACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SALESCOACH_DATA_DIR", str(knowledge_base.settings.data_dir))  # quotes are located in the index
     assert main(["tip", "--user", "7", "--json"]) == 0
     import json
 

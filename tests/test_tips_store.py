@@ -24,8 +24,14 @@ def sh(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=SH).astimezone(UTC)
 
 
-# Chunking the sources to locate quotes takes about a second; one resolver serves the whole module.
-RESOLVER = SourceResolver(PROJECT_ROOT / "knowledge" / "sources")
+# Quotes are located in the indexed chunks, as in the bot: the session's knowledge base serves the module.
+RESOLVER: SourceResolver | None = None
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _resolver(knowledge_base):
+    global RESOLVER
+    RESOLVER = SourceResolver(knowledge_base, PROJECT_ROOT / "knowledge" / "sources")
 
 
 class Process:

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from bot.coach.tips.service import TipCard, TipService, build_tip_service
 from bot.coach.tips.sources import SourceResolver
 from bot.coach.tips.bank import TipBank, load_bank_for, load_criteria_labels
+from bot.services import Services
 from bot.settings import Settings
-from bot.store.db import Database
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,9 +59,9 @@ def card_lines(card: TipCard, service: TipService) -> list[str]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    db = Database(settings.db_path)
+    services = Services.build(settings)
     try:
-        service = build_tip_service(settings, db)
+        service = build_tip_service(settings, services.db, services.knowledge)
         card = service.peek(args.user, datetime.now(timezone.utc))
         if card is None:
             print("提示库是空的：请检查 knowledge/tips/（salescoach tips check）。")
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print("\n".join(card_lines(card, service)))
         return 0
     finally:
-        db.close()
+        services.close()
 
 
 def _card_json(card: TipCard) -> dict[str, object]:
@@ -114,12 +114,19 @@ def coverage_lines(bank: TipBank, criteria_labels: dict[str, dict[str, str]] | N
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     bank = load_bank_for(settings.knowledge_dir)
-    resolver = SourceResolver(settings.sources_dir, max_bytes=settings.max_file_bytes)
-    unresolved = [t.id for t in bank.tips if not resolver.resolve(t.source).location]
+    services = Services.build(settings)
+    try:
+        indexed = not services.knowledge.is_empty()  # quotes are located in the indexed chunks
+        resolver = SourceResolver(services.knowledge, settings.sources_dir)
+        unresolved = [t.id for t in bank.tips if not resolver.resolve(t.source).location] if indexed else []
+    finally:
+        services.close()
     for issue in bank.issues:
         print(issue)
     print(f"提示库：{settings.knowledge_dir / 'tips'}")
     print(f"有效提示 {len(bank.tips)} 条，错误 {len(bank.errors)} 个，提醒 {len(bank.warnings)} 个。")
+    if not indexed:
+        print("[提醒] 资料还没有导入索引，无法核对引文在资料中的位置（先运行 salescoach ingest）。")
     if unresolved:
         print(f"[提醒] 这些提示的引文在资料分块中定位不到位置（只显示标题）：{', '.join(unresolved)}")
     print("\n".join(coverage_lines(bank, load_criteria_labels(settings.knowledge_dir / "scenarios"))))

@@ -12,14 +12,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from bot.text.sentences import split_sentences
 from bot.text.cleaning import rejoin_fragments, remove_filler
 from bot.corpus.documents import Block, SourceDocument
 from bot.corpus.structure import is_slide_dump, parse_blocks
 from bot.corpus.documents import Chunk
 from bot.tokens import count_tokens
-
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\n)")
-_SOFT_BREAK = re.compile(r"(?<=[，,、：:])|(?<=\s)(?=\S)|(?<=】)|(?=【)")
 
 
 @dataclass(frozen=True)
@@ -30,28 +28,6 @@ class ChunkingConfig:
     max_tokens: int = 420
     overlap_tokens: int = 60
     max_sentence_tokens: int = 60
-
-
-def split_sentences(text: str, max_sentence_tokens: int = 60) -> list[str]:
-    """Split Chinese text into sentences; over-long ones are cut at commas and spaces."""
-    out: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
-        if not sentence.strip():
-            if out:
-                out[-1] += sentence
-            continue
-        if count_tokens(sentence) <= max_sentence_tokens:
-            out.append(sentence)
-            continue
-        piece = ""
-        for part in _SOFT_BREAK.split(sentence):
-            if piece and count_tokens(piece + part) > max_sentence_tokens:
-                out.append(piece)
-                piece = ""
-            piece += part
-        if piece:
-            out.append(piece)
-    return out
 
 
 def pack_sentences(sentences: list[str], config: ChunkingConfig) -> list[str]:
@@ -120,7 +96,10 @@ def chunk_document(doc: SourceDocument, config: ChunkingConfig | None = None) ->
     chunks: list[Chunk] = []
     paragraph_counter = 0
     for block in blocks:
-        pieces = pack_sentences(split_sentences(block.text, config.max_sentence_tokens), config)
+        # Contiguous sentences (a chunk re-joins them into the source's exact words); an over-long
+        # one is cut at pauses, spaces and 【labels】 so that it can still be packed.
+        sentences = split_sentences(block.text, config.max_sentence_tokens, measure=count_tokens, at_spaces=True)
+        pieces = pack_sentences(sentences, config)
         for index, piece in enumerate(pieces):
             paragraph_counter += 1
             location = _location(block, index, len(pieces), paragraph_counter)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from pathlib import Path
 
 import yaml
 
 from bot.corpus.documents import Chunk
+from bot.text.quotes import quote_targets
 
 
 class HintsError(ValueError):
@@ -67,19 +67,11 @@ def load_hints(knowledge_dir: Path, doc_id: str, source_text: str) -> list[Hint]
 
 
 def attach_hints(chunks: list[Chunk], hints: list[Hint]) -> dict[str, list[str]]:
-    """chunk_id -> asks, each hint going to the chunk(s) holding its quote (or most of it)."""
+    """chunk_id -> asks: each hint goes to every chunk holding its quote (overlapping chunks may share
+    it), else to the one chunk `bot.text.quotes` locates; a quote found nowhere attaches to nothing."""
     attached: dict[str, list[str]] = {}
+    texts = [c.text for c in chunks]
     for hint in hints:
-        targets = [c for c in chunks if hint.quote in c.text]
-        if not targets:
-            best = max(
-                chunks,
-                key=lambda c: SequenceMatcher(None, c.text, hint.quote, autojunk=False)
-                .find_longest_match(0, len(c.text), 0, len(hint.quote))
-                .size,
-                default=None,
-            )
-            targets = [best] if best else []
-        for chunk in targets:
-            attached.setdefault(chunk.chunk_id, []).extend(hint.asks)
+        for index in quote_targets(hint.quote, texts):
+            attached.setdefault(chunks[index].chunk_id, []).extend(hint.asks)
     return attached

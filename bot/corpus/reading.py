@@ -21,6 +21,7 @@ from bot.corpus.documents import (
     guess_kind,
     guess_title,
 )
+from bot.text.chars import plain_chinese_share
 
 
 def decode_text(path: Path, data: bytes) -> str:
@@ -53,8 +54,7 @@ def _looks_like_chinese(text: str) -> bool:
     """GB18030 decodes almost any bytes; accept it only if it yields mostly CJK and ASCII."""
     if not text:
         return False
-    good = sum(1 for ch in text if ch.isascii() or "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef")
-    return good / len(text) > 0.95
+    return plain_chinese_share(text) > 0.95
 
 
 def read_source(path: Path, entry: ManifestEntry | None, max_bytes: int) -> SourceDocument:

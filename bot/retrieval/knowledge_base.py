@@ -32,6 +32,8 @@ from bot.retrieval.types import Embedder, Hit, SearchResult
 from bot.retrieval.vector_store import ChromaVectorStore, StoredChunk
 from bot.retrieval.vocabulary import load_vocabulary
 from bot.settings import Settings
+from bot.text.quotes import locate_quote
+from bot.text.words import tokeniser_for
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ class KnowledgeBase:
         self.embedder: Embedder = embedder or build_embedder(settings)
         self.chunking = chunking or ChunkingConfig()
         self.vocabulary = load_vocabulary(settings.knowledge_dir / "vocabulary.yaml")
+        # The one tokeniser for this material: retrieval and the no-LLM answer cut words alike.
+        self.tokeniser = tokeniser_for(self.vocabulary.words, self.vocabulary.stopwords)
         self.analyzer = QueryAnalyzer(self.vocabulary, getattr(self.embedder, "coverage_policy", None))
         self.primary = DenseIndex(settings, self.embedder)
         fast = (fast_embedder or build_fast_embedder(settings)) if settings.fast_retrieval else None
@@ -137,7 +141,7 @@ class KnowledgeBase:
             self._chunks = {c.chunk_id: c for c in stored}
             ids = [c.chunk_id for c in stored]
             texts = [self._lexical_text(c) for c in stored]
-            self._lexical = LexicalIndex(ids, texts, self.vocabulary)
+            self._lexical = LexicalIndex(ids, texts, self.tokeniser)
             self._lexical_count = count
 
     @staticmethod
@@ -306,29 +310,16 @@ class KnowledgeBase:
 
     # ---- retrieval -----------------------------------------------------
     def locate(self, doc_id: str, quote: str) -> Hit | None:
-        """The chunk of `doc_id` that holds `quote` (verbatim, else the longest shared run ≥ 60 %).
+        """The chunk of `doc_id` that holds `quote`, by the one quote rule (`bot.text.quotes`).
 
         Scenarios and tips cite the material by quote; this turns a quote into
-        the chunk's title and location without a semantic search.
+        the chunk's title and location without a semantic search, and gives
+        every feature the same passage for the same quote.
         """
         self._refresh_cache()
-        candidates = [c for c in self._chunks.values() if c.metadata.get("doc_id") == doc_id]
-        if not candidates or not quote:
-            return None
-        exact = [c for c in candidates if quote in c.text]
-        if exact:
-            best = exact[0]
-        else:
-            from difflib import SequenceMatcher
-
-            def shared(c: StoredChunk) -> int:
-                matcher = SequenceMatcher(None, c.text, quote, autojunk=False)
-                return matcher.find_longest_match(0, len(c.text), 0, len(quote)).size
-
-            best = max(candidates, key=shared)
-            if shared(best) < 0.6 * len(quote):
-                return None
-        return _hit(best, score=1.0)
+        candidates = [c for c in self._chunks.values() if c.metadata.get("doc_id") == doc_id]  # in reading order
+        found = locate_quote(quote, [c.text for c in candidates])
+        return None if found is None else _hit(candidates[found], score=1.0)
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Two-stage hybrid search, fused by reciprocal rank.

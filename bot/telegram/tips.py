@@ -400,7 +400,7 @@ async def _subscribe_default(update: Update, context: CoachContext, lang: str, n
 def register(application: Application) -> None:
     """Handlers, menu entries and the start-up hook that rebuilds the jobs."""
     services = services_of(application)
-    application.bot_data[SERVICE_KEY] = build_tip_service(services.settings, services.db)
+    application.bot_data[SERVICE_KEY] = build_tip_service(services.settings, services.db, services.knowledge)
     application.add_handler(CommandHandler("subscribe", cmd_subscribe))
     application.add_handler(CommandHandler("unsubscribe", cmd_unsubscribe))
     application.add_handler(CommandHandler("tip", cmd_tip))

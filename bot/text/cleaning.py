@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+from bot.text.chars import ASCII_TO_CHINESE_PUNCT, HAN
+from bot.text.sentences import SENTENCE_ENDS
+
 # Template noise left by slide exports.
 TEMPLATE_NOISE = (
     "单击此处编辑母版标题样式",
@@ -21,31 +24,32 @@ TEMPLATE_NOISE = (
     "资源描述",
 )
 
-_CJK = r"\u4e00-\u9fff"
 _SPACES = re.compile(r"[ \t\u3000]+")
 # Spoken filler: interjections that never carry meaning in this material.
-_INTERJECTIONS = re.compile(r"[啊嗯呃诶唉哎呀]")
+INTERJECTIONS = "啊嗯呃诶唉哎呀"
+_INTERJECTIONS = re.compile(f"[{INTERJECTIONS}]")
+# Where a filler word can stand alone: at the start, or right after a sentence end or a comma.
+_AFTER_BREAK = rf"(?:(?<=[{SENTENCE_ENDS}，,])|^)\s*"
 _HA = re.compile(r"哈(?!尔滨|密|佛|萨克)")
 _TAG_QUESTION_END = re.compile(r"[，,]?\s*(?:对吧|是吧|对不对|是不是|好不好)\s*[？?]")
 _TAG_QUESTION = re.compile(r"[，,]?\s*(?:对吧|是吧)|[，,]?\s*对不对(?=[，。！？、；,.!?;\s]|$)")
-_STANDALONE_SHIBUSHI = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*是不是(?=[，。！？；,.!?;]|$)")
-_LEADING_FILLER = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*(?:就是说|就是|然后呢|然后)")
-_STANDALONE_FILLER = re.compile(r"(?:(?<=[，。！？；,!?;])|^)\s*(?:好|那个|这个|那么)\s*[，,]")
-_REPEATED_PHRASE = re.compile(rf"([{_CJK}]{{2,8}})\1+|([{_CJK}]{{4,8}})(?:[，,]\2)+")
-_REPEATED_PRONOUN = re.compile(rf"([你我他她这那就])(?:[，,]\s*)?\1(?=[{_CJK}])")
+_STANDALONE_SHIBUSHI = re.compile(rf"{_AFTER_BREAK}是不是(?=[{SENTENCE_ENDS}，,.]|$)")
+_LEADING_FILLER = re.compile(rf"{_AFTER_BREAK}(?:就是说|就是|然后呢|然后)")
+_STANDALONE_FILLER = re.compile(rf"{_AFTER_BREAK}(?:好|那个|这个|那么)\s*[，,]")
+_REPEATED_PHRASE = re.compile(rf"([{HAN}]{{2,8}})\1+|([{HAN}]{{4,8}})(?:[，,]\2)+")
+_REPEATED_PRONOUN = re.compile(rf"([你我他她这那就])(?:[，,]\s*)?\1(?=[{HAN}])")
 _PUNCT_RUN = re.compile(r"([，,、：:；;])\s*[，,、]+")
 _COMMA_BEFORE_END = re.compile(r"[，,、：:]\s*([。！？；!?;])")
+_LEADING_PUNCT = re.compile(r"^[，,、。；;：:\s]+")
 
 
 def _fullwidth_punct(text: str) -> str:
     """ASCII punctuation between Chinese characters becomes the Chinese form (numbers stay as they are)."""
-    table = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；", "(": "（", ")": "）"}
-
     def swap(m: re.Match[str]) -> str:
-        return table[m.group(0)]
+        return ASCII_TO_CHINESE_PUNCT[m.group(0)]
 
-    text = re.sub(rf"(?<=[{_CJK}，。）])[,?!:;()]|[,?!:;()](?=[{_CJK}（])", swap, text)
-    text = re.sub(rf"(?<=[{_CJK}])\.(?=[{_CJK}])", "。", text)
+    text = re.sub(rf"(?<=[{HAN}，。）])[,?!:;()]|[,?!:;()](?=[{HAN}（])", swap, text)
+    text = re.sub(rf"(?<=[{HAN}])\.(?=[{HAN}])", "。", text)
     return re.sub(r"-{2,}", "——", text)
 
 
@@ -67,8 +71,12 @@ def remove_filler(text: str) -> str:
     text = re.sub(r"([。！？])[。，,、]+", r"\1", text)
     text = re.sub(r"([。！？])\s*[？?]", r"\1", text)
     text = re.sub(r"[ \t]+", " ", text)
-    text = re.sub(r"^[，,、。；;：:\s]+", "", text)
-    return text.strip()
+    return strip_leading_punct(text).strip()
+
+
+def strip_leading_punct(text: str) -> str:
+    """Drop the punctuation a piece cut out of a sentence starts with (the previous clause's comma)."""
+    return _LEADING_PUNCT.sub("", text)
 
 
 def normalise_spaces(text: str) -> str:

@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.coach.types import Answer, Citation
-from bot.text.cleaning import remove_filler as clean_spoken
 from bot.llm.texts import t
 from bot.retrieval.types import Hit, SearchResult
+from bot.text.chars import HAN, han_count
+from bot.text.cleaning import remove_filler as clean_spoken, strip_leading_punct
+from bot.text.sentences import split_clauses, split_sentences
+from bot.text.words import Tokeniser, tokeniser_for
 
 MAX_HITS = 4          # chunks we draw sentences from
 MAX_POINTS = 4        # points in the reply
@@ -30,12 +33,8 @@ SHORT_POINT_CHARS = 14     # shorter points must share a word with the question
 MAX_POINT_CHARS = 110
 LONG_SENTENCE_CHARS = 70   # above this a comma run is split into clauses
 
-_CJK = r"\u4e00-\u9fff"
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|\n+")
-_CLAUSE_END = re.compile(r"(?<=[，,、：:])")
-
 _ENUMERATOR = re.compile(
-    rf"^\s*(?:[•·▪●◆■\-]\s*)?(?:\d{{1,3}}\s*(?:[、．)）]|\.(?!\d)|[,，](?=[{_CJK}]))\s*)?"
+    rf"^\s*(?:[•·▪●◆■\-]\s*)?(?:\d{{1,3}}\s*(?:[、．)）]|\.(?!\d)|[,，](?=[{HAN}]))\s*)?"
 )
 
 # Video/slide boilerplate that is never an answer ("点个赞", "大家好", template residue).
@@ -43,14 +42,8 @@ _BOILERPLATE = re.compile(r"点个?赞|投个[币笔]|关注我|大家好|祝大
 # Sentences that give advice read like coaching; a small bonus lifts them over anecdote.
 _ADVICE = re.compile(r"要|应该|一定|建议|不要|必须|可以|关键|最好|注意|避免|先|学会")
 # A slide heading that the flattening glued to its own first line: "满足合理利益满足合理利益".
-_DOUBLED_RUN = re.compile(rf"([{_CJK}][^。！？!?]{{5,39}}?)\1")
+_DOUBLED_RUN = re.compile(rf"([{HAN}][^。！？!?]{{5,39}}?)\1")
 _SECTION_NUMBER = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})+|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
-
-_STOPWORDS = frozenset(
-    "什么 怎么 怎么办 为什么 如何 怎样 哪些 哪个 我们 你们 他们 她们 这个 那个 一个 一些 就是 还是 可以 应该 "
-    "没有 不是 自己 这样 那样 时候 的话 是不是 能不能 要不要 有没有 到底 一下 感觉 觉得 现在 老是 总是 "
-    "请问 问题 一直 其实 然后 但是 因为 所以 如果 那么".split()
-)
 
 
 @dataclass
@@ -64,48 +57,25 @@ class _Candidate:
     lexical: float = 0.0
 
 
-@lru_cache(maxsize=1)
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(60)  # silence the "Building prefix dict" chatter
-    return jieba
-
-
-def _tokens(text: str) -> frozenset[str]:
-    words = _jieba().lcut_for_search(text.lower())
-    return frozenset(w for w in words if len(w.strip()) >= 2 and w not in _STOPWORDS and re.search(r"\w", w))
+def _tokens(text: str, tokeniser: Tokeniser) -> frozenset[str]:
+    """Words of two characters or more, with the shorter words inside long ones (search mode)."""
+    return frozenset(tokeniser.words(text, fine=True, min_length=2))
 
 
 def _bigrams(text: str) -> frozenset[str]:
-    chars = re.sub(rf"[^{_CJK}a-z0-9]", "", text.lower())
+    """Adjacent-character pairs with punctuation ignored: how alike two sentences read."""
+    chars = re.sub(rf"[^{HAN}a-z0-9]", "", text.lower())
     return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a chunk; long comma runs (spoken or flattened slides) become clause groups."""
-    pieces: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
-        sentence = sentence.strip()
-        if not sentence:
-            continue
-        if len(sentence) <= LONG_SENTENCE_CHARS:
-            pieces.append(sentence)
-            continue
-        group = ""
-        for clause in _CLAUSE_END.split(sentence):
-            if group and len(group) + len(clause) > LONG_SENTENCE_CHARS - 10:
-                pieces.append(group)
-                group = ""
-            group += clause
-        if group:
-            pieces.append(group)
-    return pieces
+def point_sentences(text: str) -> list[str]:
+    """Sentences of a chunk, trimmed; long comma runs (spoken or flattened slides) become clause groups."""
+    return split_sentences(text, LONG_SENTENCE_CHARS, fill=LONG_SENTENCE_CHARS - 10, trim=True)
 
 
 def _as_point(text: str) -> str:
     """A clean, complete-looking sentence: no enumerator, proper Chinese end punctuation."""
-    text = re.sub(r"^[，,、。；;：:\s]+", "", text)
+    text = strip_leading_punct(text)
     text = _DOUBLED_RUN.sub(r"\1", text)
     close, open_ = text.find("】"), text.find("【")
     if close != -1 and (open_ == -1 or close < open_):  # a label cut off by the sentence split
@@ -123,39 +93,39 @@ def _as_point(text: str) -> str:
 
 
 def _usable(text: str) -> bool:
-    cjk = len(re.findall(rf"[{_CJK}]", text))
+    cjk = han_count(text)
     if cjk < 6 or len(text) < MIN_POINT_CHARS:
         return False
     if re.search(r"[？?]$", text):  # the speaker's rhetorical questions are not advice
         return False
     if _BOILERPLATE.search(text):
         return False
-    clauses = [c for c in re.split(r"[，,、。；;：:！!]", text) if c.strip()]
-    if sum(len(c.strip()) <= 2 for c in clauses) > 0.3 * len(clauses):  # a flattened slide: 经，济，关，系
+    clauses = split_clauses(text, list_items=True)
+    if sum(len(c) <= 2 for c in clauses) > 0.3 * len(clauses):  # a flattened slide: 经，济，关，系
         return False
     return cjk / max(1, len(text)) >= 0.45  # mostly numbers/noise (price tables, slide residue)
 
 
 @lru_cache(maxsize=1024)
-def _chunk_points(chunk_text: str) -> tuple[tuple[int, str, str, frozenset[str], frozenset[str]], ...]:
+def _chunk_points(chunk_text: str, tokeniser: Tokeniser) -> tuple[tuple[int, str, str, frozenset[str], frozenset[str]], ...]:
     """(order, point, dedupe key, words, bigrams) for each usable sentence of a chunk.
 
     Cached because the same chunks come back for many questions, and cutting
     them into words (jieba) is most of an extractive answer's cost.
     """
     out = []
-    for order, raw in enumerate(split_sentences(clean_spoken(chunk_text))):
+    for order, raw in enumerate(point_sentences(clean_spoken(chunk_text))):
         text = _as_point(raw)
         if _usable(text):
-            out.append((order, text, re.sub(r"\W", "", text), _tokens(text), _bigrams(text)))
+            out.append((order, text, re.sub(r"\W", "", text), _tokens(text, tokeniser), _bigrams(text)))
     return tuple(out)
 
 
-def _candidates(hits: list[Hit]) -> list[_Candidate]:
+def _candidates(hits: list[Hit], tokeniser: Tokeniser) -> list[_Candidate]:
     out: list[_Candidate] = []
     seen: set[str] = set()
     for rank, hit in enumerate(hits):
-        for order, text, key, tokens, bigrams in _chunk_points(hit.text):
+        for order, text, key, tokens, bigrams in _chunk_points(hit.text, tokeniser):
             if key in seen:
                 continue
             seen.add(key)
@@ -163,8 +133,8 @@ def _candidates(hits: list[Hit]) -> list[_Candidate]:
     return out
 
 
-def _score(query: str, candidates: list[_Candidate], n_hits: int) -> None:
-    q_tokens = _tokens(query)
+def _score(query: str, candidates: list[_Candidate], n_hits: int, tokeniser: Tokeniser) -> None:
+    q_tokens = _tokens(query, tokeniser)
     q_bigrams = _bigrams(query)
     n = len(candidates)
     df: dict[str, int] = {}
@@ -230,22 +200,25 @@ def extractive_answer(
     *,
     notice: str = "",
     already_said: str = "",
+    tokeniser: Tokeniser | None = None,
 ) -> Answer:
     """A short cited reply built from the best sentences of `result` (blocking: run in a thread).
 
     `already_said` (the previous reply in a conversation) keeps a follow-up from
-    repeating points the rep has just read.
+    repeating points the rep has just read. `tokeniser` is the knowledge base's
+    (with the domain words); without one, jieba's plain dictionary is used.
     """
+    tokeniser = tokeniser or tokeniser_for()
     hits = result.hits[:MAX_HITS]
     if not hits:
         return Answer(text=t("answer.extractive_nothing", lang), citations=[], grounded=False,
                       mode="extractive", notice=notice)
-    candidates = _candidates(hits)
+    candidates = _candidates(hits, tokeniser)
     if already_said:
-        said = [_bigrams(line) for line in split_sentences(already_said)]
+        said = [_bigrams(line) for line in point_sentences(already_said)]
         fresh = [c for c in candidates if not any(_contained(c.bigrams, b) for b in said)]
         candidates = fresh or candidates
-    _score(query, candidates, len(hits))
+    _score(query, candidates, len(hits), tokeniser)
     picked = _select(candidates, len(hits))
     if not picked:
         citation = hit_citation(1, hits[0])

@@ -159,7 +159,10 @@ class AnswerService:
     ) -> Answer:
         # Lexical sentence scoring only: the CPU embedder costs ~60 ms per sentence.
         return await asyncio.to_thread(
-            lambda: extractive_answer(self._scoring_query(query), result, lang, notice=notice, already_said=already_said)
+            lambda: extractive_answer(
+                self._scoring_query(query), result, lang, notice=notice, already_said=already_said,
+                tokeniser=self.knowledge.tokeniser,
+            )
         )
 
     async def _fallback(self, query: str, result: SearchResult, lang: str, exc: Exception) -> Answer:

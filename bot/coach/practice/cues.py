@@ -10,10 +10,10 @@ pushing, denial) are ignored when their clause is negated anywhere
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_CLAUSE_SPLIT = re.compile(r"[，,。.!！?？；;：:\n…]+")
+from bot.text.sentences import split_clauses
+
 NEGATOR_CHARS = "不没别禁拒勿未莫无"
 # Words that put a whole clause off-limits without a negator character ("返点是违规的").
 NEGATOR_WORDS = ("违规", "违反", "违法", "犯法", "红线", "杜绝", "免谈", "碰不得", "要不得")
@@ -33,11 +33,6 @@ class CueHit:
     cue: str
     clause: str
     turn: int
-
-
-def clauses(text: str) -> list[str]:
-    """Split a turn into clauses at Chinese and ASCII punctuation."""
-    return [c.strip() for c in _CLAUSE_SPLIT.split(text) if c.strip()]
 
 
 def _mask_non_negations(text: str) -> str:
@@ -66,7 +61,7 @@ def find_cues(turns: list[str], cues: tuple[str, ...] | list[str], *, risky: boo
     """
     hits: list[CueHit] = []
     for t, turn in enumerate(turns):
-        for clause in clauses(turn):
+        for clause in split_clauses(turn):  # 、 does not cut: a negation covers the whole list
             low = clause.lower()
             for cue in cues:
                 c = cue.lower()

@@ -40,6 +40,7 @@ from bot.coach.practice.scenario_types import (  # re-exported: callers import t
     SourceText,
 )
 from bot.coach.types import Citation
+from bot.text.chars import CJK_TEXT
 
 CRITERIA_FILE = "criteria.yaml"
 SIGNALS_FILE = "signals.yaml"
@@ -64,8 +65,7 @@ class ScenarioError(ValueError):
 # ---------------------------------------------------------------- field readers
 
 
-_CJK = r"\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’…—"
-_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_CJK_GAP = re.compile(rf"(?<=[{CJK_TEXT}])\s+(?=[{CJK_TEXT}])")
 
 
 def _tidy(text: str) -> str:

@@ -32,6 +32,7 @@ from bot.coach.practice.scenarios import Criterion, Scenario
 from bot.coach.practice.semantic import TextVectors
 from bot.coach.types import Citation
 from bot.llm.prompts import PromptFileError, PromptLibrary
+from bot.text.sentences import sentences
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def _sentences(turns: list[str]) -> list[str]:
     out: list[str] = []
     for turn in turns:
         out.append(turn)
-        parts = [p.strip() for p in re.split(r"[。！？!?；;\n]+", turn) if len(p.strip()) >= 6]
+        parts = [p for p in sentences(turn, trim=True, keep_ends=False) if len(p) >= 6]
         if len(parts) > 1:
             out.extend(parts)
     return list(dict.fromkeys(out))

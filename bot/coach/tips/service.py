@@ -30,7 +30,7 @@ from bot.coach.tips.timezones import (
 )
 from bot.coach.tips.choice import Choice, ChoicePolicy, InMemoryPracticeScores, PracticeScores, choose_tip
 from bot.store.subscriptions import SentTip
-from bot.coach.tips.sources import ResolvedSource, SourceResolver
+from bot.coach.tips.sources import QuoteLocator, ResolvedSource, SourceResolver
 from bot.coach.tips.bank import Tip, TipBank, load_bank_for, load_criteria_labels, load_scenario_ids
 from bot.settings import Settings
 from bot.store.db import Database
@@ -68,7 +68,7 @@ class TipService:
         self.store = store
         self.practice = practice
         self.policy = policy or ChoicePolicy()
-        self.resolver = resolver or SourceResolver(knowledge_dir / "sources")
+        self.resolver = resolver or SourceResolver(None, knowledge_dir / "sources")  # titles only
         self._lock = threading.Lock()
         self._bank: TipBank | None = None
         self._stamp: tuple = ()
@@ -215,11 +215,11 @@ def practice_scores_for(db: Database) -> PracticeScores:
     return InMemoryPracticeScores()
 
 
-def build_tip_service(settings: Settings, db: Database) -> TipService:
-    """The service as the bot and the CLI use it, from Settings."""
+def build_tip_service(settings: Settings, db: Database, knowledge: QuoteLocator) -> TipService:
+    """The service as the bot and the CLI use it; quotes are located in `knowledge`'s chunks."""
     return TipService(
         knowledge_dir=settings.knowledge_dir,
         store=SubscriptionStore(db),
         practice=practice_scores_for(db),
-        resolver=SourceResolver(settings.sources_dir, max_bytes=settings.max_file_bytes),
+        resolver=SourceResolver(knowledge, settings.sources_dir),
     )
