@@ -26,6 +26,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import httpx  # noqa: E402
 
+from bot.corpus.documents import ReadLimits  # noqa: E402
 from bot.corpus.reading import read_source  # noqa: E402
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -97,7 +98,7 @@ def main() -> None:
         files = build_files(sources)
         for name, path in files.items():
             started = time.perf_counter()
-            doc = read_source(path, None, 50_000_000)
+            doc = read_source(path, None, ReadLimits(max_bytes=50_000_000))
             print(f"read {name:<10} {path.stat().st_size / 1024:7.1f} KB  {len(doc.blocks):3d} blocks  {(time.perf_counter() - started) * 1000:7.1f} ms")
         settings = replace(Settings.load(env={}), data_dir=base / "data", knowledge_dir=base / "knowledge")
         kb = KnowledgeBase(settings)

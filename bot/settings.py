@@ -75,6 +75,8 @@ class Settings:
     llm_max_retries: int = 1
     llm_context_tokens: int = 8000
     llm_answer_tokens: int = 800
+    llm_answer_deadline_s: float = 90.0  # one answer, start to end; the rep's chat is released after it
+    max_answer_chars: int = 6000  # a model that ignores max_tokens is cut here, with a note
 
     # Retrieval
     chroma_host: str = ""
@@ -83,6 +85,8 @@ class Settings:
     embedding_threads: int = 1
     fast_retrieval: bool = True  # answer clear questions from BM25 + the fast embedder alone
     max_file_mb: float = 20.0
+    max_unzipped_mb: float = 100.0  # an office file's declared uncompressed size (zip-bomb guard)
+    max_pdf_pages: int = 1000
 
     # Telegram
     telegram_bot_token: str = ""
@@ -160,6 +164,10 @@ class Settings:
             ("TOP_K", "top_k", int),
             ("EMBEDDING_THREADS", "embedding_threads", int),
             ("MAX_FILE_MB", "max_file_mb", float),
+            ("MAX_UNZIPPED_MB", "max_unzipped_mb", float),
+            ("MAX_PDF_PAGES", "max_pdf_pages", int),
+            ("LLM_ANSWER_DEADLINE_S", "llm_answer_deadline_s", float),
+            ("MAX_ANSWER_CHARS", "max_answer_chars", int),
             ("WEBHOOK_PORT", "webhook_port", int),
             ("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", int),
             ("MAX_QUESTION_CHARS", "max_question_chars", int),

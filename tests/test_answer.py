@@ -332,3 +332,28 @@ async def test_extractive_follow_up_does_not_repeat_the_previous_reply(make_serv
     first_points = {line.split(". ", 1)[-1].rsplit("[", 1)[0] for line in first.text.splitlines() if line[:1].isdigit()}
     follow_points = {line.split(". ", 1)[-1].rsplit("[", 1)[0] for line in follow.text.splitlines() if line[:1].isdigit()}
     assert first_points and follow_points and not (first_points & follow_points)
+
+
+# ---- bounds on what a model may cost (hardening) ------------------------------------
+async def test_a_model_that_ignores_max_tokens_is_cut_with_a_note(make_service: ServiceFactory, knowledge_base: Any, openai_server: FakeOpenAIServer) -> None:
+    openai_server.reply = FakeReply(text="礼品要有故事[1]。" * 2000, chunk_chars=200)  # ≈ 20,000 characters
+    deltas, answer = await collect(make_service(openai_server.base_url, max_answer_chars=1500), IN_SCOPE)
+    assert len(answer.text) <= 1500 and "".join(deltas) == answer.text
+    assert answer.notice == t("answer.cut_too_long", "zh") and answer.grounded
+
+
+async def test_a_dripping_model_is_cut_at_the_answer_deadline(make_service: ServiceFactory, knowledge_base: Any, openai_server: FakeOpenAIServer) -> None:
+    import time as clock
+
+    openai_server.reply = FakeReply(text="礼品要有故事[1]，送完要回访[1]。" * 5, chunk_chars=4, chunk_delay_s=0.4)
+    service = make_service(openai_server.base_url, llm_answer_deadline_s=1.5)
+    started = clock.monotonic()
+    deltas, answer = await collect(service, IN_SCOPE)
+    assert clock.monotonic() - started < 4  # the whole reply would take ≈ 16 s
+    assert deltas and answer.notice == t("answer.cut_deadline", "zh") and answer.text == "".join(deltas)
+
+
+async def test_a_model_silent_until_the_deadline_gets_the_extractive_answer(make_service: ServiceFactory, knowledge_base: Any, openai_server: FakeOpenAIServer) -> None:
+    openai_server.reply = FakeReply(text="礼品要有故事[1]。", delay_s=3.0)
+    answer = await make_service(openai_server.base_url, llm_answer_deadline_s=1.0, llm_timeout_s=10.0).answer(IN_SCOPE)
+    assert answer.mode == "extractive" and answer.notice == t("answer.llm_fallback_notice", "zh")

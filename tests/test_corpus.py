@@ -9,6 +9,7 @@ import pytest
 from bot.corpus.chunking import chunk_document
 from bot.corpus.documents import ManifestError, load_manifest
 from bot.corpus.documents import IngestFileError
+from bot.corpus.documents import ReadLimits
 from bot.corpus.reading import read_source
 from bot.settings import PROJECT_ROOT
 
@@ -18,7 +19,7 @@ MB = 1_048_576
 
 def chunks_of(file_name: str):
     manifest = load_manifest(SOURCES)
-    doc = read_source(SOURCES / file_name, manifest[file_name], 20 * MB)
+    doc = read_source(SOURCES / file_name, manifest[file_name], ReadLimits(max_bytes=20 * MB))
     return doc, chunk_document(doc)
 
 
@@ -85,7 +86,7 @@ def test_gbk_text_is_detected_and_decoded(tmp_path: Path) -> None:
     path = tmp_path / "gbk.txt"
     text = "客情关系的建立与维护：先推销自己，再推销产品。"
     path.write_bytes(text.encode("gbk"))
-    doc = read_source(path, None, MB)
+    doc = read_source(path, None, ReadLimits(max_bytes=MB))
     assert doc.text == text
 
 
@@ -101,7 +102,7 @@ def test_bad_files_get_clear_messages(tmp_path: Path) -> None:
     cases = {empty: "空", binary: "二进制", big: "太大", odd: "不支持"}
     for path, word in cases.items():
         with pytest.raises(IngestFileError) as info:
-            read_source(path, None, MB)
+            read_source(path, None, ReadLimits(max_bytes=MB))
         assert path.name in str(info.value) and word in str(info.value)
 
 

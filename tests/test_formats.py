@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.documents import IngestFileError
+from bot.corpus.documents import IngestFileError, ReadLimits
 from bot.corpus.reading import read_source
 from bot.retrieval.knowledge_base import KnowledgeBase
 from bot.settings import Settings
@@ -59,7 +59,7 @@ def _locations(kb: KnowledgeBase, file: str) -> dict[str, str]:
 def test_docx_headings_become_locations(tmp_path: Path) -> None:
     path = tmp_path / "手册.docx"
     path.write_bytes(docx_bytes())
-    doc = read_source(path, None, 10_000_000)
+    doc = read_source(path, None, ReadLimits(max_bytes=10_000_000))
     assert doc.title == "油品销售手册"
     by_text = {b.text: b for b in doc.blocks}
     assert by_text[WEIGHBRIDGE].location == "「磅差的处理」" and by_text[WEIGHBRIDGE].section == "磅差的处理"
@@ -71,13 +71,13 @@ def test_docx_headings_become_locations(tmp_path: Path) -> None:
 def test_pdf_pages_and_pptx_slides_are_located(tmp_path: Path) -> None:
     pdf = tmp_path / "讲义.pdf"
     pdf.write_bytes(pdf_bytes())
-    doc = read_source(pdf, None, 10_000_000)
+    doc = read_source(pdf, None, ReadLimits(max_bytes=10_000_000))
     assert doc.title == "客户开发讲义"
     assert [b.location for b in doc.blocks] == ["第 1 页", "第 2 页", "第 3 页"]
     assert PRIVATE_STATION in doc.blocks[1].text
     deck = tmp_path / "培训.pptx"
     deck.write_bytes(pptx_bytes())
-    doc = read_source(deck, None, 10_000_000)
+    doc = read_source(deck, None, ReadLimits(max_bytes=10_000_000))
     assert [(b.location, b.section) for b in doc.blocks] == [
         ("第 1 张幻灯片", "客情维护"),
         ("第 2 张幻灯片", "如何找到决策人"),
@@ -112,7 +112,7 @@ def test_bad_files_are_rejected_with_a_clear_message(tmp_path: Path, name: str, 
     path = tmp_path / name
     path.write_bytes(content())
     with pytest.raises(IngestFileError) as caught:
-        read_source(path, None, 10_000_000)
+        read_source(path, None, ReadLimits(max_bytes=10_000_000))
     message = str(caught.value)
     assert message.startswith(name) and needle in message
 
@@ -121,7 +121,7 @@ def test_oversized_file_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "大文件.pdf"
     path.write_bytes(pdf_bytes() + b"%" + b"x" * 2_000_000)
     with pytest.raises(IngestFileError, match="大文件.pdf：文件太大"):
-        read_source(path, None, 1_048_576)
+        read_source(path, None, ReadLimits(max_bytes=1_048_576))
 
 
 def test_bad_files_change_nothing_in_the_index(office_kb: KnowledgeBase) -> None:
@@ -134,3 +134,47 @@ def test_bad_files_change_nothing_in_the_index(office_kb: KnowledgeBase) -> None
     assert len(report.errors) == 3 and report.added == report.updated == report.removed == []
     assert sorted((c.chunk_id, c.text) for c in office_kb.store.all_chunks()) == before
     assert any(WEIGHBRIDGE in h.text and h.title == "油品销售手册" for h in office_kb.search("磅差", 5).hits)
+
+
+# ---- bounded work: what an untrusted upload may cost (issue: hardening) ----------------------
+def _with_extra_entry(office: bytes, name: str, payload: bytes) -> bytes:
+    """The office file with one more archive member (what a zip bomb adds)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO(office)
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, payload)
+    return buffer.getvalue()
+
+
+def test_zip_bomb_docx_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
+    bomb = _with_extra_entry(docx_bytes(), "word/media/padding.bin", b"\0" * (64 * 1_048_576))
+    assert len(bomb) < 1_048_576  # 64 MB of zeros deflate to well under 1 MB
+    path = tmp_path / "炸弹.docx"
+    path.write_bytes(bomb)
+    with pytest.raises(IngestFileError) as caught:
+        read_source(path, None, ReadLimits(max_unzipped_bytes=32 * 1_048_576))
+    assert "解压后" in str(caught.value) and "炸弹.docx" in str(caught.value)
+
+
+def test_suspicious_compression_ratio_is_refused_even_under_the_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "deck.pptx"
+    path.write_bytes(_with_extra_entry(pptx_bytes(), "ppt/media/x.bin", b"\0" * (8 * 1_048_576)))
+    with pytest.raises(IngestFileError, match="压缩比"):
+        read_source(path, None, ReadLimits())
+
+
+def test_a_normal_office_file_passes_the_archive_checks(tmp_path: Path) -> None:
+    path = tmp_path / "ok.docx"
+    path.write_bytes(docx_bytes())
+    assert read_source(path, None, ReadLimits()).blocks
+
+
+def test_pdf_over_the_page_limit_is_refused_with_the_setting_to_change(tmp_path: Path) -> None:
+    path = tmp_path / "厚.pdf"
+    path.write_bytes(make_pdf([f"第{n}页的内容" for n in range(1, 6)]))
+    with pytest.raises(IngestFileError) as caught:
+        read_source(path, None, ReadLimits(max_pdf_pages=3))
+    assert "5 页" in str(caught.value) and "MAX_PDF_PAGES" in str(caught.value)
+    assert read_source(path, None, ReadLimits(max_pdf_pages=5)).blocks

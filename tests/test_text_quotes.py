@@ -7,6 +7,7 @@ from bot.coach.tips.sources import SourceResolver
 from bot.corpus.chunking import chunk_document
 from bot.corpus.documents import load_manifest
 from bot.corpus.hints import Hint, attach_hints, load_hints
+from bot.corpus.documents import ReadLimits
 from bot.corpus.reading import read_source
 from bot.corpus.documents import Chunk
 from bot.settings import PROJECT_ROOT
@@ -80,7 +81,7 @@ def test_one_quote_cites_the_same_passage_in_scenarios_tips_and_hints(knowledge_
     chunks: dict[str, list[Chunk]] = {}
     quotes = [(t.source.doc, t.source.quote) for t in load_bank_for(KNOWLEDGE).tips]
     for entry in load_manifest(KNOWLEDGE / "sources").values():
-        doc = read_source(KNOWLEDGE / "sources" / entry.file, entry, knowledge_base.settings.max_file_bytes)
+        doc = read_source(KNOWLEDGE / "sources" / entry.file, entry, ReadLimits(max_bytes=knowledge_base.settings.max_file_bytes))
         chunks[doc.doc_id] = chunk_document(doc, knowledge_base.chunking)
         quotes += [(doc.doc_id, h.quote) for h in load_hints(KNOWLEDGE, doc.doc_id, doc.text)]
     assert len(quotes) > 100

@@ -15,12 +15,38 @@ from pathlib import Path
 
 import yaml
 
+from bot.settings import Settings
+
 KINDS = ("transcript", "slides", "qa", "article")
 MANIFEST_NAME = "manifest.yaml"
 
 
 class ManifestError(ValueError):
     """The manifest is malformed; the message names the entry and field."""
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much one source file may cost to read, checked before the work (a manager's upload is untrusted).
+
+    Office files are zip archives: their declared uncompressed size, entry count
+    and compression ratio are checked before anything is inflated (a 2 MB "zip
+    bomb" can inflate to gigabytes). PDFs are refused above a page count.
+    """
+
+    max_bytes: int = 20 * 1_048_576
+    max_unzipped_bytes: int = 100 * 1_048_576
+    max_archive_entries: int = 5_000
+    max_compression_ratio: float = 200.0  # per large entry; real documents stay well below 100
+    max_pdf_pages: int = 1_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ReadLimits":
+        return cls(
+            max_bytes=settings.max_file_bytes,
+            max_unzipped_bytes=int(settings.max_unzipped_mb * 1_048_576),
+            max_pdf_pages=settings.max_pdf_pages,
+        )
 
 
 class IngestFileError(ValueError):

@@ -15,10 +15,11 @@ from __future__ import annotations
 import io
 import logging
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.corpus.documents import Block, IngestFileError
+from bot.corpus.documents import Block, IngestFileError, ReadLimits
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +46,36 @@ def _join(blocks: list[Block], first_line: str = "") -> str:
     return "\n\n".join(lines)
 
 
+def check_archive(path: Path, data: bytes, limits: ReadLimits) -> None:
+    """Refuse an office file whose zip would inflate beyond the limits, before anything is inflated.
+
+    The sizes are the ones the archive declares; Python's zipfile never inflates
+    an entry beyond its declared size, so checking them bounds the real work.
+    """
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not a zip at all: the format's own reader says the file is damaged
+    if len(entries) > limits.max_archive_entries:
+        raise IngestFileError(path, f"文件内部有 {len(entries)} 个部件，超过上限 {limits.max_archive_entries}，可能已损坏或被篡改，没有导入。")
+    total = sum(max(0, e.file_size) for e in entries)
+    if total > limits.max_unzipped_bytes:
+        raise IngestFileError(
+            path,
+            f"文件解压后有 {total / 1_048_576:.0f} MB，超过上限 {limits.max_unzipped_bytes / 1_048_576:.0f} MB"
+            "（可能是损坏或恶意的文件）。请删掉大图片后另存一份再导入。",
+        )
+    for entry in entries:
+        if entry.file_size > 1_048_576 and entry.file_size > limits.max_compression_ratio * max(1, entry.compress_size):
+            raise IngestFileError(path, f"文件内部的 {entry.filename} 压缩比异常（可能是恶意的压缩炸弹），没有导入。")
+
+
 # ---- .docx ---------------------------------------------------------------------------------
-def read_docx(path: Path, data: bytes) -> tuple[str, tuple[Block, ...]]:
+def read_docx(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, tuple[Block, ...]]:
     """Word: headings become sections; paragraphs (and table rows) under a heading are located 「heading」."""
     from docx import Document
 
+    check_archive(path, data, limits)
     try:
         document = Document(io.BytesIO(data))
     except Exception as exc:  # zipfile.BadZipFile, PackageNotFoundError, KeyError for a missing part…
@@ -86,7 +112,7 @@ def read_docx(path: Path, data: bytes) -> tuple[str, tuple[Block, ...]]:
 
 
 # ---- .pdf ----------------------------------------------------------------------------------
-def read_pdf(path: Path, data: bytes) -> tuple[str, tuple[Block, ...]]:
+def read_pdf(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, tuple[Block, ...]]:
     """PDF: one block per page, located 第 N 页 (the page number a reader sees in the viewer)."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -97,6 +123,11 @@ def read_pdf(path: Path, data: bytes) -> tuple[str, tuple[Block, ...]]:
             # Many PDFs only restrict printing/copying with an empty open password; those still read.
             if not reader.decrypt(""):
                 raise IngestFileError(path, "PDF 已加密（需要密码才能打开）。请导出一份不加密的 PDF 后再导入。")
+        page_count = len(reader.pages)
+        if page_count > limits.max_pdf_pages:
+            raise IngestFileError(
+                path, f"PDF 有 {page_count} 页，超过上限 {limits.max_pdf_pages} 页。请拆成几份再导入（或调大 MAX_PDF_PAGES）。"
+            )
         pages = list(reader.pages)
     except IngestFileError:
         raise
@@ -128,10 +159,11 @@ def read_pdf(path: Path, data: bytes) -> tuple[str, tuple[Block, ...]]:
 
 
 # ---- .pptx ---------------------------------------------------------------------------------
-def read_pptx(path: Path, data: bytes) -> tuple[str, tuple[Block, ...]]:
+def read_pptx(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, tuple[Block, ...]]:
     """PowerPoint: one block per slide, located 第 N 张幻灯片, the slide title as its section."""
     from pptx import Presentation
 
+    check_archive(path, data, limits)
     try:
         presentation = Presentation(io.BytesIO(data))
     except Exception as exc:
@@ -178,8 +210,8 @@ def _shape_texts(shape) -> list[str]:  # noqa: ANN001 - a python-pptx shape
     return out
 
 
-# Adding a format: write `read_<format>(path, data) -> (text, blocks)` above and list it here.
-FORMAT_READERS: dict[str, Callable[[Path, bytes], tuple[str, tuple[Block, ...]]]] = {
+# Adding a format: write `read_<format>(path, data, limits) -> (text, blocks)` above and list it here.
+FORMAT_READERS: dict[str, Callable[[Path, bytes, ReadLimits], tuple[str, tuple[Block, ...]]]] = {
     ".docx": read_docx,
     ".pdf": read_pdf,
     ".pptx": read_pptx,

@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.corpus.documents import doc_id_for, load_manifest
+from bot.corpus.documents import ReadLimits, doc_id_for, load_manifest
 from bot.corpus.formats import SUPPORTED_SUFFIXES, supported_list
 from bot.corpus.documents import IngestFileError
 from bot.corpus.reading import read_source
@@ -45,7 +45,7 @@ def read_manifest_texts(sources_dir: Path, max_bytes: int) -> tuple[dict[str, st
     errors: dict[str, str] = {}
     for name, entry in load_manifest(sources_dir).items():
         try:
-            texts[entry.doc_id] = read_source(sources_dir / name, entry, max_bytes).text
+            texts[entry.doc_id] = read_source(sources_dir / name, entry, ReadLimits(max_bytes=max_bytes)).text
         except IngestFileError as exc:
             errors[name] = str(exc)
     return texts, errors
@@ -71,7 +71,7 @@ def check_file(settings: Settings, path: Path, name: str | None = None) -> tuple
         manifest = {}  # a broken manifest is reported by the ingest itself
     entry = manifest.get(shown.name)
     try:
-        doc = read_source(path, entry, settings.max_file_bytes)
+        doc = read_source(path, entry, ReadLimits.from_settings(settings))
     except IngestFileError as exc:
         raise IngestFileError(shown, exc.reason) from exc
     return doc_id_for(shown, entry), doc.title

@@ -15,6 +15,7 @@ from bot.corpus.formats import FORMAT_READERS, TEXT_SUFFIXES, supported_list
 from bot.corpus.documents import (
     IngestFileError,
     ManifestEntry,
+    ReadLimits,
     SourceDocument,
     doc_id_for,
     file_sha256,
@@ -57,13 +58,14 @@ def _looks_like_chinese(text: str) -> bool:
     return plain_chinese_share(text) > 0.95
 
 
-def read_source(path: Path, entry: ManifestEntry | None, max_bytes: int) -> SourceDocument:
+def read_source(path: Path, entry: ManifestEntry | None, limits: ReadLimits) -> SourceDocument:
     """Read one file into a SourceDocument, or raise IngestFileError with a clear reason."""
     suffix = path.suffix.lower()
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise IngestFileError(path, f"无法读取：{exc.strerror or exc}") from exc
+    max_bytes = limits.max_bytes
     if size > max_bytes:
         raise IngestFileError(path, f"文件太大（{size / 1_048_576:.1f} MB，上限 {max_bytes / 1_048_576:.0f} MB）。请拆分后再导入。")
     data = path.read_bytes()
@@ -73,7 +75,7 @@ def read_source(path: Path, entry: ManifestEntry | None, max_bytes: int) -> Sour
     if suffix in TEXT_SUFFIXES:
         text = decode_text(path, data)
     elif suffix in FORMAT_READERS:
-        text, blocks = FORMAT_READERS[suffix](path, data)
+        text, blocks = FORMAT_READERS[suffix](path, data, limits)
     else:
         raise IngestFileError(path, f"不支持的文件类型 {suffix or '（无扩展名）'}。支持：{supported_list()}")
     if not text.strip():

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.corpus.chunking import ChunkingConfig, chunk_document
-from bot.corpus.documents import ManifestError, doc_id_for, load_manifest
+from bot.corpus.documents import ManifestError, ReadLimits, doc_id_for, load_manifest
 from bot.corpus.formats import SUPPORTED_SUFFIXES
 from bot.corpus.hints import HintsError, attach_hints, hints_fingerprint, load_hints
 from bot.corpus.library import StagedFile, settle
@@ -174,13 +174,13 @@ class KnowledgeBase:
         existing = stored[self.primary.name]
         seen_doc_ids: set[str] = set()
         failed_doc_ids: set[str] = set()
-        max_bytes = self.settings.max_file_bytes
+        limits = ReadLimits.from_settings(self.settings)
         for position, path in enumerate(files):
             if progress:
                 progress(f"读取 {path.name}", position, len(files))
             entry = manifest.get(path.name)
             try:
-                doc = read_source(path, entry, max_bytes)
+                doc = read_source(path, entry, limits)
             except IngestFileError as exc:
                 report.errors.append(str(exc))
                 failed_doc_ids.add(doc_id_for(path, entry))  # keep what was indexed

@@ -186,11 +186,25 @@ class AnswerService:
         rewriter = MarkerRewriter(len(prompt.materials))
         shown: list[str] = []
         head = ""  # held back until we know the reply is not the NOT_COVERED marker
-        head_done = declined = False
+        head_done = declined = truncated = timed_out = False
+        budget = max(1, self.settings.max_answer_chars)  # a model that ignores max_tokens must not flood the chat
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.llm_answer_deadline_s  # the whole answer, not each read
         deltas = stream.__aiter__()
         try:
             try:
-                async for delta in deltas:
+                while True:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        timed_out = True
+                        break
+                    try:
+                        delta = await asyncio.wait_for(deltas.__anext__(), remaining)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        timed_out = True
+                        break
                     if not head_done:
                         head += delta
                         probe = head.lstrip()
@@ -202,8 +216,14 @@ class AnswerService:
                         head_done, delta = True, head
                     out = rewriter.feed(delta)
                     if out:
-                        shown.append(out)
-                        yield AnswerDelta(out)
+                        used = sum(map(len, shown))
+                        if used + len(out) > budget:
+                            out, truncated = out[: budget - used], True
+                        if out:
+                            shown.append(out)
+                            yield AnswerDelta(out)
+                        if truncated:
+                            break
             finally:
                 await deltas.aclose()
         except Exception as exc:  # LLMError, or anything unexpected: never crash, fall back
@@ -211,6 +231,18 @@ class AnswerService:
                 log.exception("unexpected failure in the LLM answer path")
             yield await self._fallback(query, result, lang, exc)
             return
+        if timed_out and not shown:
+            log.warning("LLM answer passed its %.0f s deadline before any text; answering extractively",
+                        self.settings.llm_answer_deadline_s)
+            yield await self._fallback(query, result, lang, LLMError("timeout", "answer deadline"))
+            return
+        cut_notice = ""
+        if truncated:
+            log.warning("LLM answer cut at %d characters (MAX_ANSWER_CHARS)", budget)
+            cut_notice = t("answer.cut_too_long", lang)
+        elif timed_out:
+            log.warning("LLM answer cut at its %.0f s deadline", self.settings.llm_answer_deadline_s)
+            cut_notice = t("answer.cut_deadline", lang)
         if declined:  # stopped reading early: estimate the usage offline
             yield await self._decline(lang, prompt.prompt_tokens, count_tokens(head))
             return
@@ -222,7 +254,7 @@ class AnswerService:
             if out:
                 shown.append(out)
                 yield AnswerDelta(out)
-        tail = rewriter.flush()
+        tail = "" if truncated else rewriter.flush()
         if tail:
             shown.append(tail)
             yield AnswerDelta(tail)
@@ -239,6 +271,7 @@ class AnswerService:
             citations=citations,
             grounded=True,
             mode="llm",
+            notice=cut_notice,
             prompt_tokens=stream.prompt_tokens,
             completion_tokens=stream.completion_tokens,
         )
