@@ -27,9 +27,16 @@ _SENTENCE_BOUNDARY = re.compile(rf"(?<=[{SENTENCE_ENDS}])|(?<=\n)")
 _PAUSE_BREAK = re.compile(rf"(?<=[{PAUSES}{LIST_COMMA}])")
 # …and, for text that carries no punctuation (slides, lists), at spaces and around 【labels】.
 _SOFT_BREAK = re.compile(rf"(?<=[{PAUSES}{LIST_COMMA}])|(?<=\s)(?=\S)|(?<=】)|(?=【)")
-_DECIMAL_POINT_FREE_STOP = r"(?<!\d)\.|\.(?!\d)"
-_CLAUSE_MARKS = re.compile(rf"(?:[{SENTENCE_ENDS}{PAUSES}{ELLIPSIS}\n]|{_DECIMAL_POINT_FREE_STOP})+")
-_ITEM_MARKS = re.compile(rf"(?:[{SENTENCE_ENDS}{PAUSES}{LIST_COMMA}{ELLIPSIS}\n]|{_DECIMAL_POINT_FREE_STOP})+")
+# An ASCII full stop, unless it is a decimal point (3.5吨).
+_FULL_STOP = r"(?<!\d)\.|\.(?!\d)"
+
+
+def _clause_marks(extra: str = "") -> re.Pattern[str]:
+    return re.compile(rf"(?:[{SENTENCE_ENDS}{PAUSES}{ELLIPSIS}{extra}\n]|{_FULL_STOP})+")
+
+
+_CLAUSE_MARKS = _clause_marks()
+_ITEM_MARKS = _clause_marks(LIST_COMMA)
 
 
 def sentences(text: str, *, trim: bool = False, keep_ends: bool = True) -> list[str]:
