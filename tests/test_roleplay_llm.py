@@ -235,3 +235,14 @@ async def test_the_shipped_prompts_reach_the_model_filled_and_with_single_brace_
     assert '{"reply": ' in customer and '{"criteria": [{"id": ' in evaluator
     for system in (customer, evaluator):
         assert "{{" not in system and not re.search(r"\{[A-Za-z_]\w*\}", system), "every placeholder filled"
+
+
+async def test_the_evaluators_card_names_criteria_in_the_readers_language(practice, server) -> None:
+    session = practice.start("abnormal-loss")
+    server.queue(customer_json("行。", trust=2), evaluation(practice, "abnormal-loss", "我马上安排专人", score=90))
+    await practice.reply(session, SEGMENTS)
+    card = await practice.finish(session)
+    assert card.mode == "llm"
+    names = practice.catalog.criteria
+    assert [c.name_in("en") for c in card.criteria] == [names.name(c.criterion_id, "en") for c in card.criteria]
+    assert [c.name_in("zh") for c in card.criteria] == [c.name for c in card.criteria]

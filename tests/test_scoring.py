@@ -164,3 +164,13 @@ def test_evaluator_json_is_validated_against_rubric_and_the_reps_words(practice:
     for text, needle in bad_cases:
         with pytest.raises(EvaluationError, match=needle):
             parse_evaluation(text, scenario, rep)
+
+
+def test_an_english_readers_scored_card_names_every_criterion_in_english(played: list[dict]) -> None:
+    from bot.coach.practice.text import card_text
+
+    card = played[0]["card"]
+    english = card_text(card, "en")
+    for result in card.criteria:
+        assert result.info is not None and result.info.en and result.info.en in english
+        assert result.name not in english  # the Chinese name is for Chinese readers

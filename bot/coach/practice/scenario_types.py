@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.coach.criteria import Criteria, CriterionInfo
 from bot.coach.types import Citation
+from bot.datafiles import DataFileError
 
 DIFFICULTIES = ("入门", "进阶", "挑战")
 DEFAULT_WALK_AWAY_AT = 100
@@ -17,16 +19,8 @@ DEFAULT_GOAL_RESISTANCE = 50
 DEFAULT_AVOID_PENALTY = 0.4
 
 
-@dataclass(frozen=True)
-class CriterionInfo:
-    """A shared skill id with its display names (knowledge/scenarios/criteria.yaml)."""
-
-    id: str
-    zh: str
-    en: str
-
-    def name(self, lang: str = "zh") -> str:
-        return self.en if lang == "en" and self.en else self.zh
+ScenarioError = DataFileError
+"""A problem in a scenario file: the one data-file error, "file: field: what（第 N 行）"."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +61,11 @@ class Criterion:
     avoid: tuple[Avoid, ...]
     example: str
     sources: tuple[SourceRef, ...]
+    info: CriterionInfo | None = None  # the shared names (criteria.yaml); `name` is the Chinese one
+
+    def name_in(self, lang: str) -> str:
+        """The criterion's name in the reader's language."""
+        return self.info.name(lang) if self.info else self.name
 
     @property
     def citations(self) -> list[Citation]:
@@ -190,7 +189,7 @@ class ScenarioCatalog:
 
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     errors: list[ScenarioError] = field(default_factory=list)
-    criteria: dict[str, CriterionInfo] = field(default_factory=dict)
+    criteria: Criteria = field(default_factory=Criteria)
     sources: dict[str, SourceText] = field(default_factory=dict)
 
     def get(self, scenario_id: str) -> Scenario | None:
@@ -210,8 +209,7 @@ class ScenarioCatalog:
         return out
 
     def criterion_name(self, criterion_id: str, lang: str = "zh") -> str:
-        info = self.criteria.get(criterion_id)
-        return info.name(lang) if info else criterion_id
+        return self.criteria.name(criterion_id, lang)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Role-play scenarios as data: the schema, loading and validation of `knowledge/scenarios/*.yaml`.
 
 Why data: a sales manager adds a scenario by dropping in a YAML file, so every
-customer line, cue word and rubric criterion lives there, not in code. A bad
-file is reported with its name and the exact field (`kickback.yaml:
-rubric[2].weight: …`) and skipped; the other scenarios still load. Rubric
+customer line, cue word and rubric criterion lives there, not in code. Files
+are read through `bot.datafiles`, so a bad file is reported with its name, the
+exact field and the line (`kickback.yaml: rubric[2].weight: …（第 41 行）`) and
+skipped; the other scenarios still load. Rubric ids must be registered in the
+shared criteria.yaml (`bot.coach.criteria`). Rubric
 sources quote the material verbatim (`{doc, quote}`); the quote is checked
 against the source file here and resolved to a citation (title + location)
 through the knowledge base, so citations follow the chunking wherever it goes.
@@ -15,10 +17,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-import yaml
-
+from bot.coach.criteria import CRITERIA_FILE, Criteria, load_criteria  # re-exported
 from bot.coach.practice.scenario_types import (  # re-exported: callers import the types from here
     DEFAULT_AVOID_PENALTY,
     DEFAULT_GOAL_RESISTANCE,
@@ -35,14 +36,15 @@ from bot.coach.practice.scenario_types import (  # re-exported: callers import t
     Persona,
     Scenario,
     ScenarioCatalog,
+    ScenarioError,
     Signals,
     SourceRef,
     SourceText,
 )
 from bot.coach.types import Citation
+from bot.datafiles import DataFile, DataFileError, Fields, read_yaml
 from bot.text.chars import CJK_TEXT
 
-CRITERIA_FILE = "criteria.yaml"
 SIGNALS_FILE = "signals.yaml"
 RESERVED_FILES = frozenset({CRITERIA_FILE, SIGNALS_FILE})
 QUOTE_MIN, QUOTE_MAX = 10, 60
@@ -50,19 +52,6 @@ RUBRIC_MIN, RUBRIC_MAX = 3, 6
 REACTION_KINDS = ("improper", "pushed", "ignored")
 
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,39}")
-
-
-class ScenarioError(ValueError):
-    """One problem in one file, naming the file and the field."""
-
-    def __init__(self, file: str, field_path: str, message: str) -> None:
-        super().__init__(f"{file}: {field_path}: {message}" if field_path else f"{file}: {message}")
-        self.file = file
-        self.field = field_path
-        self.message = message
-
-
-# ---------------------------------------------------------------- field readers
 
 
 _CJK_GAP = re.compile(rf"(?<=[{CJK_TEXT}])\s+(?=[{CJK_TEXT}])")
@@ -73,111 +62,14 @@ def _tidy(text: str) -> str:
     return _CJK_GAP.sub("", text.strip())
 
 
-class _Fields:
-    """Typed accessors that raise ScenarioError naming the file and the field path."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, path: str, message: str) -> ScenarioError:
-        return ScenarioError(self.file, path, message)
-
-    def mapping(self, value: Any, path: str) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(path, "应该是一个映射（键: 值）")
-        return value
-
-    def text(self, data: dict, key: str, path: str, *, required: bool = True, default: str = "", verbatim: bool = False) -> str:
-        value = data.get(key)
-        where = f"{path}.{key}" if path else key
-        if value is None:
-            if required:
-                raise self.fail(where, "缺少这一项")
-            return default
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.fail(where, "应该是一段文字")
-        text = str(value).strip() if verbatim else _tidy(str(value))
-        if required and not text:
-            raise self.fail(where, "不能为空")
-        return text
-
-    def integer(self, data: dict, key: str, path: str, *, lo: int, hi: int, default: int | None = None) -> int:
-        value = data.get(key, default)
-        where = f"{path}.{key}" if path else key
-        if value is None:
-            raise self.fail(where, "缺少这一项")
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(where, f"应该是整数，收到 {value!r}")
-        if not lo <= value <= hi:
-            raise self.fail(where, f"应该在 {lo} 到 {hi} 之间，收到 {value}")
-        return value
-
-    def number(self, data: dict, key: str, path: str, *, lo: float, hi: float, default: float) -> float:
-        value = data.get(key, default)
-        where = f"{path}.{key}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(where, f"应该是数字，收到 {value!r}")
-        if not lo <= float(value) <= hi:
-            raise self.fail(where, f"应该在 {lo} 到 {hi} 之间，收到 {value}")
-        return float(value)
-
-    def flag(self, data: dict, key: str, path: str) -> bool:
-        value = data.get(key, False)
-        if not isinstance(value, bool):
-            raise self.fail(f"{path}.{key}", f"只能是 true 或 false，收到 {value!r}")
-        return value
-
-    def texts(self, data: dict, key: str, path: str, *, min_items: int = 1, one_or_list: bool = False) -> tuple[str, ...]:
-        value = data.get(key)
-        where = f"{path}.{key}" if path else key
-        if value is None:
-            if min_items:
-                raise self.fail(where, "缺少这一项")
-            return ()
-        if one_or_list and isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise self.fail(where, "应该是一个列表")
-        out: list[str] = []
-        for i, item in enumerate(value):
-            if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
-                raise self.fail(f"{where}[{i}]", "应该是一段不为空的文字")
-            out.append(_tidy(str(item)))
-        if len(out) < min_items:
-            raise self.fail(where, f"至少需要 {min_items} 项")
-        return tuple(out)
-
-    def items(self, data: dict, key: str, path: str, *, min_items: int = 0) -> list[dict]:
-        value = data.get(key)
-        where = f"{path}.{key}" if path else key
-        if value is None:
-            value = []
-        if not isinstance(value, list):
-            raise self.fail(where, "应该是一个列表")
-        if len(value) < min_items:
-            raise self.fail(where, f"至少需要 {min_items} 项")
-        return [self.mapping(item, f"{where}[{i}]") for i, item in enumerate(value)]
+def _fields(doc: DataFile | Any, file: str) -> tuple[Fields, Any]:
+    """Typed reads for a parsed file (with its lines) or for data built in code (without)."""
+    if isinstance(doc, DataFile):
+        return doc.fields(_tidy), doc.data
+    return Fields(file, clean=_tidy), doc
 
 
 # ---------------------------------------------------------------- shared files
-
-
-def load_criteria(scenarios_dir: Path) -> dict[str, CriterionInfo]:
-    """The shared criterion ids (criteria.yaml); raises ScenarioError on a malformed file."""
-    path = scenarios_dir / CRITERIA_FILE
-    f = _Fields(CRITERIA_FILE)
-    if not path.is_file():
-        raise f.fail("", "找不到这个文件：场景评分维度的 id 都要在这里登记")
-    data = f.mapping(_read_yaml(path, CRITERIA_FILE), "")
-    entries = f.mapping(data.get("criteria"), "criteria")
-    out: dict[str, CriterionInfo] = {}
-    for key, value in entries.items():
-        where = f"criteria.{key}"
-        if not isinstance(key, str) or not _ID_RE.fullmatch(key):
-            raise f.fail(where, "id 只能用小写英文字母、数字和下划线")
-        value = f.mapping(value, where)
-        out[key] = CriterionInfo(key, f.text(value, "zh", where), f.text(value, "en", where, required=False))
-    return out
 
 
 def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...]]]:
@@ -185,18 +77,18 @@ def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...
     path = scenarios_dir / SIGNALS_FILE
     if not path.is_file():
         return Signals(), {}
-    f = _Fields(SIGNALS_FILE)
-    data = f.mapping(_read_yaml(path, SIGNALS_FILE), "")
-    signals = _read_signals(f, data.get("signals") or {}, "signals", Signals())
-    reactions = _read_reactions(f, data.get("reactions") or {}, "reactions", {})
+    f, data = _fields(read_yaml(path), SIGNALS_FILE)
+    data = f.root(data, "（signals / reactions / difficulty / moods）", empty_ok=False)
+    signals = _read_signals(f, data, "", Signals())
+    reactions = _read_reactions(f, data, "", {})
     factors: dict[str, tuple[float, float]] = {}
     styles: dict[str, str] = {}
-    raw = f.mapping(data.get("difficulty") or {}, "difficulty")
+    raw = f.section(data, "difficulty", "", required=False)
     for level, value in raw.items():
         where = f"difficulty.{level}"
         if level not in DIFFICULTIES:
-            raise f.fail(where, f"只能是 {' / '.join(DIFFICULTIES)}")
-        value = f.mapping(value, where)
+            raise f.fail(where, f"只能是 {' / '.join(DIFFICULTIES)}", raw, level)
+        value = f.mapping(value, where, raw, level)
         factors[level] = (
             f.number(value, "raise", where, lo=0.1, hi=5, default=1.0),
             f.number(value, "lower", where, lo=0.1, hi=5, default=1.0),
@@ -209,8 +101,10 @@ def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...
     return replace(signals, factors=factors, styles=styles, moods=tuple(moods)), reactions
 
 
-def _read_signals(f: _Fields, raw: Any, path: str, base: Signals) -> Signals:
-    raw = f.mapping(raw, path)
+def _read_signals(f: Fields, parent: dict, where: str, base: Signals) -> Signals:
+    """The `signals:` section of `parent`, extending `base`."""
+    raw = f.section(parent, "signals", where, required=False)
+    path = f"{where}.signals" if where else "signals"
     return Signals(
         improper_cues=base.improper_cues + f.texts(raw, "improper_cues", path, min_items=0),
         push_cues=base.push_cues + f.texts(raw, "push_cues", path, min_items=0),
@@ -223,25 +117,16 @@ def _read_signals(f: _Fields, raw: Any, path: str, base: Signals) -> Signals:
     )
 
 
-def _read_reactions(f: _Fields, raw: Any, path: str, base: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    raw = f.mapping(raw, path)
+def _read_reactions(f: Fields, parent: dict, where: str, base: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """The `reactions:` section of `parent`, overriding `base` kind by kind."""
+    raw = f.section(parent, "reactions", where, required=False)
+    path = f"{where}.reactions" if where else "reactions"
     out = dict(base)
     for key in raw:
         if key not in REACTION_KINDS:
-            raise f.fail(f"{path}.{key}", f"只能是 {' / '.join(REACTION_KINDS)}")
+            raise f.fail(f"{path}.{key}", f"只能是 {' / '.join(REACTION_KINDS)}", raw, key)
         out[key] = f.texts(raw, key, path, one_or_list=True)
     return out
-
-
-def _read_yaml(path: Path, name: str) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行" if mark is not None else ""
-        raise ScenarioError(name, where, f"YAML 格式错误：{getattr(exc, 'problem', None) or exc}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(name, "", f"读不了这个文件：{exc}") from exc
 
 
 # ---------------------------------------------------------------- sources
@@ -299,33 +184,33 @@ def knowledge_resolver(knowledge: Any) -> CitationResolver:
 
 
 def parse_scenario(
-    data: Any,
+    doc: DataFile | Any,
     file: str,
-    criteria: dict[str, CriterionInfo],
+    criteria: Mapping[str, CriterionInfo],
     sources: dict[str, SourceText],
     base_signals: Signals,
     base_reactions: dict[str, tuple[str, ...]],
 ) -> Scenario:
-    """Build a Scenario from parsed YAML; raises ScenarioError naming the first bad field."""
-    f = _Fields(file)
-    data = f.mapping(data, "")
+    """Build a Scenario from a parsed file (or plain data); raises ScenarioError naming the first bad field."""
+    f, data = _fields(doc, file)
+    data = f.root(data, empty_ok=False)
     scenario_id = f.text(data, "id", "")
     if not _ID_RE.fullmatch(scenario_id):
-        raise f.fail("id", f"只能用小写英文字母、数字、短横线和下划线（2–40 个字符），收到 {scenario_id!r}")
+        raise f.fail("id", f"只能用小写英文字母、数字、短横线和下划线（2–40 个字符），收到 {scenario_id!r}", data, "id")
     difficulty = f.text(data, "difficulty", "")
     if difficulty not in DIFFICULTIES:
-        raise f.fail("difficulty", f"只能是 {' / '.join(DIFFICULTIES)}，收到 {difficulty!r}")
-    brief_raw = f.mapping(data.get("brief"), "brief")
+        raise f.fail("difficulty", f"只能是 {' / '.join(DIFFICULTIES)}，收到 {difficulty!r}", data, "difficulty")
+    brief_raw = f.section(data, "brief", "")
     brief = Brief(f.text(brief_raw, "situation", "brief"), f.text(brief_raw, "goal", "brief"))
-    persona = _parse_persona(f, data.get("persona"))
+    persona = _parse_persona(f, data)
     beats = _parse_beats(f, data)
-    signals = _read_signals(f, data.get("signals") or {}, "signals", base_signals)
-    reactions = _read_reactions(f, data.get("reactions") or {}, "reactions", base_reactions)
+    signals = _read_signals(f, data, "", base_signals)
+    reactions = _read_reactions(f, data, "", base_reactions)
     for kind in REACTION_KINDS:
         if not reactions.get(kind):
-            raise f.fail(f"reactions.{kind}", "缺少客户的反应台词（signals.yaml 里也没有默认值）")
+            raise f.fail(f"reactions.{kind}", "缺少客户的反应台词（signals.yaml 里也没有默认值）", data, "reactions")
     rubric = _parse_rubric(f, data, criteria, sources)
-    end_raw = f.mapping(data.get("end"), "end")
+    end_raw = f.section(data, "end", "")
     end = EndConditions(
         max_turns=f.integer(end_raw, "max_turns", "end", lo=2, hi=30),
         goal_line=f.text(end_raw, "goal_line", "end"),
@@ -350,8 +235,8 @@ def parse_scenario(
     )
 
 
-def _parse_persona(f: _Fields, raw: Any) -> Persona:
-    p = f.mapping(raw, "persona")
+def _parse_persona(f: Fields, data: dict) -> Persona:
+    p = f.section(data, "persona", "")
     return Persona(
         name=f.text(p, "name", "persona"),
         role=f.text(p, "role", "persona"),
@@ -366,18 +251,18 @@ def _parse_persona(f: _Fields, raw: Any) -> Persona:
     )
 
 
-def _parse_beats(f: _Fields, data: dict) -> tuple[Beat, ...]:
+def _parse_beats(f: Fields, data: dict) -> tuple[Beat, ...]:
     beats: list[Beat] = []
     seen: set[str] = set()
     for i, raw in enumerate(f.items(data, "beats", "", min_items=2)):
         where = f"beats[{i}]"
         beat_id = f.text(raw, "id", where)
         if beat_id in seen:
-            raise f.fail(f"{where}.id", f"{beat_id!r} 重复了")
+            raise f.fail(f"{where}.id", f"{beat_id!r} 重复了", raw, "id")
         seen.add(beat_id)
         guarded = None
         if raw.get("guarded") is not None:
-            g = f.mapping(raw["guarded"], f"{where}.guarded")
+            g = f.section(raw, "guarded", where)
             guarded = Guarded(
                 at=f.integer(g, "at", f"{where}.guarded", lo=0, hi=100),
                 reply=f.text(g, "reply", f"{where}.guarded"),
@@ -394,30 +279,30 @@ def _parse_beats(f: _Fields, data: dict) -> tuple[Beat, ...]:
             guarded=guarded,
         )
         if beat.bad and not beat.cues:
-            raise f.fail(f"{where}.cues", "会让客户反感的动作（resistance 为正或 improper）必须写线索词，否则无法可靠识别")
+            raise f.fail(f"{where}.cues", "会让客户反感的动作（resistance 为正或 improper）必须写线索词，否则无法可靠识别", raw)
         if beat.goal and beat.bad:
-            raise f.fail(f"{where}.goal", "会让客户反感的动作不能算作达成目标")
+            raise f.fail(f"{where}.goal", "会让客户反感的动作不能算作达成目标", raw, "goal")
         beats.append(beat)
     if not any(b.goal for b in beats):
-        raise f.fail("beats", "至少要有一个 goal: true 的动作，客户才会“被说服”")
+        raise f.fail("beats", "至少要有一个 goal: true 的动作，客户才会“被说服”", data, "beats")
     return tuple(beats)
 
 
 def _parse_rubric(
-    f: _Fields, data: dict, criteria: dict[str, CriterionInfo], sources: dict[str, SourceText]
+    f: Fields, data: dict, criteria: Mapping[str, CriterionInfo], sources: dict[str, SourceText]
 ) -> tuple[Criterion, ...]:
     raw_items = f.items(data, "rubric", "")
     if not RUBRIC_MIN <= len(raw_items) <= RUBRIC_MAX:
-        raise f.fail("rubric", f"需要 {RUBRIC_MIN}–{RUBRIC_MAX} 条评分标准，现在是 {len(raw_items)} 条")
+        raise f.fail("rubric", f"需要 {RUBRIC_MIN}–{RUBRIC_MAX} 条评分标准，现在是 {len(raw_items)} 条", data, "rubric")
     rubric: list[Criterion] = []
     seen: set[str] = set()
     for i, raw in enumerate(raw_items):
         where = f"rubric[{i}]"
         cid = f.text(raw, "id", where)
         if cid not in criteria:
-            raise f.fail(f"{where}.id", f"{cid!r} 不在 criteria.yaml 里（可用：{', '.join(sorted(criteria))}）")
+            raise f.fail(f"{where}.id", f"{cid!r} 不在 criteria.yaml 里（可用：{', '.join(sorted(criteria))}）", raw, "id")
         if cid in seen:
-            raise f.fail(f"{where}.id", f"{cid!r} 在本场景里重复了")
+            raise f.fail(f"{where}.id", f"{cid!r} 在本场景里重复了", raw, "id")
         seen.add(cid)
         weight = f.integer(raw, "weight", where, lo=1, hi=100)
         checks = []
@@ -443,25 +328,26 @@ def _parse_rubric(
                 avoid=tuple(avoid),
                 example=f.text(raw, "example", where),
                 sources=tuple(refs),
+                info=criteria[cid],
             )
         )
     total = sum(c.weight for c in rubric)
     if total != 100:
-        raise f.fail(f"rubric[{len(rubric) - 1}].weight", f"所有 weight 加起来应该是 100，现在是 {total}")
+        raise f.fail(f"rubric[{len(rubric) - 1}].weight", f"所有 weight 加起来应该是 100，现在是 {total}", raw_items[-1], "weight")
     return tuple(rubric)
 
 
-def _parse_source(f: _Fields, raw: dict, where: str, sources: dict[str, SourceText]) -> SourceRef:
+def _parse_source(f: Fields, raw: dict, where: str, sources: dict[str, SourceText]) -> SourceRef:
     doc = f.text(raw, "doc", where)
     quote = f.text(raw, "quote", where, verbatim=True)
     if doc not in sources:
         known = ", ".join(sorted(sources)) or "（资料清单为空）"
-        raise f.fail(f"{where}.doc", f"{doc!r} 不在 knowledge/sources/manifest.yaml 里（可用：{known}）")
+        raise f.fail(f"{where}.doc", f"{doc!r} 不在 knowledge/sources/manifest.yaml 里（可用：{known}）", raw, "doc")
     if not QUOTE_MIN <= len(quote) <= QUOTE_MAX:
-        raise f.fail(f"{where}.quote", f"引文应为 {QUOTE_MIN}–{QUOTE_MAX} 个字，现在是 {len(quote)} 个")
+        raise f.fail(f"{where}.quote", f"引文应为 {QUOTE_MIN}–{QUOTE_MAX} 个字，现在是 {len(quote)} 个", raw, "quote")
     text = sources[doc].text
     if text and quote not in text:
-        raise f.fail(f"{where}.quote", f"在《{sources[doc].title}》原文里找不到这段话（必须逐字摘抄）：{quote!r}")
+        raise f.fail(f"{where}.quote", f"在《{sources[doc].title}》原文里找不到这段话（必须逐字摘抄）：{quote!r}", raw, "quote")
     return SourceRef(doc=doc, quote=quote)
 
 
@@ -489,20 +375,21 @@ def load_catalog(
     try:
         catalog.criteria = load_criteria(scenarios_dir)
         signals, reactions = load_signals(scenarios_dir)
-    except ScenarioError as exc:
+    except DataFileError as exc:
         catalog.errors.append(exc)
         return catalog
     sources = load_source_texts(sources_dir)
     catalog.sources = sources
     for path in scenario_files(scenarios_dir):
         try:
-            scenario = parse_scenario(_read_yaml(path, path.name), path.name, catalog.criteria, sources, signals, reactions)
-        except ScenarioError as exc:
+            doc = read_yaml(path)
+            scenario = parse_scenario(doc, path.name, catalog.criteria, sources, signals, reactions)
+        except DataFileError as exc:
             catalog.errors.append(exc)
             continue
         if scenario.id in catalog.scenarios:
             other = catalog.scenarios[scenario.id].file
-            catalog.errors.append(ScenarioError(path.name, "id", f"{scenario.id!r} 已被 {other} 使用"))
+            catalog.errors.append(doc.fields().fail("id", f"{scenario.id!r} 已被 {other} 使用", doc.data, "id"))
             continue
         catalog.scenarios[scenario.id] = resolve_citations(scenario, sources, resolver) if resolver else scenario
     return catalog
@@ -533,7 +420,7 @@ def resolve_citations(scenario: Scenario, sources: dict[str, SourceText], resolv
 
 
 __all__ = [
-    "DIFFICULTIES", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criterion", "CriterionInfo",
+    "DIFFICULTIES", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criteria", "Criterion", "CriterionInfo",
     "EndConditions", "Guarded", "Persona", "Scenario", "ScenarioCatalog", "ScenarioError", "Signals",
     "SourceRef", "SourceText", "knowledge_resolver", "load_catalog", "load_criteria", "load_signals",
     "load_source_texts", "parse_scenario", "resolve_citations", "scenario_files",

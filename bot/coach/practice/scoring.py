@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.coach.criteria import CriterionInfo
 from bot.coach.practice.cues import find_cues
 from bot.coach.practice.scenarios import Criterion, Scenario
 from bot.coach.practice.semantic import TextVectors
@@ -56,6 +57,11 @@ class CriterionResult:
     better_reply: str
     good: str
     citations: tuple[Citation, ...]
+    info: CriterionInfo | None = None  # the shared names; `name` stays Chinese (prompts, stored rows)
+
+    def name_in(self, lang: str) -> str:
+        """The criterion's name in the reader's language (an English user's card reads English)."""
+        return self.info.name(lang) if self.info else self.name
 
     @property
     def points(self) -> float:
@@ -217,6 +223,7 @@ class OfflineScorer:
             better_reply=criterion.example,
             good=criterion.good,
             citations=tuple(criterion.citations),
+            info=criterion.info,
         )
 
 
@@ -363,6 +370,7 @@ class LLMEvaluator:
                     better_reply=str(item["better_reply"]).strip(),
                     good=criterion.good,
                     citations=tuple(c for c in citations if c is not None),
+                    info=criterion.info,
                 )
             )
         return make_card(scenario, results, outcome, MODE_LLM, turns)

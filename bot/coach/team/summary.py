@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bot.coach.criteria import criteria_or_none
 from bot.store.practice import CriterionAverage, PracticeStore
 from bot.store.users import UserProfile, UserStore
-
-logger = logging.getLogger(__name__)
 
 WEEK_S = 7 * 24 * 3600
 WEAKEST_COUNT = 3
@@ -53,15 +51,9 @@ def display_name(profile: UserProfile | None, user_id: int) -> str:
 
 
 def criterion_names(knowledge_dir: Path, lang: str = "zh") -> dict[str, str]:
-    """Criterion id -> display name from knowledge/scenarios/criteria.yaml; empty (ids shown) if unreadable."""
-    from bot.coach.practice.scenarios import ScenarioError, load_criteria
-
-    try:
-        criteria = load_criteria(knowledge_dir / "scenarios")
-    except (ScenarioError, OSError) as exc:
-        logger.warning("Criterion names unavailable: %s", exc)
-        return {}
-    return {cid: info.name(lang) for cid, info in criteria.items()}
+    """Criterion id -> display name in `lang` (the shared criteria); empty (ids shown) if unreadable."""
+    criteria = criteria_or_none(knowledge_dir / "scenarios")
+    return criteria.names(lang) if criteria is not None else {}
 
 
 def team_summary(
