@@ -248,3 +248,33 @@ def test_city_table_is_valid(name):
     assert problems == []
     for city in ("北京", "上海", "深圳", "广州", "香港", "台北", "东京", "新加坡", "伦敦", "纽约", "洛杉矶", "悉尼", "迪拜", "莫斯科"):
         assert city in cities
+
+
+def test_issues_carry_the_line_and_every_problem_of_a_tip_is_reported(tmp_path):
+    root = _knowledge_copy(tmp_path)
+    body = (
+        "topic: gifts\n"
+        "tips:\n"
+        "  - id: Two Problems\n"
+        "    text: \"%s\"\n"
+        "    source: {doc: gift-story, quote: 送之后呢，要回访一下客户的收礼感受啊}\n"
+        "    tags: {criteria: [follow_up], mood: calm}\n"
+    ) % ("太" * (MAX_TEXT_CHARS + 1))
+    (root / "tips" / "lines.yaml").write_text(body, encoding="utf-8")
+    bank = load_bank_for(root)
+    errors = {i.where: i for i in bank.errors}
+    assert set(errors) == {"tips[0] (Two Problems).id", "tips[0] (Two Problems).text"}
+    assert errors["tips[0] (Two Problems).id"].line == 3 and errors["tips[0] (Two Problems).text"].line == 4
+    assert str(errors["tips[0] (Two Problems).text"]).startswith("[错误] lines.yaml: tips[0] (Two Problems).text: 太长")
+    assert str(errors["tips[0] (Two Problems).text"]).endswith("（第 4 行）")
+    [warning] = bank.warnings
+    assert warning.where == "tips[0] (Two Problems).tags.mood" and warning.line == 6
+
+
+def test_a_broken_topics_file_is_reported_with_its_line(tmp_path):
+    root = _knowledge_copy(tmp_path)
+    (root / "tips" / "_topics.yaml").write_text("topics:\n  gifts: {zh: 送礼有道}\n  relationship: {en: Relationship}\n", encoding="utf-8")
+    bank = load_bank_for(root)
+    assert bank.topic_label("gifts") == "送礼有道"
+    assert [str(i) for i in bank.errors] == ["[错误] _topics.yaml: topics.relationship.zh: 至少需要 zh 名称（第 3 行）"]
+

@@ -203,3 +203,9 @@ def test_practice_store_contract(tmp_path):
     scores: PracticeScores = practice_scores_for(db)
     assert list(scores.criterion_history(123456)) == []  # a rep who never practised
     db.close()
+
+
+def test_weak_spot_labels_use_the_shared_criterion_names(proc):
+    assert proc.service.criterion_label("listen_first", "zh") == "先倾听、问清楚"
+    assert proc.service.criterion_label("listen_first", "en") == "Listen and ask first"
+    assert proc.service.criterion_label("no_such_skill", "en") == "no_such_skill"

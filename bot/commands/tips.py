@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 
 from bot.coach.tips.service import TipCard, TipService, build_tip_service
 from bot.coach.tips.sources import SourceResolver
-from bot.coach.tips.bank import TipBank, load_bank_for, load_criteria_labels
+from bot.coach.criteria import Criteria, criteria_or_none
+from bot.coach.tips.bank import TipBank, load_bank_for
 from bot.services import Services
 from bot.settings import Settings
 
@@ -93,19 +94,19 @@ def _card_json(card: TipCard) -> dict[str, object]:
 # ---- salescoach tips check ---------------------------------------------------------------------
 
 
-def coverage_lines(bank: TipBank, criteria_labels: dict[str, dict[str, str]] | None) -> list[str]:
+def coverage_lines(bank: TipBank, criteria: Criteria | None) -> list[str]:
     cov = bank.coverage()
     lines = ["", "按主题："]
     for topic in bank.topics:
         n = cov["topic"].get(topic, 0)
         flag = "  ⚠ 没有提示" if n == 0 else ""
         lines.append(f"  {n:>3} 条（测验 {cov['quiz'].get(topic, 0)}）  {topic:<16}{bank.topic_label(topic)}{flag}")
-    if criteria_labels:
+    if criteria:
         lines += ["", "按评分维度（knowledge/scenarios/criteria.yaml）："]
-        for cid, names in criteria_labels.items():
+        for cid in criteria:
             n = cov["criteria"].get(cid, 0)
             flag = "  ⚠ 没有提示，薄弱项推送会落空" if n == 0 else ""
-            lines.append(f"  {n:>3} 条  {cid:<20}{names['zh']}{flag}")
+            lines.append(f"  {n:>3} 条  {cid:<20}{criteria.name(cid)}{flag}")
     if cov["scenario"]:
         lines += ["", "关联练习场景："]
         lines += [f"  {sid:<24}{n:>3} 条" for sid, n in sorted(cov["scenario"].items())]
@@ -129,7 +130,7 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         print("[提醒] 资料还没有导入索引，无法核对引文在资料中的位置（先运行 salescoach ingest）。")
     if unresolved:
         print(f"[提醒] 这些提示的引文在资料分块中定位不到位置（只显示标题）：{', '.join(unresolved)}")
-    print("\n".join(coverage_lines(bank, load_criteria_labels(settings.knowledge_dir / "scenarios"))))
+    print("\n".join(coverage_lines(bank, criteria_or_none(settings.knowledge_dir / "scenarios"))))
     if bank.errors or not bank.tips:
         return 1
     if args.strict and (bank.warnings or unresolved):

@@ -13,16 +13,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from bot.datafiles import DataFileError, read_yaml
 from bot.settings import Settings
 
 KINDS = ("transcript", "slides", "qa", "article")
 MANIFEST_NAME = "manifest.yaml"
 
 
-class ManifestError(ValueError):
-    """The manifest is malformed; the message names the entry and field."""
+class ManifestError(DataFileError):
+    """The manifest is malformed; the message names the entry, the field and the line."""
 
 
 @dataclass(frozen=True)
@@ -124,41 +123,40 @@ def doc_id_for(path: Path, entry: ManifestEntry | None) -> str:
 
 
 def load_manifest(sources_dir: Path) -> dict[str, ManifestEntry]:
-    """Manifest entries keyed by file name; an absent manifest is an empty one."""
+    """Manifest entries keyed by file name; an absent manifest is an empty one.
+
+    Raises ManifestError ("manifest.yaml: sources[2].kind: …（第 N 行）") on the
+    first bad entry: a wrong id or kind would mis-cite every chunk of that file.
+    """
     path = sources_dir / MANIFEST_NAME
     if not path.is_file():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ManifestError(f"{path.name}: YAML 格式错误：{exc}") from exc
-    entries = data.get("sources", []) if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        raise ManifestError(f"{path.name}: 需要顶层的 sources: 列表")
+    doc = read_yaml(path, error=ManifestError)
+    f = doc.fields()
+    data = f.root(doc.data, "（sources: 资料列表）")
+    entries = f.entries(data, "sources", "", expected="需要顶层的 sources: 列表")
     out: dict[str, ManifestEntry] = {}
     seen_ids: set[str] = set()
     for i, raw in enumerate(entries):
-        where = f"{path.name}: sources[{i}]"
+        where = f"sources[{i}]"
         if not isinstance(raw, dict):
-            raise ManifestError(f"{where}: 每一项应该是 file/title/kind 的映射")
-        file = str(raw.get("file", "")).strip()
-        if not file:
-            raise ManifestError(f"{where}.file: 不能为空")
-        kind = str(raw.get("kind", "article")).strip()
+            raise f.fail(where, "每一项应该是 file/title/kind 的映射", entries, i)
+        file = f.text(raw, "file", where)
+        kind = f.text(raw, "kind", where, required=False, default="article")
         if kind not in KINDS:
-            raise ManifestError(f"{where}.kind: 只能是 {' / '.join(KINDS)}，收到 {kind!r}")
-        doc_id = str(raw.get("id") or slug_for(Path(file))).strip()
+            raise f.fail(f"{where}.kind", f"只能是 {' / '.join(KINDS)}，收到 {kind!r}", raw, "kind")
+        doc_id = f.text(raw, "id", where, required=False) or slug_for(Path(file))
         if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", doc_id):
-            raise ManifestError(f"{where}.id: 只能用字母、数字、点、下划线和短横线，收到 {doc_id!r}")
+            raise f.fail(f"{where}.id", f"只能用字母、数字、点、下划线和短横线，收到 {doc_id!r}", raw, "id")
         if doc_id in seen_ids:
-            raise ManifestError(f"{where}.id: {doc_id!r} 重复了")
+            raise f.fail(f"{where}.id", f"{doc_id!r} 重复了", raw, "id")
         seen_ids.add(doc_id)
         out[file] = ManifestEntry(
             file=file,
             doc_id=doc_id,
-            title=str(raw.get("title") or Path(file).stem).strip(),
+            title=f.text(raw, "title", where, required=False) or Path(file).stem,
             kind=kind,
-            original=str(raw.get("original", "")),
+            original=f.text(raw, "original", where, required=False),
         )
     return out
 

@@ -12,14 +12,13 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from bot.corpus.documents import Chunk
+from bot.datafiles import DataFileError, read_yaml
 from bot.text.quotes import quote_targets
 
 
-class HintsError(ValueError):
-    """A hints file is malformed; the message names the file and field."""
+class HintsError(DataFileError):
+    """A hints file is malformed; the message names the file, the field and the line."""
 
 
 @dataclass(frozen=True)
@@ -42,26 +41,23 @@ def load_hints(knowledge_dir: Path, doc_id: str, source_text: str) -> list[Hint]
     path = hints_path(knowledge_dir, doc_id)
     if not path.is_file():
         return []
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise HintsError(f"{path.name}: YAML 格式错误：{exc}") from exc
-    entries = data.get("hints") if isinstance(data, dict) else None
+    doc = read_yaml(path, error=HintsError)
+    f = doc.fields()
+    data = f.root(doc.data, "（hints: 列表）")
+    entries = data.get("hints")
     if not isinstance(entries, list):
-        raise HintsError(f"{path.name}: 需要顶层的 hints: 列表")
+        raise f.fail("hints", "需要顶层的 hints: 列表", data, "hints")
     out: list[Hint] = []
     for i, raw in enumerate(entries):
-        where = f"{path.name}: hints[{i}]"
+        where = f"hints[{i}]"
         if not isinstance(raw, dict):
-            raise HintsError(f"{where}: 应该是 quote/asks 的映射")
-        quote = str(raw.get("quote", "")).strip()
-        if not quote:
-            raise HintsError(f"{where}.quote: 不能为空")
+            raise f.fail(where, "应该是 quote/asks 的映射", entries, i)
+        quote = f.text(raw, "quote", where, verbatim=True)
         if quote not in source_text:
-            raise HintsError(f"{where}.quote: 在资料原文中找不到这段文字：{quote[:30]}")
-        asks = tuple(str(a).strip() for a in raw.get("asks", []) or [] if str(a).strip())
-        if not asks:
-            raise HintsError(f"{where}.asks: 至少写一个问法")
+            raise f.fail(f"{where}.quote", f"在资料原文中找不到这段文字：{quote[:30]}", raw, "quote")
+        if not raw.get("asks"):
+            raise f.fail(f"{where}.asks", "至少写一个问法", raw, "asks")
+        asks = f.texts(raw, "asks", where, one_or_list=True)
         out.append(Hint(quote=quote, asks=asks))
     return out
 

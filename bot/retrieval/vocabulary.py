@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from bot.datafiles import DataFileError, read_yaml
 
 
-class VocabularyError(ValueError):
-    """vocabulary.yaml is malformed; the message names the field."""
+class VocabularyError(DataFileError):
+    """vocabulary.yaml is malformed; the message names the field and the line."""
 
 
 @dataclass(frozen=True)
@@ -33,22 +33,19 @@ class Vocabulary:
 
 
 def load_vocabulary(path: Path) -> Vocabulary:
-    """Load vocabulary.yaml; a missing file is an empty vocabulary."""
+    """Load vocabulary.yaml; a missing file is an empty vocabulary, a malformed one raises VocabularyError."""
     if not path.is_file():
         return Vocabulary()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise VocabularyError(f"{path.name}: YAML 格式错误：{exc}") from exc
-    if not isinstance(data, dict):
-        raise VocabularyError(f"{path.name}: 顶层应该是映射（words / stopwords / synonyms）")
-    words = tuple(str(w).strip() for w in data.get("words", []) or [] if str(w).strip())
-    stopwords = frozenset(str(w).strip() for w in data.get("stopwords", []) or [] if str(w).strip())
+    doc = read_yaml(path, error=VocabularyError)
+    f = doc.fields()
+    data = f.root(doc.data, "（words / stopwords / synonyms）")
+    words = f.texts(data, "words", "", min_items=0)
+    stopwords = frozenset(f.texts(data, "stopwords", "", min_items=0))
     groups = []
-    for i, group in enumerate(data.get("synonyms", []) or []):
+    raw_groups = f.entries(data, "synonyms", "")
+    for i, group in enumerate(raw_groups):
+        where = f"synonyms[{i}]"
         if not isinstance(group, dict) or not group.get("when") or not group.get("add"):
-            raise VocabularyError(f"{path.name}: synonyms[{i}] 需要 when（口语说法列表）和 add（资料用语列表）")
-        triggers = tuple(str(t).strip() for t in group["when"] if str(t).strip())
-        terms = tuple(str(t).strip() for t in group["add"] if str(t).strip())
-        groups.append((triggers, terms))
+            raise f.fail(where, "需要 when（口语说法列表）和 add（资料用语列表）", raw_groups, i)
+        groups.append((f.texts(group, "when", where, one_or_list=True), f.texts(group, "add", where, one_or_list=True)))
     return Vocabulary(words=words, stopwords=stopwords, synonyms=tuple(groups))

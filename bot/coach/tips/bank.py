@@ -2,8 +2,9 @@
 
 Why validation names file and field, and why a bad file never stops the rest:
 managers edit these files by hand. One typo must produce a message they can act
-on ("gifts.yaml: tips[2] (gift-novelty).source.quote: …"), while every other
-tip keeps being delivered. Files whose name starts with `_` hold settings
+on ("gifts.yaml: tips[2] (gift-novelty).source.quote: …（第 14 行）", the shape of
+every data-file error, see `bot.datafiles`), while every other tip keeps being
+delivered; every problem of a tip is reported, not only the first. Files whose name starts with `_` hold settings
 (topics, cities), not tips. The schema is documented in knowledge/tips/README.md.
 """
 
@@ -11,14 +12,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import yaml
-
+from bot.coach.criteria import criteria_or_none
 from bot.corpus.documents import ManifestError
 from bot.corpus.library import read_manifest_texts
+from bot.datafiles import DataFileError, Fields, problem_text, read_yaml
 
 MAX_TEXT_CHARS = 120
 QUOTE_MIN, QUOTE_MAX = 10, 60
@@ -27,12 +29,7 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")  # fits in 64-byte callback d
 _TIP_KEYS = {"id", "text", "source", "tags", "quiz"}
 _TAG_KEYS = {"topic", "criteria", "scenario"}
 _SCENARIO_SKIP = {"criteria.yaml", "signals.yaml"}
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file safely (raises yaml.YAMLError, OSError, UnicodeDecodeError)."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -65,17 +62,24 @@ class Tip:
 
 @dataclass(frozen=True)
 class BankIssue:
-    """A problem in the bank. Errors drop the tip (or file); warnings keep it."""
+    """A problem in the bank. Errors drop the tip (or file); warnings keep it.
+
+    Reads like every data-file error ("file: where: what（第 N 行）"), prefixed with its severity.
+    """
 
     file: str
     where: str
     message: str
     severity: str = "error"  # "error" | "warning"
+    line: int | None = None
+
+    @classmethod
+    def from_error(cls, exc: DataFileError, severity: str = "error") -> "BankIssue":
+        return cls(exc.file, exc.where, exc.what, severity, exc.line)
 
     def __str__(self) -> str:
         level = "错误" if self.severity == "error" else "提醒"
-        where = f"{self.where}: " if self.where else ""
-        return f"[{level}] {self.file}: {where}{self.message}"
+        return f"[{level}] {problem_text(self.file, self.where, self.message, self.line)}"
 
 
 @dataclass
@@ -137,7 +141,7 @@ def load_source_texts(sources_dir: Path, max_bytes: int = 20 * 1_048_576) -> tup
     try:
         texts, errors = read_manifest_texts(sources_dir, max_bytes)
     except ManifestError as exc:
-        return None, [BankIssue("manifest.yaml", "", str(exc), "warning")]
+        return None, [BankIssue.from_error(exc, "warning")]
     if not texts and not errors:
         return None, []
     issues = [BankIssue(name, "", f"资料无法读取，引用它的提示无法核对：{error}", "warning") for name, error in errors.items()]
@@ -145,49 +149,33 @@ def load_source_texts(sources_dir: Path, max_bytes: int = 20 * 1_048_576) -> tup
 
 
 def load_topics(tips_dir: Path) -> tuple[dict[str, dict[str, str]] | None, list[BankIssue]]:
+    """Topic id → {zh, en} names from _topics.yaml; None when there is no usable file (topics then unchecked)."""
     path = tips_dir / TOPICS_FILE
     if not path.is_file():
         return None, []
     try:
-        data = read_yaml(path) or {}
-    except yaml.YAMLError as exc:
-        return None, [BankIssue(path.name, "", f"YAML 格式错误：{exc}")]
-    topics = data.get("topics") if isinstance(data, dict) else None
-    if not isinstance(topics, dict):
-        return None, [BankIssue(path.name, "topics", "需要 topics: 映射（id: {zh: 名称, en: name}）")]
+        doc = read_yaml(path)
+        f = doc.fields()
+        topics = f.section(f.root(doc.data), "topics", "", expected="需要 topics: 映射（id: {zh: 名称, en: name}）")
+    except DataFileError as exc:
+        return None, [BankIssue.from_error(exc)]
     out: dict[str, dict[str, str]] = {}
     issues: list[BankIssue] = []
     for key, names in topics.items():
-        if not isinstance(names, dict) or not isinstance(names.get("zh"), str):
-            issues.append(BankIssue(path.name, f"topics.{key}", "至少需要 zh 名称"))
-            continue
-        out[str(key)] = {lang: str(names.get(lang) or names["zh"]) for lang in ("zh", "en")}
+        where = f"topics.{key}"
+        try:
+            names = f.mapping(names, where, topics, key)
+            zh = f.text(names, "zh", where, missing="至少需要 zh 名称")
+            out[str(key)] = {"zh": zh, "en": f.text(names, "en", where, required=False) or zh}
+        except DataFileError as exc:
+            issues.append(BankIssue.from_error(exc))
     return out, issues
 
 
-def load_criteria_labels(scenarios_dir: Path) -> dict[str, dict[str, str]] | None:
-    """Rubric criteria (id → {zh, en}) from knowledge/scenarios/criteria.yaml, shared with role-play."""
-    path = scenarios_dir / "criteria.yaml"
-    if not path.is_file():
-        return None
-    try:
-        data = read_yaml(path) or {}
-    except yaml.YAMLError:
-        return None
-    criteria = data.get("criteria") if isinstance(data, dict) else None
-    if not isinstance(criteria, dict):
-        return None
-    out: dict[str, dict[str, str]] = {}
-    for key, names in criteria.items():
-        names = names if isinstance(names, dict) else {}
-        zh = str(names.get("zh") or key)
-        out[str(key)] = {"zh": zh, "en": str(names.get("en") or zh)}
-    return out
-
-
 def load_criteria_ids(scenarios_dir: Path) -> frozenset[str] | None:
-    labels = load_criteria_labels(scenarios_dir)
-    return frozenset(labels) if labels is not None else None
+    """The rubric criterion ids tips may be tagged with (the shared criteria); None: unknown, don't check."""
+    criteria = criteria_or_none(scenarios_dir)
+    return frozenset(criteria) if criteria is not None else None
 
 
 def load_scenario_ids(scenarios_dir: Path) -> frozenset[str] | None:
@@ -199,9 +187,9 @@ def load_scenario_ids(scenarios_dir: Path) -> frozenset[str] | None:
         if path.name in _SCENARIO_SKIP or path.name.startswith("_"):
             continue
         try:
-            data = read_yaml(path)
-        except (yaml.YAMLError, OSError):
-            continue
+            data = read_yaml(path).data
+        except DataFileError:
+            continue  # the scenario loader reports it
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             ids.add(data["id"])
     return frozenset(ids) or None
@@ -224,119 +212,115 @@ def load_references(knowledge_dir: Path, tips_dir: Path | None = None) -> tuple[
 # ---- parsing one tip ---------------------------------------------------------------------
 
 
-class _TipErrors(Exception):
-    """Collected while parsing one tip; raised to drop it."""
-
-
 class _TipParser:
-    """Turns one YAML mapping into a Tip, recording issues with precise locations."""
+    """Turns one tip's mapping into a Tip, recording every problem (not only the first) with field and line."""
 
-    def __init__(self, file: str, where: str, refs: References, issues: list[BankIssue]) -> None:
-        self.file, self.where, self.refs, self.issues = file, where, refs, issues
+    def __init__(self, f: Fields, where: str, refs: References, issues: list[BankIssue]) -> None:
+        self.f, self.where, self.refs, self.issues = f, where, refs, issues
         self.failed = False
 
     def _at(self, field_name: str) -> str:
         return f"{self.where}.{field_name}" if field_name else self.where
 
-    def error(self, field_name: str, message: str) -> None:
-        self.issues.append(BankIssue(self.file, self._at(field_name), message))
-        self.failed = True
+    def record(self, exc: DataFileError, severity: str = "error") -> None:
+        self.issues.append(BankIssue.from_error(exc, severity))
+        self.failed = self.failed or severity == "error"
 
-    def warn(self, field_name: str, message: str) -> None:
-        self.issues.append(BankIssue(self.file, self._at(field_name), message, "warning"))
+    def error(self, field_name: str, message: str, container: object = None, key: Any = None) -> None:
+        self.record(self.f.fail(self._at(field_name), message, container, key))
 
-    def text_field(self, data: dict[str, Any], key: str, label: str, path: str = "") -> str:
-        value = data.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.error(path or key, f"缺少{label}（需要一段文字）")
-            return ""
-        return value.strip()
+    def warn(self, field_name: str, message: str, container: object = None, key: Any = None) -> None:
+        self.record(self.f.fail(self._at(field_name), message, container, key), "warning")
 
-    def parse(self, raw: Any, default_topic: str | None) -> Tip | None:
+    def read(self, read: Callable[[], _T], fallback: _T) -> _T:
+        """A typed read whose failure is recorded (the tip is dropped) while the other fields are still checked."""
+        try:
+            return read()
+        except DataFileError as exc:
+            self.record(exc)
+            return fallback
+
+    def parse(self, raw: Any, default_topic: str | None, tips: list, index: int) -> Tip | None:
         if not isinstance(raw, dict):
-            self.error("", "每条提示应该是一个映射（id、text、source、tags…）")
+            self.error("", "每条提示应该是一个映射（id、text、source、tags…）", tips, index)
             return None
-        for key in sorted(set(raw) - _TIP_KEYS):
-            self.warn(str(key), "未知字段，已忽略")
+        for key in sorted(set(raw) - _TIP_KEYS, key=str):
+            self.warn(str(key), "未知字段，已忽略", raw, key)
         tip_id = raw.get("id")
         if not isinstance(tip_id, str) or not _ID_RE.match(tip_id):
-            self.error("id", f"id 需要 2–40 位小写字母、数字、- 或 _，收到：{tip_id!r}")
-        text = self.text_field(raw, "text", "提示正文")
+            self.error("id", f"id 需要 2–40 位小写字母、数字、- 或 _，收到：{tip_id!r}", raw, "id")
+        text = self.read(lambda: self.f.text(raw, "text", self.where, missing="缺少提示正文（需要一段文字）"), "")
         if text and text_length(text) > MAX_TEXT_CHARS:
-            self.error("text", f"太长：{text_length(text)} 字，上限 {MAX_TEXT_CHARS} 字")
-        source = self._source(raw.get("source"))
-        topic, criteria, scenario = self._tags(raw.get("tags"), default_topic)
-        quiz = self._quiz(raw.get("quiz"))
-        if self.failed or source is None or topic is None:
+            self.error("text", f"太长：{text_length(text)} 字，上限 {MAX_TEXT_CHARS} 字", raw, "text")
+        source = self._source(raw)
+        topic, criteria, scenario = self._tags(raw, default_topic)
+        quiz = self._quiz(raw)
+        if self.failed or source is None or topic is None or not isinstance(tip_id, str):
             return None
-        return Tip(id=tip_id, text=text, source=source, topic=topic, criteria=criteria, scenario=scenario, quiz=quiz, file=self.file)
+        return Tip(id=tip_id, text=text, source=source, topic=topic, criteria=criteria, scenario=scenario, quiz=quiz, file=self.f.file)
 
-    def _source(self, raw: Any) -> TipSource | None:
-        if not isinstance(raw, dict):
-            self.error("source", "需要 source: {doc: 资料 id, quote: 原文引文}")
+    def _source(self, tip: dict[str, Any]) -> TipSource | None:
+        f, where = self.f, self._at("source")
+        raw = self.read(lambda: f.section(tip, "source", self.where, expected="需要 source: {doc: 资料 id, quote: 原文引文}"), None)
+        if raw is None:
             return None
-        doc = raw.get("doc")
-        quote = raw.get("quote")
-        if not isinstance(doc, str) or not doc.strip():
-            self.error("source.doc", "缺少资料 id（见 knowledge/sources/manifest.yaml 的 id）")
+        doc = self.read(lambda: f.text(raw, "doc", where, missing="缺少资料 id（见 knowledge/sources/manifest.yaml 的 id）"), "")
+        if not doc:
             return None
-        if not isinstance(quote, str) or not quote.strip():
-            self.error("source.quote", "缺少原文引文")
+        quote = self.read(lambda: f.text(raw, "quote", where, verbatim=True, missing="缺少原文引文"), "")
+        if not quote:
             return None
-        doc, quote = doc.strip(), quote.strip()
         if not QUOTE_MIN <= len(quote) <= QUOTE_MAX:
-            self.error("source.quote", f"引文应为 {QUOTE_MIN}–{QUOTE_MAX} 个字，现在 {len(quote)} 个")
+            self.error("source.quote", f"引文应为 {QUOTE_MIN}–{QUOTE_MAX} 个字，现在 {len(quote)} 个", raw, "quote")
         texts = self.refs.source_texts
         if texts is not None:
             if doc not in texts:
-                self.error("source.doc", f"资料 id {doc!r} 不在 manifest.yaml 里（可用：{', '.join(sorted(texts))}）")
+                self.error("source.doc", f"资料 id {doc!r} 不在 manifest.yaml 里（可用：{', '.join(sorted(texts))}）", raw, "doc")
             elif quote not in texts[doc]:
-                self.error("source.quote", f"引文在资料 {doc!r} 的原文中找不到（需逐字复制）：{quote!r}")
+                self.error("source.quote", f"引文在资料 {doc!r} 的原文中找不到（需逐字复制）：{quote!r}", raw, "quote")
         return TipSource(doc=doc, quote=quote)
 
-    def _tags(self, raw: Any, default_topic: str | None) -> tuple[str | None, tuple[str, ...], str | None]:
+    def _tags(self, tip: dict[str, Any], default_topic: str | None) -> tuple[str | None, tuple[str, ...], str | None]:
+        f, where = self.f, self._at("tags")
+        raw = self.read(lambda: f.section(tip, "tags", self.where, required=False, expected="tags 应该是映射（topic、criteria、scenario）"), None)
         if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            self.error("tags", "tags 应该是映射（topic、criteria、scenario）")
             return None, (), None
-        for key in sorted(set(raw) - _TAG_KEYS):
-            self.warn(f"tags.{key}", "未知字段，已忽略")
+        for key in sorted(set(raw) - _TAG_KEYS, key=str):
+            self.warn(f"tags.{key}", "未知字段，已忽略", raw, key)
         topic = raw.get("topic", default_topic)
         if not isinstance(topic, str) or not topic:
-            self.error("tags.topic", "缺少主题（在提示的 tags.topic 或文件顶层的 topic 写）")
+            self.error("tags.topic", "缺少主题（在提示的 tags.topic 或文件顶层的 topic 写）", tip, "tags")
             topic = None
         elif self.refs.topics is not None and topic not in self.refs.topics:
-            self.error("tags.topic", f"未知主题 {topic!r}（在 {TOPICS_FILE} 里定义）")
-        criteria_raw = raw.get("criteria", [])
-        if isinstance(criteria_raw, str):
-            criteria_raw = [criteria_raw]
-        if not isinstance(criteria_raw, list) or not all(isinstance(c, str) for c in criteria_raw):
-            self.error("tags.criteria", "应为评分维度 id 的列表，例如 [listen_first, compliance]")
-            criteria_raw = []
-        criteria = tuple(dict.fromkeys(c.strip() for c in criteria_raw if c.strip()))
+            self.error("tags.topic", f"未知主题 {topic!r}（在 {TOPICS_FILE} 里定义）", raw, "topic")
+        listed = self.read(
+            lambda: f.texts(raw, "criteria", where, min_items=0, one_or_list=True, expected="应为评分维度 id 的列表，例如 [listen_first, compliance]"),
+            (),
+        )
+        criteria = tuple(dict.fromkeys(listed))
         known = self.refs.criteria
         for criterion in criteria:
             if known is not None and criterion not in known:
-                self.warn("tags.criteria", f"评分维度 {criterion!r} 不在 knowledge/scenarios/criteria.yaml 里")
+                self.warn("tags.criteria", f"评分维度 {criterion!r} 不在 knowledge/scenarios/criteria.yaml 里", raw, "criteria")
         scenario = raw.get("scenario")
         if scenario is not None and (not isinstance(scenario, str) or not scenario.strip()):
-            self.error("tags.scenario", "应为场景 id（文字）")
+            self.error("tags.scenario", "应为场景 id（文字）", raw, "scenario")
             scenario = None
         elif isinstance(scenario, str):
             scenario = scenario.strip()
             if self.refs.scenarios is not None and scenario not in self.refs.scenarios:
-                self.warn("tags.scenario", f"场景 {scenario!r} 在 knowledge/scenarios/ 里找不到，“练一练”按钮不会显示")
+                self.warn("tags.scenario", f"场景 {scenario!r} 在 knowledge/scenarios/ 里找不到，“练一练”按钮不会显示", raw, "scenario")
         return topic, criteria, scenario
 
-    def _quiz(self, raw: Any) -> Quiz | None:
+    def _quiz(self, tip: dict[str, Any]) -> Quiz | None:
+        if tip.get("quiz") is None:
+            return None
+        f, where = self.f, self._at("quiz")
+        raw = self.read(lambda: f.section(tip, "quiz", self.where, expected="quiz 应为 {question: 问题, answer: 答案}"), None)
         if raw is None:
             return None
-        if not isinstance(raw, dict):
-            self.error("quiz", "quiz 应为 {question: 问题, answer: 答案}")
-            return None
-        question = self.text_field(raw, "question", "测验问题", "quiz.question")
-        answer = self.text_field(raw, "answer", "测验答案", "quiz.answer")
+        question = self.read(lambda: f.text(raw, "question", where, missing="缺少测验问题（需要一段文字）"), "")
+        answer = self.read(lambda: f.text(raw, "answer", where, missing="缺少测验答案（需要一段文字）"), "")
         return Quiz(question, answer) if question and answer else None
 
 
@@ -349,24 +333,23 @@ def tip_files(tips_dir: Path) -> list[Path]:
 
 def parse_tip_file(path: Path, refs: References) -> tuple[list[Tip], list[BankIssue]]:
     """Tips of one file; a file that cannot be read yields issues and no tips."""
-    issues: list[BankIssue] = []
     try:
-        data = read_yaml(path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"第 {mark.line + 1} 行" if mark is not None else ""
-        return [], [BankIssue(path.name, line, f"YAML 格式错误，整个文件已跳过：{getattr(exc, 'problem', exc)}")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [BankIssue(path.name, "", f"无法读取（需要 UTF-8 文本）：{exc}")]
+        doc = read_yaml(path)
+    except DataFileError as exc:
+        return [], [BankIssue(exc.file, exc.where, f"{exc.what}；整个文件已跳过", "error", exc.line)]
+    f = doc.fields()
+    data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("tips"), list):
-        return [], [BankIssue(path.name, "tips", "顶层需要 tips: 列表（可选 topic: 默认主题）")]
+        container, key = (data, "tips") if isinstance(data, dict) else (data, None)
+        return [], [BankIssue.from_error(f.fail("tips", "顶层需要 tips: 列表（可选 topic: 默认主题）", container, key))]
     default_topic = data.get("topic") if isinstance(data.get("topic"), str) else None
+    issues: list[BankIssue] = []
     tips: list[Tip] = []
     for index, raw in enumerate(data["tips"]):
         label = f"tips[{index}]"
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             label += f" ({raw['id']})"
-        tip = _TipParser(path.name, label, refs, issues).parse(raw, default_topic)
+        tip = _TipParser(f, label, refs, issues).parse(raw, default_topic, data["tips"], index)
         if tip is not None:
             tips.append(tip)
     return tips, issues

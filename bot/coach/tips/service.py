@@ -31,7 +31,8 @@ from bot.coach.tips.timezones import (
 from bot.coach.tips.choice import Choice, ChoicePolicy, InMemoryPracticeScores, PracticeScores, choose_tip
 from bot.store.subscriptions import SentTip
 from bot.coach.tips.sources import QuoteLocator, ResolvedSource, SourceResolver
-from bot.coach.tips.bank import Tip, TipBank, load_bank_for, load_criteria_labels, load_scenario_ids
+from bot.coach.criteria import Criteria, criteria_or_none
+from bot.coach.tips.bank import Tip, TipBank, load_bank_for, load_scenario_ids
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.subscriptions import Claim, Subscription, SubscriptionStore
@@ -75,7 +76,7 @@ class TipService:
         self._scenarios: frozenset[str] | None = None
         self._checked_at = 0.0
         self._cities: dict[str, str] | None = None
-        self._criteria: dict[str, dict[str, str]] = {}
+        self._criteria = Criteria()
 
     # ---- the bank, reloaded when a manager edits a file ----------------------------------
     def _files_stamp(self) -> tuple:
@@ -96,7 +97,7 @@ class TipService:
             if self._bank is None or stamp != self._stamp:
                 self._bank = load_bank_for(self.knowledge_dir)
                 self._scenarios = load_scenario_ids(self.knowledge_dir / "scenarios")
-                self._criteria = load_criteria_labels(self.knowledge_dir / "scenarios") or {}
+                self._criteria = criteria_or_none(self.knowledge_dir / "scenarios") or Criteria()
                 self._stamp = stamp
             return self._bank
 
@@ -110,9 +111,8 @@ class TipService:
             return self._cities
 
     def criterion_label(self, criterion: str, lang: str = "zh") -> str:
-        _ = self.bank  # loads the labels along with the bank
-        names = self._criteria.get(criterion, {})
-        return names.get(lang) or names.get("zh") or criterion
+        _ = self.bank  # loads the criteria along with the bank
+        return self._criteria.name(criterion, lang)
 
     # ---- choosing --------------------------------------------------------------------------
     def choose(self, user_id: int, now: datetime, zone: str, history=None, exclude: Iterable[str] = ()) -> Choice | None:

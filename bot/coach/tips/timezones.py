@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import yaml
+from bot.datafiles import DataFileError, problem_text, read_yaml
 
 DEFAULT_TIME = time(9, 0)
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -26,7 +26,6 @@ CITIES_FILE = "_cities.yaml"
 PTB_ALL_DAYS = (0, 1, 2, 3, 4, 5, 6)
 PTB_WEEKDAYS = (1, 2, 3, 4, 5)
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TIME_RE = re.compile(r"^(\d{1,2})(?:[:：.点时](\d{1,2})?分?)?$")
 
 
@@ -87,21 +86,24 @@ def looks_like_time(text: str) -> bool:
 
 
 def load_city_zones(path: Path) -> tuple[dict[str, str], list[str]]:
-    """City name (lower-cased) → IANA zone, plus problems found (named by file and entry)."""
-    problems: list[str] = []
+    """City name (lower-cased) → IANA zone, plus problems found (named by file, entry and line).
+
+    A bad entry is reported and skipped; a bad file leaves only IANA names.
+    """
     if not path.is_file():
-        return {}, [f"{path.name}: 文件不存在，只能识别 IANA 时区名"]
+        return {}, [problem_text(path.name, "", "文件不存在，只能识别 IANA 时区名")]
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}  # noqa: S506 - safe loader
-    except yaml.YAMLError as exc:
-        return {}, [f"{path.name}: YAML 格式错误：{exc}"]
-    cities = data.get("cities") if isinstance(data, dict) else None
-    if not isinstance(cities, dict):
-        return {}, [f"{path.name}: 需要顶层的 cities: 映射（城市名: 时区）"]
+        doc = read_yaml(path)
+        f = doc.fields()
+        data = f.root(doc.data, "（cities: 城市名: 时区）")
+        cities = f.section(data, "cities", "", expected="需要顶层的 cities: 映射（城市名: 时区）")
+    except DataFileError as exc:
+        return {}, [str(exc)]
+    problems: list[str] = []
     out: dict[str, str] = {}
     for name, zone in cities.items():
         if not isinstance(zone, str) or not _is_zone(zone):
-            problems.append(f"{path.name}: cities.{name}: 不是有效的 IANA 时区名：{zone!r}")
+            problems.append(str(f.fail(f"cities.{name}", f"不是有效的 IANA 时区名：{zone!r}", cities, name)))
             continue
         out[_key(str(name))] = zone
     return out, problems
