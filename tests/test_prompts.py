@@ -277,3 +277,11 @@ def test_answer_prompts_come_from_the_settings_directory(prompts_copy: Path) -> 
     prompt = build_answer_prompt("客户不回消息怎么办？", [], settings)
     assert prompt.messages[0]["content"] == "系统：用中文，不懂就说 NOT_COVERED。"
     assert prompt.messages[-1]["content"] == '资料：\n问题：客户不回消息怎么办？\n示例 {"a": 1}'
+
+
+def test_a_ui_file_is_read_by_the_shared_data_file_reader() -> None:
+    with pytest.raises(PromptFileError) as info:
+        parse_ui_yaml("bot.yaml", "ok:\n  zh: 好\ngreeting:\n  en: hi\n")
+    assert str(info.value) == "bot.yaml: greeting: 至少需要 zh 一项（第 3 行）"
+    with pytest.raises(PromptFileError, match="写了两次"):
+        parse_ui_yaml("bot.yaml", "ok:\n  zh: 好\nok:\n  zh: 行\n")

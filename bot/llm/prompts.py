@@ -36,8 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import yaml
-
+from bot.datafiles import DataFileError, parse_yaml
 from bot.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -113,24 +112,19 @@ def placeholders(template: str) -> list[str]:
 def parse_ui_yaml(file_name: str, text: str) -> dict[str, dict[str, str]]:
     """One `prompts/ui/*.yaml` file as {key: {"zh": …, "en": …}} (English falls back to Chinese).
 
-    The one place UI YAML is parsed, so it can move onto the shared data-file reader.
-    Errors read "file: where: what（第 N 行）".
+    Parsed by the shared data-file reader (`bot.datafiles`), so errors read
+    "file: where: what（第 N 行）" like every other hand-edited file.
     """
     try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"（第 {mark.line + 1} 行）" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PromptFileError(f"{file_name}: YAML: 格式错误：{problem}{line}") from exc
-    if not isinstance(data, dict):
-        raise PromptFileError(f"{file_name}: 顶层: 应该是 键: {{zh: ..., en: ...}} 的映射")
-    texts: dict[str, dict[str, str]] = {}
-    for key, value in data.items():
-        if not isinstance(value, dict) or "zh" not in value:
-            raise PromptFileError(f"{file_name}: {key}: 至少需要 zh 一项")
-        texts[str(key)] = {lang: str(value.get(lang, value["zh"])) for lang in LANGUAGES}
-    return texts
+        doc = parse_yaml(text, file_name)
+        f = doc.fields()
+        data = f.root(doc.data, "（键: {zh: ..., en: ...}）")
+        for key, value in data.items():
+            if not isinstance(value, dict) or "zh" not in value:
+                raise f.fail(str(key), "至少需要 zh 一项", data, key)
+    except DataFileError as exc:
+        raise PromptFileError(str(exc)) from exc
+    return {str(key): {lang: str(value.get(lang, value["zh"])) for lang in LANGUAGES} for key, value in data.items()}
 
 
 # ---------------------------------------------------------------- the loader
