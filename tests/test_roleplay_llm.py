@@ -235,3 +235,28 @@ async def test_the_shipped_prompts_reach_the_model_filled_and_with_single_brace_
     assert '{"reply": ' in customer and '{"criteria": [{"id": ' in evaluator
     for system in (customer, evaluator):
         assert "{{" not in system and not re.search(r"\{[A-Za-z_]\w*\}", system), "every placeholder filled"
+
+
+async def test_llm_turns_and_scoring_build_the_customer_off_the_event_loop(practice, server, monkeypatch) -> None:
+    """Building a customer embeds every move (and resolves citations): it must not block the bot's event loop."""
+    import asyncio
+
+    calls: list[bool] = []
+
+    def on_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    scored = evaluation(practice, "abnormal-loss", SEGMENTS)  # (the test's own look-up, before watching)
+    real_customer, real_scenario = practice.customer, practice.scenario
+    monkeypatch.setattr(practice, "customer", lambda sid: (calls.append(on_loop()), real_customer(sid))[1])
+    monkeypatch.setattr(practice, "scenario", lambda sid: (calls.append(on_loop()), real_scenario(sid))[1])
+    session = practice.start("abnormal-loss")
+    calls.clear()
+    server.queue(customer_json("分段查？行。", trust=2), scored)
+    await practice.reply(session, SEGMENTS)
+    await practice.finish(session)
+    assert calls and not any(calls), "customer()/scenario() ran on the event loop"

@@ -9,24 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.coach.criteria import CriterionInfo
 from bot.coach.types import Citation
+from bot.datafiles import DataFileError
 
 DIFFICULTIES = ("入门", "进阶", "挑战")
 DEFAULT_WALK_AWAY_AT = 100
 DEFAULT_GOAL_RESISTANCE = 50
 DEFAULT_AVOID_PENALTY = 0.4
-
-
-@dataclass(frozen=True)
-class CriterionInfo:
-    """A shared skill id with its display names (knowledge/scenarios/criteria.yaml)."""
-
-    id: str
-    zh: str
-    en: str
-
-    def name(self, lang: str = "zh") -> str:
-        return self.en if lang == "en" and self.en else self.zh
 
 
 @dataclass(frozen=True)
@@ -60,13 +50,17 @@ class Criterion:
     """A rubric criterion of one scenario."""
 
     id: str
-    name: str
+    name: str  # Chinese; `display_name(lang)` for the reader's language
     weight: int
     good: str
     checks: tuple[Check, ...]
     avoid: tuple[Avoid, ...]
     example: str
     sources: tuple[SourceRef, ...]
+    name_en: str = ""
+
+    def display_name(self, lang: str = "zh") -> str:
+        return self.name_en if lang == "en" and self.name_en else self.name
 
     @property
     def citations(self) -> list[Citation]:
@@ -189,7 +183,7 @@ class ScenarioCatalog:
     """All scenarios that loaded, plus the errors of those that did not."""
 
     scenarios: dict[str, Scenario] = field(default_factory=dict)
-    errors: list[ScenarioError] = field(default_factory=list)
+    errors: list[DataFileError] = field(default_factory=list)
     criteria: dict[str, CriterionInfo] = field(default_factory=dict)
     sources: dict[str, SourceText] = field(default_factory=dict)
 

@@ -17,8 +17,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
 from bot.coach.practice.scenario_types import (  # re-exported: callers import the types from here
     DEFAULT_AVOID_PENALTY,
     DEFAULT_GOAL_RESISTANCE,
@@ -29,7 +27,6 @@ from bot.coach.practice.scenario_types import (  # re-exported: callers import t
     Brief,
     Check,
     Criterion,
-    CriterionInfo,
     EndConditions,
     Guarded,
     Persona,
@@ -39,10 +36,10 @@ from bot.coach.practice.scenario_types import (  # re-exported: callers import t
     SourceRef,
     SourceText,
 )
+from bot.coach.criteria import CRITERIA_FILE, CriterionInfo, load_criteria
 from bot.coach.types import Citation
-from bot.text.chars import CJK_TEXT
+from bot.datafiles import DataFileError, Fields, read_yaml
 
-CRITERIA_FILE = "criteria.yaml"
 SIGNALS_FILE = "signals.yaml"
 RESERVED_FILES = frozenset({CRITERIA_FILE, SIGNALS_FILE})
 QUOTE_MIN, QUOTE_MAX = 10, 60
@@ -52,132 +49,10 @@ REACTION_KINDS = ("improper", "pushed", "ignored")
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,39}")
 
 
-class ScenarioError(ValueError):
-    """One problem in one file, naming the file and the field."""
-
-    def __init__(self, file: str, field_path: str, message: str) -> None:
-        super().__init__(f"{file}: {field_path}: {message}" if field_path else f"{file}: {message}")
-        self.file = file
-        self.field = field_path
-        self.message = message
-
-
-# ---------------------------------------------------------------- field readers
-
-
-_CJK_GAP = re.compile(rf"(?<=[{CJK_TEXT}])\s+(?=[{CJK_TEXT}])")
-
-
-def _tidy(text: str) -> str:
-    """Strip, and drop the spaces YAML's folded lines leave between Chinese characters."""
-    return _CJK_GAP.sub("", text.strip())
-
-
-class _Fields:
-    """Typed accessors that raise ScenarioError naming the file and the field path."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, path: str, message: str) -> ScenarioError:
-        return ScenarioError(self.file, path, message)
-
-    def mapping(self, value: Any, path: str) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(path, "应该是一个映射（键: 值）")
-        return value
-
-    def text(self, data: dict, key: str, path: str, *, required: bool = True, default: str = "", verbatim: bool = False) -> str:
-        value = data.get(key)
-        where = f"{path}.{key}" if path else key
-        if value is None:
-            if required:
-                raise self.fail(where, "缺少这一项")
-            return default
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.fail(where, "应该是一段文字")
-        text = str(value).strip() if verbatim else _tidy(str(value))
-        if required and not text:
-            raise self.fail(where, "不能为空")
-        return text
-
-    def integer(self, data: dict, key: str, path: str, *, lo: int, hi: int, default: int | None = None) -> int:
-        value = data.get(key, default)
-        where = f"{path}.{key}" if path else key
-        if value is None:
-            raise self.fail(where, "缺少这一项")
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(where, f"应该是整数，收到 {value!r}")
-        if not lo <= value <= hi:
-            raise self.fail(where, f"应该在 {lo} 到 {hi} 之间，收到 {value}")
-        return value
-
-    def number(self, data: dict, key: str, path: str, *, lo: float, hi: float, default: float) -> float:
-        value = data.get(key, default)
-        where = f"{path}.{key}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(where, f"应该是数字，收到 {value!r}")
-        if not lo <= float(value) <= hi:
-            raise self.fail(where, f"应该在 {lo} 到 {hi} 之间，收到 {value}")
-        return float(value)
-
-    def flag(self, data: dict, key: str, path: str) -> bool:
-        value = data.get(key, False)
-        if not isinstance(value, bool):
-            raise self.fail(f"{path}.{key}", f"只能是 true 或 false，收到 {value!r}")
-        return value
-
-    def texts(self, data: dict, key: str, path: str, *, min_items: int = 1, one_or_list: bool = False) -> tuple[str, ...]:
-        value = data.get(key)
-        where = f"{path}.{key}" if path else key
-        if value is None:
-            if min_items:
-                raise self.fail(where, "缺少这一项")
-            return ()
-        if one_or_list and isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise self.fail(where, "应该是一个列表")
-        out: list[str] = []
-        for i, item in enumerate(value):
-            if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
-                raise self.fail(f"{where}[{i}]", "应该是一段不为空的文字")
-            out.append(_tidy(str(item)))
-        if len(out) < min_items:
-            raise self.fail(where, f"至少需要 {min_items} 项")
-        return tuple(out)
-
-    def items(self, data: dict, key: str, path: str, *, min_items: int = 0) -> list[dict]:
-        value = data.get(key)
-        where = f"{path}.{key}" if path else key
-        if value is None:
-            value = []
-        if not isinstance(value, list):
-            raise self.fail(where, "应该是一个列表")
-        if len(value) < min_items:
-            raise self.fail(where, f"至少需要 {min_items} 项")
-        return [self.mapping(item, f"{where}[{i}]") for i, item in enumerate(value)]
+ScenarioError = DataFileError  # a bad scenario file: "file: field: what（第 N 行）"
 
 
 # ---------------------------------------------------------------- shared files
-
-
-def load_criteria(scenarios_dir: Path) -> dict[str, CriterionInfo]:
-    """The shared criterion ids (criteria.yaml); raises ScenarioError on a malformed file."""
-    path = scenarios_dir / CRITERIA_FILE
-    f = _Fields(CRITERIA_FILE)
-    if not path.is_file():
-        raise f.fail("", "找不到这个文件：场景评分维度的 id 都要在这里登记")
-    data = f.mapping(_read_yaml(path, CRITERIA_FILE), "")
-    entries = f.mapping(data.get("criteria"), "criteria")
-    out: dict[str, CriterionInfo] = {}
-    for key, value in entries.items():
-        where = f"criteria.{key}"
-        if not isinstance(key, str) or not _ID_RE.fullmatch(key):
-            raise f.fail(where, "id 只能用小写英文字母、数字和下划线")
-        value = f.mapping(value, where)
-        out[key] = CriterionInfo(key, f.text(value, "zh", where), f.text(value, "en", where, required=False))
-    return out
 
 
 def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...]]]:
@@ -185,8 +60,9 @@ def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...
     path = scenarios_dir / SIGNALS_FILE
     if not path.is_file():
         return Signals(), {}
-    f = _Fields(SIGNALS_FILE)
-    data = f.mapping(_read_yaml(path, SIGNALS_FILE), "")
+    document = read_yaml(path, SIGNALS_FILE)
+    f = Fields(SIGNALS_FILE, document)
+    data = f.mapping(document, "")
     signals = _read_signals(f, data.get("signals") or {}, "signals", Signals())
     reactions = _read_reactions(f, data.get("reactions") or {}, "reactions", {})
     factors: dict[str, tuple[float, float]] = {}
@@ -209,7 +85,7 @@ def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...
     return replace(signals, factors=factors, styles=styles, moods=tuple(moods)), reactions
 
 
-def _read_signals(f: _Fields, raw: Any, path: str, base: Signals) -> Signals:
+def _read_signals(f: Fields, raw: Any, path: str, base: Signals) -> Signals:
     raw = f.mapping(raw, path)
     return Signals(
         improper_cues=base.improper_cues + f.texts(raw, "improper_cues", path, min_items=0),
@@ -223,7 +99,7 @@ def _read_signals(f: _Fields, raw: Any, path: str, base: Signals) -> Signals:
     )
 
 
-def _read_reactions(f: _Fields, raw: Any, path: str, base: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+def _read_reactions(f: Fields, raw: Any, path: str, base: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
     raw = f.mapping(raw, path)
     out = dict(base)
     for key in raw:
@@ -231,17 +107,6 @@ def _read_reactions(f: _Fields, raw: Any, path: str, base: dict[str, tuple[str, 
             raise f.fail(f"{path}.{key}", f"只能是 {' / '.join(REACTION_KINDS)}")
         out[key] = f.texts(raw, key, path, one_or_list=True)
     return out
-
-
-def _read_yaml(path: Path, name: str) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行" if mark is not None else ""
-        raise ScenarioError(name, where, f"YAML 格式错误：{getattr(exc, 'problem', None) or exc}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(name, "", f"读不了这个文件：{exc}") from exc
 
 
 # ---------------------------------------------------------------- sources
@@ -307,7 +172,7 @@ def parse_scenario(
     base_reactions: dict[str, tuple[str, ...]],
 ) -> Scenario:
     """Build a Scenario from parsed YAML; raises ScenarioError naming the first bad field."""
-    f = _Fields(file)
+    f = Fields(file, data)
     data = f.mapping(data, "")
     scenario_id = f.text(data, "id", "")
     if not _ID_RE.fullmatch(scenario_id):
@@ -350,7 +215,7 @@ def parse_scenario(
     )
 
 
-def _parse_persona(f: _Fields, raw: Any) -> Persona:
+def _parse_persona(f: Fields, raw: Any) -> Persona:
     p = f.mapping(raw, "persona")
     return Persona(
         name=f.text(p, "name", "persona"),
@@ -366,7 +231,7 @@ def _parse_persona(f: _Fields, raw: Any) -> Persona:
     )
 
 
-def _parse_beats(f: _Fields, data: dict) -> tuple[Beat, ...]:
+def _parse_beats(f: Fields, data: dict) -> tuple[Beat, ...]:
     beats: list[Beat] = []
     seen: set[str] = set()
     for i, raw in enumerate(f.items(data, "beats", "", min_items=2)):
@@ -404,7 +269,7 @@ def _parse_beats(f: _Fields, data: dict) -> tuple[Beat, ...]:
 
 
 def _parse_rubric(
-    f: _Fields, data: dict, criteria: dict[str, CriterionInfo], sources: dict[str, SourceText]
+    f: Fields, data: dict, criteria: dict[str, CriterionInfo], sources: dict[str, SourceText]
 ) -> tuple[Criterion, ...]:
     raw_items = f.items(data, "rubric", "")
     if not RUBRIC_MIN <= len(raw_items) <= RUBRIC_MAX:
@@ -437,6 +302,7 @@ def _parse_rubric(
             Criterion(
                 id=cid,
                 name=criteria[cid].zh,
+                name_en=criteria[cid].en,
                 weight=weight,
                 good=f.text(raw, "good", where),
                 checks=tuple(checks),
@@ -451,7 +317,7 @@ def _parse_rubric(
     return tuple(rubric)
 
 
-def _parse_source(f: _Fields, raw: dict, where: str, sources: dict[str, SourceText]) -> SourceRef:
+def _parse_source(f: Fields, raw: dict, where: str, sources: dict[str, SourceText]) -> SourceRef:
     doc = f.text(raw, "doc", where)
     quote = f.text(raw, "quote", where, verbatim=True)
     if doc not in sources:
@@ -496,7 +362,7 @@ def load_catalog(
     catalog.sources = sources
     for path in scenario_files(scenarios_dir):
         try:
-            scenario = parse_scenario(_read_yaml(path, path.name), path.name, catalog.criteria, sources, signals, reactions)
+            scenario = parse_scenario(read_yaml(path, path.name), path.name, catalog.criteria, sources, signals, reactions)
         except ScenarioError as exc:
             catalog.errors.append(exc)
             continue

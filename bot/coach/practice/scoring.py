@@ -56,6 +56,10 @@ class CriterionResult:
     better_reply: str
     good: str
     citations: tuple[Citation, ...]
+    name_en: str = ""
+
+    def display_name(self, lang: str = "zh") -> str:
+        return self.name_en if lang == "en" and self.name_en else self.name
 
     @property
     def points(self) -> float:
@@ -69,6 +73,7 @@ class CriterionResult:
         return {
             "id": self.criterion_id,
             "name": self.name,
+            "name_en": self.name_en,
             "weight": self.weight,
             "score_pct": self.pct,
             "points": round(self.points, 1),
@@ -209,6 +214,7 @@ class OfflineScorer:
         return CriterionResult(
             criterion_id=criterion.id,
             name=criterion.name,
+            name_en=criterion.name_en,
             weight=criterion.weight,
             pct=pct,
             done_well=tuple(done),
@@ -355,6 +361,7 @@ class LLMEvaluator:
                 CriterionResult(
                     criterion_id=criterion.id,
                     name=criterion.name,
+                    name_en=criterion.name_en,
                     weight=criterion.weight,
                     pct=int(round(item["score"])),
                     done_well=tuple(x for x in [str(item.get("done_well", "")).strip()] if x),

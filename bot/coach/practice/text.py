@@ -73,7 +73,7 @@ def card_text(card: ScoreCard, lang: str, esc: Fmt = _same, bold: Fmt = _same) -
     if card.notice:
         lines.append(t(f"practice.notice_{card.notice}", lang))
     for c in card.criteria:
-        lines.append(t("practice.card_criterion", lang, name=esc(c.name), points=_points(c.points), weight=c.weight))
+        lines.append(t("practice.card_criterion", lang, name=esc(c.display_name(lang)), points=_points(c.points), weight=c.weight))
         if c.done_well:
             lines.append(t("practice.card_done", lang, items=esc(sep.join(c.done_well))))
         if c.missing:
@@ -85,7 +85,7 @@ def card_text(card: ScoreCard, lang: str, esc: Fmt = _same, bold: Fmt = _same) -
         return "\n".join(lines)
     lines.append(bold(t("practice.card_improve_heading", lang)))
     for n, c in enumerate(improvements, start=1):
-        lines.append(t("practice.card_improve", lang, n=n, name=esc(c.name), lost=_points(c.lost), good=esc(c.good)))
+        lines.append(t("practice.card_improve", lang, n=n, name=esc(c.display_name(lang)), lost=_points(c.lost), good=esc(c.good)))
         lines.append(t("practice.card_better", lang, reply=esc(c.better_reply)))
         if c.citations:
             lines.append(t("practice.card_read", lang, citations=esc(citations_text(c.citations, lang))))

@@ -14,8 +14,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
+from bot.coach.criteria import criterion_names as _criterion_names
+from bot.settings import Settings
 from bot.store.practice import CriterionAverage, PracticeStore
 from bot.store.users import UserProfile, UserStore
 
@@ -50,18 +51,6 @@ def display_name(profile: UserProfile | None, user_id: int) -> str:
     if profile.first_name:
         return profile.first_name + (f" (@{profile.username})" if profile.username else "")
     return f"@{profile.username}" if profile.username else str(user_id)
-
-
-def criterion_names(knowledge_dir: Path, lang: str = "zh") -> dict[str, str]:
-    """Criterion id -> display name from knowledge/scenarios/criteria.yaml; empty (ids shown) if unreadable."""
-    from bot.coach.practice.scenarios import ScenarioError, load_criteria
-
-    try:
-        criteria = load_criteria(knowledge_dir / "scenarios")
-    except (ScenarioError, OSError) as exc:
-        logger.warning("Criterion names unavailable: %s", exc)
-        return {}
-    return {cid: info.name(lang) for cid, info in criteria.items()}
 
 
 def team_summary(
@@ -136,3 +125,21 @@ def write_csv(rows: list[ScoreRow], out: io.TextIOBase) -> int:
         score = int(r.score_pct) if float(r.score_pct).is_integer() else r.score_pct
         writer.writerow((r.user_id, r.name, stamp, r.scenario_id, r.criterion_id, r.criterion, score))
     return len(rows)
+
+
+class Team:
+    """The manager's view bound to the stores and settings: what /team and `salescoach report` ask for."""
+
+    def __init__(self, practice: PracticeStore, users: UserStore, settings: Settings) -> None:
+        self.practice = practice
+        self.users = users
+        self.settings = settings
+
+    def summary(self, now: float | None = None) -> TeamSummary:
+        return team_summary(self.practice, self.users, self.settings.admin_user_ids, now)
+
+    def criterion_names(self, lang: str) -> dict[str, str]:
+        return _criterion_names(self.settings.knowledge_dir, lang)
+
+    def score_rows(self, lang: str, since: float = 0.0) -> list[ScoreRow]:
+        return score_rows(self.practice, self.users, self.criterion_names(lang), since)

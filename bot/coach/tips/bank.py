@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from bot.corpus.documents import ManifestError
+from bot.coach.criteria import load_criteria
 from bot.corpus.library import read_manifest_texts
+from bot.datafiles import DataFileError, read_yaml
 
 MAX_TEXT_CHARS = 120
 QUOTE_MIN, QUOTE_MAX = 10, 60
@@ -27,12 +28,6 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")  # fits in 64-byte callback d
 _TIP_KEYS = {"id", "text", "source", "tags", "quiz"}
 _TAG_KEYS = {"topic", "criteria", "scenario"}
 _SCENARIO_SKIP = {"criteria.yaml", "signals.yaml"}
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file safely (raises yaml.YAMLError, OSError, UnicodeDecodeError)."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
 
 
 @dataclass(frozen=True)
@@ -150,8 +145,8 @@ def load_topics(tips_dir: Path) -> tuple[dict[str, dict[str, str]] | None, list[
         return None, []
     try:
         data = read_yaml(path) or {}
-    except yaml.YAMLError as exc:
-        return None, [BankIssue(path.name, "", f"YAML 格式错误：{exc}")]
+    except DataFileError as exc:
+        return None, [BankIssue(path.name, f"第 {exc.line} 行" if exc.line else "", exc.message)]
     topics = data.get("topics") if isinstance(data, dict) else None
     if not isinstance(topics, dict):
         return None, [BankIssue(path.name, "topics", "需要 topics: 映射（id: {zh: 名称, en: name}）")]
@@ -166,23 +161,12 @@ def load_topics(tips_dir: Path) -> tuple[dict[str, dict[str, str]] | None, list[
 
 
 def load_criteria_labels(scenarios_dir: Path) -> dict[str, dict[str, str]] | None:
-    """Rubric criteria (id → {zh, en}) from knowledge/scenarios/criteria.yaml, shared with role-play."""
-    path = scenarios_dir / "criteria.yaml"
-    if not path.is_file():
-        return None
+    """Rubric criteria (id → {zh, en}) through the one criteria parser; None when the file is missing or broken."""
     try:
-        data = read_yaml(path) or {}
-    except yaml.YAMLError:
+        criteria = load_criteria(scenarios_dir)
+    except DataFileError:
         return None
-    criteria = data.get("criteria") if isinstance(data, dict) else None
-    if not isinstance(criteria, dict):
-        return None
-    out: dict[str, dict[str, str]] = {}
-    for key, names in criteria.items():
-        names = names if isinstance(names, dict) else {}
-        zh = str(names.get("zh") or key)
-        out[str(key)] = {"zh": zh, "en": str(names.get("en") or zh)}
-    return out
+    return {cid: {"zh": info.zh, "en": info.name("en")} for cid, info in criteria.items()}
 
 
 def load_criteria_ids(scenarios_dir: Path) -> frozenset[str] | None:
@@ -200,7 +184,7 @@ def load_scenario_ids(scenarios_dir: Path) -> frozenset[str] | None:
             continue
         try:
             data = read_yaml(path)
-        except (yaml.YAMLError, OSError):
+        except DataFileError:
             continue
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             ids.add(data["id"])
@@ -222,10 +206,6 @@ def load_references(knowledge_dir: Path, tips_dir: Path | None = None) -> tuple[
 
 
 # ---- parsing one tip ---------------------------------------------------------------------
-
-
-class _TipErrors(Exception):
-    """Collected while parsing one tip; raised to drop it."""
 
 
 class _TipParser:
@@ -352,12 +332,8 @@ def parse_tip_file(path: Path, refs: References) -> tuple[list[Tip], list[BankIs
     issues: list[BankIssue] = []
     try:
         data = read_yaml(path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"第 {mark.line + 1} 行" if mark is not None else ""
-        return [], [BankIssue(path.name, line, f"YAML 格式错误，整个文件已跳过：{getattr(exc, 'problem', exc)}")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [BankIssue(path.name, "", f"无法读取（需要 UTF-8 文本）：{exc}")]
+    except DataFileError as exc:
+        return [], [BankIssue(path.name, f"第 {exc.line} 行" if exc.line else "", f"{exc.message}（整个文件已跳过）")]
     if not isinstance(data, dict) or not isinstance(data.get("tips"), list):
         return [], [BankIssue(path.name, "tips", "顶层需要 tips: 列表（可选 topic: 默认主题）")]
     default_topic = data.get("topic") if isinstance(data.get("topic"), str) else None
