@@ -38,7 +38,8 @@ from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from bot.store.subscriptions import SubscriptionStore  # noqa: E402
 from bot.telegram.app import build_application  # noqa: E402
-from bot.telegram.tips import CLOCK_KEY, SERVICE_KEY, STARTUP_REPORT_KEY, deliver_daily  # noqa: E402
+from bot.telegram.context import services_of
+from bot.telegram.tips import CLOCK_KEY, STARTUP_REPORT_KEY, deliver_daily  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegramServer  # noqa: E402
 
 ZONES = ["Asia/Shanghai"] * 6 + ["Asia/Hong_Kong", "Asia/Tokyo", "Europe/London", "America/New_York", "Australia/Sydney"]
@@ -107,9 +108,7 @@ async def bench_startup(settings: Settings, n: int, now: datetime) -> dict[str, 
 def bench_claims(settings: Settings, n: int, now: datetime) -> float:
     """Daily-slot claims per second (choose the tip + unique insert), as the pushes do."""
     services = Services.build(settings)
-    from bot.coach.tips.service import build_tip_service
-
-    service = build_tip_service(settings, services.db, services.knowledge)
+    service = services.tips
     subs = service.store.active()[:n]
     service.card(service.choose(1, now, "Asia/Shanghai"))  # warm the bank and source resolver
     started = time.perf_counter()
@@ -126,7 +125,7 @@ async def bench_sending(settings: Settings, server: FakeTelegramServer, n: int, 
     application = build_application(services)
     application.bot_data[CLOCK_KEY] = lambda: now
     await application.initialize()
-    service = application.bot_data[SERVICE_KEY]
+    service = services_of(application).tips
     subs = [s for s in service.store.active() if not service.store.has_daily(s.user_id, now.date())][:n]
     user_ids = [s.user_id for s in subs]
     await asyncio.to_thread(service.card, service.choose(1, now, "Asia/Shanghai"))  # warm caches

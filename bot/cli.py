@@ -2,32 +2,21 @@
 
 Each sub-command lives in `bot/commands/<name>.py` and exposes
 `register(subparsers)`, which adds its parser and sets `func=run`, where
-`run(args, settings) -> int` returns the exit code. Modules are imported only
-here, so `salescoach --help` stays fast and nothing heavy loads at import.
+`run(args, settings) -> int` returns the exit code. A new command: write the
+module and list it in `COMMANDS`. Command modules import heavy libraries inside
+`run`, so `salescoach --help` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
+from bot.commands import ask, bot, chat, config, ingest, practice, report, search, sources, start, tips
 from bot.settings import Settings, SettingsError
 
-COMMAND_MODULES = [
-    "bot.commands.start",
-    "bot.commands.ingest",
-    "bot.commands.search",
-    "bot.commands.ask",
-    "bot.commands.chat",
-    "bot.commands.bot",
-    "bot.commands.practice",
-    "bot.commands.tips",
-    "bot.commands.sources",
-    "bot.commands.report",
-    "bot.commands.config",
-]
+COMMANDS = (start, ingest, search, ask, chat, bot, practice, tips, sources, report, config)  # the order of --help
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,14 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="客情教练：基于公司资料的销售教练（问答、角色扮演练习、每日一条）。",
     )
     sub = parser.add_subparsers(dest="command", metavar="命令")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # a command not built yet; skip it
-                continue
-            raise
-        module.register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
 
 

@@ -1,13 +1,18 @@
-"""The composition root: builds every service from `Settings`, once, on demand.
+"""The composition root: builds every object a front end uses from `Settings`, once, on demand.
 
-Why: no globals at import. The terminal commands and the Telegram app both call
-`Services.build(settings)` and pass the object down; tests build one against
-temporary directories. Heavy members (embedding model, vector store, LLM client)
-are created lazily on first use so `salescoach --help` and start-up stay fast.
+Why: no globals at import and one way to get anything. The terminal commands and
+the Telegram app both call `Services.build(settings)` and use its members; no
+handler or command constructs a store or a service itself. Tests build one
+against temporary directories. Heavy members (embedding model, vector store,
+LLM client, the scenario catalog) are created lazily on first use so
+`salescoach --help` and start-up stay fast; blocking ones are first touched from
+a worker thread by async callers (`await asyncio.to_thread(lambda: services.practice)`).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -15,11 +20,26 @@ from typing import TYPE_CHECKING
 from bot.llm.prompts import configure_prompts
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.store.feedback import FeedbackStore
+from bot.store.history import HistoryStore
+from bot.store.practice import PracticeStore
+from bot.store.subscriptions import SubscriptionStore
+from bot.store.usage import UsageStore
+from bot.store.users import UserStore
 
 if TYPE_CHECKING:
     from bot.coach.answers.service import AnswerService
+    from bot.coach.material import Material
+    from bot.coach.practice.session import PracticeService
+    from bot.coach.team.summary import Team
+    from bot.coach.tips.service import TipService
     from bot.llm.client import LLMClient
     from bot.retrieval.knowledge_base import KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+# cached_property does not lock on Python 3.12: the few members that take seconds to build are built under this.
+_BUILD_LOCK = threading.RLock()
 
 
 @dataclass
@@ -34,12 +54,52 @@ class Services:
         configure_prompts(settings.prompts_dir)  # t() and every prompt file read from SALESCOACH_PROMPTS_DIR
         return cls(settings=settings)
 
+    # ---- storage ---------------------------------------------------------------------------
     @cached_property
     def db(self) -> Database:
         db = Database(self.settings.db_path)
         self._closers.append(db.close)
         return db
 
+    @cached_property
+    def users(self) -> UserStore:
+        return UserStore(self.db, self.settings.language)
+
+    @cached_property
+    def history(self) -> HistoryStore:
+        return HistoryStore(self.db)
+
+    @cached_property
+    def usage(self) -> UsageStore:
+        return UsageStore(self.db)
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        return FeedbackStore(self.db)
+
+    @cached_property
+    def practice_records(self) -> PracticeStore:
+        """Finished role-plays and their criterion scores (progress charts, tips, team reports)."""
+        return PracticeStore(self.db)
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionStore:
+        return SubscriptionStore(self.db)
+
+    def forget_user(self, user_id: int) -> dict[str, int]:
+        """`/forget_me`: every repository deletes the user's rows; rows removed per concern (never content)."""
+        removed = {
+            "history": self.history.delete_user(user_id),
+            "questions": self.usage.delete_user(user_id),
+            "feedback": self.feedback.delete_user(user_id),
+            "practice": self.practice_records.delete_user(user_id),
+            "subscriptions": self.subscriptions.delete_user(user_id),
+            "settings": self.users.delete_user(user_id),
+        }
+        logger.info("Forgot user %s: %s", user_id, removed)
+        return removed
+
+    # ---- knowledge and model -----------------------------------------------------------------
     @cached_property
     def knowledge(self) -> "KnowledgeBase":
         from bot.retrieval.knowledge_base import KnowledgeBase
@@ -53,11 +113,49 @@ class Services:
 
         return build_llm(self.settings)
 
+    # ---- the coach's features ----------------------------------------------------------------
     @cached_property
     def answers(self) -> "AnswerService":
         from bot.coach.answers.service import AnswerService
 
         return AnswerService(knowledge=self.knowledge, llm=self.llm, settings=self.settings)
+
+    @property
+    def practice(self) -> "PracticeService":
+        """Role-play: the scenario catalog (read and validated from files on first use) and the customers."""
+        with _BUILD_LOCK:
+            if "_practice" not in self.__dict__:
+                from bot.coach.practice.session import PracticeService
+
+                service = PracticeService.build(self.settings, self.knowledge, self.llm)
+                for error in service.catalog.errors:
+                    logger.warning("Scenario skipped: %s", error)
+                self.__dict__["_practice"] = service
+            return self.__dict__["_practice"]
+
+    @cached_property
+    def tips(self) -> "TipService":
+        from bot.coach.tips.service import TipService
+
+        return TipService.build(
+            self.settings,
+            self.subscriptions,
+            self.practice_records,
+            self.knowledge,
+            practicable=lambda: self.practice.catalog.scenarios,  # only scenarios that loaded get "练一练"
+        )
+
+    @cached_property
+    def team(self) -> "Team":
+        from bot.coach.team.summary import Team
+
+        return Team(self.practice_records, self.users, self.settings)
+
+    @cached_property
+    def material(self) -> "Material":
+        from bot.coach.material import Material
+
+        return Material(self.knowledge)
 
     def close(self) -> None:
         for closer in reversed(self._closers):

@@ -20,7 +20,7 @@ Fixtures:
 Helpers: `harness.ask(user_id, text)` / `harness.wait_answer(chat_id, before_ids)` return the
 messages of one answer once its last part (with 👍/👎) arrived; `gather_answers(harness,
 {user_id: text})` sends several questions at once; `is_final_answer(message)`.
-`bot.telegram.context.stores_of(harness.application)` reaches the bot's SQLite stores.
+`bot.telegram.context.services_of(harness.application)` reaches every store and service.
 
 To customise (admins, allow-list, LLM, limits) build a harness yourself::
 

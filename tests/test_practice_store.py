@@ -58,10 +58,17 @@ def test_history_totals_and_team_aggregates(tmp_path: Path) -> None:
     assert reopened.db.query_one("SELECT COUNT(*) AS n FROM practice_scores")["n"] == 2
 
 
-def test_tips_find_this_store_by_its_interface(tmp_path: Path) -> None:
-    from bot.coach.tips.service import practice_scores_for
+def test_tips_read_practice_scores_from_this_store(tmp_path: Path) -> None:
+    from dataclasses import replace
 
-    db = Database(tmp_path / "s.sqlite3")
-    PracticeStore(db).save(5, _card("gift-no-warmth", {"follow_up": 50, "gift_story": 50}), [], T0)
-    scores = practice_scores_for(db).criterion_history(5)
+    from bot.coach.tips.choice import PracticeScores
+    from bot.services import Services
+    from bot.settings import Settings
+
+    services = Services.build(replace(Settings.load(env={}), data_dir=tmp_path))
+    services.practice_records.save(5, _card("gift-no-warmth", {"follow_up": 50, "gift_story": 50}), [], T0)
+    assert isinstance(services.practice_records, PracticeScores)
+    assert services.tips.practice is services.practice_records  # one store, built once
+    scores = services.tips.practice.criterion_history(5)
     assert {s.criterion_id for s in scores} == {"follow_up", "gift_story"}
+    services.close()

@@ -246,3 +246,28 @@ async def test_the_evaluators_card_names_criteria_in_the_readers_language(practi
     names = practice.catalog.criteria
     assert [c.name_in("en") for c in card.criteria] == [names.name(c.criterion_id, "en") for c in card.criteria]
     assert [c.name_in("zh") for c in card.criteria] == [c.name for c in card.criteria]
+
+
+async def test_llm_turns_and_scoring_build_the_customer_off_the_event_loop(practice, server, monkeypatch) -> None:
+    """Building a customer embeds every move (and resolves citations): it must not block the bot's event loop."""
+    import asyncio
+
+    calls: list[bool] = []
+
+    def on_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    scored = evaluation(practice, "abnormal-loss", SEGMENTS)  # (the test's own look-up, before watching)
+    real_customer, real_scenario = practice.customer, practice.scenario
+    monkeypatch.setattr(practice, "customer", lambda sid: (calls.append(on_loop()), real_customer(sid))[1])
+    monkeypatch.setattr(practice, "scenario", lambda sid: (calls.append(on_loop()), real_scenario(sid))[1])
+    session = practice.start("abnormal-loss")
+    calls.clear()
+    server.queue(customer_json("分段查？行。", trust=2), scored)
+    await practice.reply(session, SEGMENTS)
+    await practice.finish(session)
+    assert calls and not any(calls), "customer()/scenario() ran on the event loop"

@@ -177,3 +177,14 @@ def test_quotes_are_checked_in_office_and_gbk_sources_too(tmp_path: Path) -> Non
     texts = load_source_texts(tmp_path)
     assert "磅差超过千分之三就要查原因" in texts["manual"].text  # read as ingestion reads it, not skipped
     assert "以公司名义给客户发祝福短信" in texts["notes"].text
+
+
+def test_a_bad_field_names_its_line(scenario_dir: Path) -> None:
+    """The one error shape of hand-edited files: file: where: what（第 N 行）."""
+    text = (scenario_dir / "abnormal-loss.yaml").read_text(encoding="utf-8").replace("id: abnormal-loss", "id: lined", 1)
+    lines = text.splitlines()
+    number = next(i for i, line in enumerate(lines) if line.startswith("difficulty:"))
+    lines[number] = "difficulty: 超难"
+    (scenario_dir / "lined.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    [error] = [e for e in _errors(scenario_dir) if e.startswith("lined.yaml")]
+    assert error.startswith("lined.yaml: difficulty:") and error.endswith(f"（第 {number + 1} 行）"), error

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from bot.llm.texts import t
 from bot.settings import Settings
-from bot.telegram.context import stores_of
+from bot.telegram.context import services_of
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.telegram_fixtures import (  # noqa: F401  (pytest fixtures)
     BotHarness,
@@ -74,7 +74,7 @@ async def test_question_is_answered_with_sources_and_feedback_is_stored(bot: Bot
     await server.wait_for(lambda: server.callback_answers, what="the callback answer")
     assert server.callback_answers[-1]["text"] == t("bot.feedback_thanks_up", "zh")
     await server.wait_for(lambda: final.buttons[0][0].startswith("✅"), what="the ticked 👍")
-    stores = stores_of(bot.application)
+    stores = services_of(bot.application)
     assert stores.feedback.rating(question_id, 102) == 1
     server.press_button(102, final, down)  # a change of mind
     await server.wait_for(lambda: final.buttons[1][0].startswith("✅"), what="the ticked 👎")
@@ -169,13 +169,13 @@ async def test_language_and_history_survive_a_restart(bot: BotHarness) -> None:
     server.send_command(401, "/help")
     help_text = await server.wait_for_text(401, "How to use me")
     assert "/reset" in help_text.text
-    history = stores_of(bot.application).history.recent(401, 6, 4000)
+    history = services_of(bot.application).history.recent(401, 6, 4000)
     assert [turn.text for turn in history if turn.role == "user"] == [GIFT_QUESTION, "那如果他还是不回消息呢？"]
     [answer] = await bot.ask(401, "客户说价格太高怎么办？")
     assert "Sources:" in answer.text or "does not cover" in answer.text
     server.send_command(401, "/reset")
     await server.wait_for_text(401, "conversation has been cleared")
-    assert stores_of(bot.application).history.recent(401, 6, 4000) == []
+    assert services_of(bot.application).history.recent(401, 6, 4000) == []
 
 
 async def test_twenty_users_at_once_each_get_their_own_answer(bot: BotHarness, knowledge_base) -> None:
@@ -196,7 +196,7 @@ async def test_twenty_users_at_once_each_get_their_own_answer(bot: BotHarness, k
 
 async def test_forbidden_marks_the_user_blocked_until_they_write_again(bot: BotHarness) -> None:
     server = bot.server
-    stores = stores_of(bot.application)
+    stores = services_of(bot.application)
     server.fail(601, "forbidden")
     server.send_text(601, GIFT_QUESTION)
     await server.wait_for(lambda: stores.users.is_blocked(601), what="the user marked blocked")

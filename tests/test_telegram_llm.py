@@ -10,7 +10,7 @@ import pytest
 
 from bot.llm.texts import t
 from bot.settings import Settings
-from bot.telegram.context import stores_of
+from bot.telegram.context import services_of
 from bot.telegram.render import TELEGRAM_LIMIT
 from bot.telegram.streaming import EDIT_INTERVAL_S
 from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, fake_openai_server
@@ -72,7 +72,7 @@ async def test_answer_streams_into_the_placeholder_and_ends_complete(
     gaps = [b - a for a, b in zip(final.edited_at, final.edited_at[1:-1])]
     assert all(gap >= EDIT_INTERVAL_S * 0.9 for gap in gaps)
     assert len(previews) <= 4
-    totals = stores_of(llm_bot.application).usage.totals(user_id=1)
+    totals = services_of(llm_bot.application).usage.totals(user_id=1)
     assert totals.prompt_tokens > 0 and totals.completion_tokens > 0  # LLM spend counted per user
 
 

@@ -197,10 +197,10 @@ def test_edited_bank_is_picked_up(tmp_path, proc, monkeypatch):
 def test_practice_store_contract(tmp_path):
     """The role-play store (when installed) is what the tips read practice scores from."""
     from bot.coach.tips.choice import PracticeScores
-    from bot.coach.tips.service import practice_scores_for
+    from bot.store.practice import PracticeStore
 
     db = Database(tmp_path / "practice.sqlite3")
-    scores: PracticeScores = practice_scores_for(db)
+    scores: PracticeScores = PracticeStore(db)
     assert list(scores.criterion_history(123456)) == []  # a rep who never practised
     db.close()
 

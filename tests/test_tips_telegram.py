@@ -20,7 +20,8 @@ from bot.coach.tips.timezones import next_push
 from bot.services import Services
 from bot.settings import PROJECT_ROOT
 from bot.telegram.app import build_application
-from bot.telegram.tips import CLOCK_KEY, SERVICE_KEY, STARTUP_REPORT_KEY, deliver_daily, job_id, never_reached
+from bot.telegram.context import services_of
+from bot.telegram.tips import CLOCK_KEY, STARTUP_REPORT_KEY, deliver_daily, job_id, never_reached
 from tests.fakes.telegram_server import BotMessage, FakeTelegramServer
 from tests.telegram_fixtures import POLL_TIMEOUT_S, BotHarness, telegram_server  # noqa: F401 (fixture)
 
@@ -54,7 +55,7 @@ class TipsHarness(BotHarness):
 
     @property
     def service(self):
-        return self.application.bot_data[SERVICE_KEY]
+        return services_of(self.application).tips
 
     @property
     def job_queue(self):
@@ -299,7 +300,7 @@ async def test_blocked_user_is_paused_not_retried(tips_bot, clock):
     sub = tips_bot.service.store.get(USER)
     assert (sub.active, sub.paused_reason) == (False, "blocked")
     assert tips_bot.job_queue.scheduler.get_job(job_id(USER)) is None
-    assert tips_bot.application.bot_data["stores"].users.is_blocked(USER)
+    assert services_of(tips_bot.application).users.is_blocked(USER)
     clock.set_local(3, 9, 0)
     assert await deliver_daily(tips_bot.application, USER) == "inactive"
     await tips_bot.restart()
@@ -334,7 +335,7 @@ def test_only_unreached_requests_are_retried():
 
 async def test_english_user_gets_english_texts(tips_bot):
     server = tips_bot.server
-    tips_bot.application.bot_data["stores"].users.set_language(USER, "en")
+    services_of(tips_bot.application).users.set_language(USER, "en")
     reply = await command(server, USER, "/subscribe 7:30 Tokyo", "Subscribed")
     assert "07:30" in reply.text and "Asia/Tokyo" in reply.text
     server.send_command(USER, "/tip")

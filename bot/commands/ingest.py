@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from bot.commands.progress import TerminalProgress
-from bot.corpus.library import StagedFile
 from bot.services import Services
 from bot.settings import Settings
 
@@ -26,19 +25,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for path in missing:
             print(f"找不到文件：{path}", file=sys.stderr)
         return 2
-    staged, rejected = _into_sources(settings, args.paths)
-    if args.paths and not staged:
-        for error in rejected:
-            print(f"⚠ {error}", file=sys.stderr)
-        services.close()
-        return 1
     progress = TerminalProgress(quiet=args.quiet)
     try:
-        if staged:
-            report = services.knowledge.ingest_staged(staged, progress=progress)
+        if args.paths:
+            added = services.material.add(args.paths, progress=progress)
+            if added.report is None:
+                for error in added.rejected:
+                    print(f"⚠ {error}", file=sys.stderr)
+                return 1
+            report = added.report
+            report.errors[:0] = added.rejected
         else:
-            report = services.knowledge.ingest(progress=progress)
-        report.errors[:0] = rejected
+            report = services.material.reindex(progress=progress)
     finally:
         progress.close()
         services.close()
@@ -49,21 +47,3 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     for error in report.errors:
         print(f"⚠ {error}", file=sys.stderr)
     return 1 if report.errors else 0
-
-
-def _into_sources(settings: Settings, paths: list[Path]) -> tuple[list[StagedFile], list[str]]:
-    """Copy files from elsewhere into knowledge/sources (a full re-ingest would drop them otherwise).
-
-    Each file is checked first; a bad one is reported and not copied.
-    """
-    from bot.corpus.library import stage
-    from bot.corpus.reading import IngestFileError
-
-    staged: list[StagedFile] = []
-    errors: list[str] = []
-    for path in paths:
-        try:
-            staged.append(stage(settings, path))
-        except IngestFileError as exc:
-            errors.append(str(exc))
-    return staged, errors

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings, services: Services, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     lang = settings.language
-    practice = PracticeService.from_services(services)
+    practice = services.practice
     if not args.scenario:
         print(scenario_list(practice.catalog, lang), file=out)
         if practice.catalog.scenarios:

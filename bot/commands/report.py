@@ -11,12 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from bot.coach.team.summary import criterion_names, score_rows, write_csv
+from bot.coach.team.summary import write_csv
 from bot.llm.texts import t
 from bot.services import Services
 from bot.settings import Settings
-from bot.store.practice import PracticeStore
-from bot.store.users import UserStore
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,12 +33,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     since = time.time() - args.days * 86400 if args.days > 0 else 0.0
     services = Services.build(settings)
     try:
-        rows = score_rows(
-            PracticeStore(services.db),
-            UserStore(services.db, settings.language),
-            criterion_names(settings.knowledge_dir, lang),
-            since,
-        )
+        rows = services.team.score_rows(lang, since)
     finally:
         services.close()
     if args.out is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.corpus.library import retire_file
 from bot.llm.texts import t
 from bot.services import Services
 from bot.settings import Settings
@@ -29,8 +28,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     lang = settings.language
     services = Services.build(settings)
     try:
-        knowledge = services.knowledge
-        sources = knowledge.sources()
+        material = services.material
+        sources = material.sources()
         if getattr(args, "action", None) != "remove":
             if not sources:
                 print(t("manager.cli_sources_empty", lang))
@@ -46,8 +45,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.yes and not _confirm(t("manager.cli_remove_confirm", lang, title=info.title, chunks=info.chunks)):
             print(t("manager.cli_remove_cancelled", lang))
             return 1
-        knowledge.remove(info.doc_id)
-        retire_file(knowledge.settings, info.file)
+        material.remove(info.doc_id)  # the file moves to knowledge/sources/.removed/ (restorable)
         print(t("manager.cli_remove_done", lang, title=info.title))
         return 0
     finally:

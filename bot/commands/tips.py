@@ -11,10 +11,11 @@ import argparse
 import json
 from datetime import datetime, timezone
 
-from bot.coach.tips.service import TipCard, TipService, build_tip_service
-from bot.coach.tips.sources import SourceResolver
-from bot.coach.criteria import Criteria, criteria_or_none
-from bot.coach.tips.bank import TipBank, load_bank_for
+from bot.coach.criteria import criteria_or_none
+from bot.coach.tips.bank import load_bank_for
+from bot.coach.tips.service import TipCard
+from bot.coach.tips.text import card_lines, coverage_lines
+from bot.llm.texts import t
 from bot.services import Services
 from bot.settings import Settings
 
@@ -43,34 +44,18 @@ def _tips_help(parser: argparse.ArgumentParser):  # noqa: ANN202 - a command fun
 # ---- salescoach tip ----------------------------------------------------------------------------
 
 
-def card_lines(card: TipCard, service: TipService) -> list[str]:
-    tip = card.tip
-    lines = [f"💡 每日一条 · {card.topic_label}（{tip.id}）"]
-    if tip.quiz:
-        lines += [f"❓ {tip.quiz.question}", f"答案：{tip.quiz.answer}"]
-    lines.append(tip.text)
-    lines.append(f"📖 出处：《{card.source.title}》{card.source.location}".rstrip())
-    if card.criterion:
-        lines.append(f"🎯 针对薄弱项：{service.criterion_label(card.criterion)}（{card.criterion}）")
-    else:
-        lines.append("🔁 按主题轮换选出")
-    if card.scenario:
-        lines.append(f"🎭 练一练：场景 {card.scenario}")
-    return lines
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     services = Services.build(settings)
     try:
-        service = build_tip_service(settings, services.db, services.knowledge)
+        service = services.tips
         card = service.peek(args.user, datetime.now(timezone.utc))
         if card is None:
-            print("提示库是空的：请检查 knowledge/tips/（salescoach tips check）。")
+            print(t("tips.cli_bank_empty", settings.language))
             return 1
         if args.json:
             print(json.dumps(_card_json(card), ensure_ascii=False, indent=2))
         else:
-            print("\n".join(card_lines(card, service)))
+            print("\n".join(card_lines(card, settings.language, service)))
         return 0
     finally:
         services.close()
@@ -94,43 +79,25 @@ def _card_json(card: TipCard) -> dict[str, object]:
 # ---- salescoach tips check ---------------------------------------------------------------------
 
 
-def coverage_lines(bank: TipBank, criteria: Criteria | None) -> list[str]:
-    cov = bank.coverage()
-    lines = ["", "按主题："]
-    for topic in bank.topics:
-        n = cov["topic"].get(topic, 0)
-        flag = "  ⚠ 没有提示" if n == 0 else ""
-        lines.append(f"  {n:>3} 条（测验 {cov['quiz'].get(topic, 0)}）  {topic:<16}{bank.topic_label(topic)}{flag}")
-    if criteria:
-        lines += ["", "按评分维度（knowledge/scenarios/criteria.yaml）："]
-        for cid in criteria:
-            n = cov["criteria"].get(cid, 0)
-            flag = "  ⚠ 没有提示，薄弱项推送会落空" if n == 0 else ""
-            lines.append(f"  {n:>3} 条  {cid:<20}{criteria.name(cid)}{flag}")
-    if cov["scenario"]:
-        lines += ["", "关联练习场景："]
-        lines += [f"  {sid:<24}{n:>3} 条" for sid, n in sorted(cov["scenario"].items())]
-    return lines
-
-
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     bank = load_bank_for(settings.knowledge_dir)
     services = Services.build(settings)
     try:
         indexed = not services.knowledge.is_empty()  # quotes are located in the indexed chunks
-        resolver = SourceResolver(services.knowledge, settings.sources_dir)
-        unresolved = [t.id for t in bank.tips if not resolver.resolve(t.source).location] if indexed else []
+        resolver = services.tips.resolver
+        unresolved = [tip.id for tip in bank.tips if not resolver.resolve(tip.source).location] if indexed else []
     finally:
         services.close()
+    lang = settings.language
     for issue in bank.issues:
         print(issue)
-    print(f"提示库：{settings.knowledge_dir / 'tips'}")
-    print(f"有效提示 {len(bank.tips)} 条，错误 {len(bank.errors)} 个，提醒 {len(bank.warnings)} 个。")
+    print(t("tips.check_folder", lang, folder=settings.knowledge_dir / "tips"))
+    print(t("tips.check_counts", lang, tips=len(bank.tips), errors=len(bank.errors), warnings=len(bank.warnings)))
     if not indexed:
-        print("[提醒] 资料还没有导入索引，无法核对引文在资料中的位置（先运行 salescoach ingest）。")
+        print(t("tips.check_not_indexed", lang))
     if unresolved:
-        print(f"[提醒] 这些提示的引文在资料分块中定位不到位置（只显示标题）：{', '.join(unresolved)}")
-    print("\n".join(coverage_lines(bank, criteria_or_none(settings.knowledge_dir / "scenarios"))))
+        print(t("tips.check_unresolved", lang, ids=", ".join(unresolved)))
+    print("\n".join(coverage_lines(bank, criteria_or_none(settings.knowledge_dir / "scenarios"), lang)))
     if bank.errors or not bank.tips:
         return 1
     if args.strict and (bank.warnings or unresolved):

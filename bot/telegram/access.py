@@ -45,7 +45,7 @@ async def gate(update: Update, context: CoachContext) -> None:
     if not is_allowed(user.id, settings.allowed_user_ids, settings.admin_user_ids):
         await _refuse_once(update, context, user.id)
         raise ApplicationHandlerStop
-    users = context.stores.users
+    users = context.services.users
     profile = users.recently_seen(user.id, user.username or "", user.first_name or "")
     if profile is None:  # first message in a while: record it (a disk write, so off the event loop)
         profile = await asyncio.to_thread(users.touch, user.id, user.username or "", user.first_name or "")

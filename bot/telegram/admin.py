@@ -88,13 +88,13 @@ async def stats(update: Update, context: CoachContext) -> None:
 
 def stats_text(context: CoachContext, lang: str) -> str:
     """The /stats report (blocking: reads SQLite)."""
-    stores = context.stores
+    services = context.services
     now = time.time()
     midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-    users = stores.users.counts(active_since=now - WEEK_S)
-    total = stores.usage.totals()
-    today = stores.usage.totals(since=midnight)
-    feedback = stores.feedback.counts()
+    users = services.users.counts(active_since=now - WEEK_S)
+    total = services.usage.totals()
+    today = services.usage.totals(since=midnight)
+    feedback = services.feedback.counts()
     return t(
         "bot.stats",
         lang,

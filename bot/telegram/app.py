@@ -4,8 +4,7 @@ How the pieces fit (for everyone adding Telegram features):
 
 * Handlers receive `(update: Update, context: CoachContext)`; `CoachContext`
   (bot/telegram/context.py) gives typed access: `context.services` (settings,
-  knowledge base, answer service, db), `context.stores` (users, history,
-  usage, feedback), `context.settings`, `await context.language()`,
+  every store and service, built once by `Services`), `context.settings`, `await context.language()`,
   `context.is_admin()`.
 * A feature module exposes `register(application)` and adds its handlers
   there; it may call `add_startup_hook` (e.g. rebuild JobQueue jobs — jobs are
@@ -13,9 +12,8 @@ How the pieces fit (for everyone adding Telegram features):
   bot.telegram.context. Admin-only handlers use `bot.telegram.access.admin_only`.
 * Access control is done once, before any handler, by the gate in group −1
   (bot/telegram/access.py). Errors go to one handler (bot/telegram/errors.py).
-* Order matters inside group 0: core commands, then feature modules
-  (`bot.telegram.practice`, `bot.telegram.tips`, `bot.telegram.manager`; each
-  skipped until it exists), then the catch-alls: any remaining text is a
+* Order matters inside group 0 (`HANDLER_MODULES`): core commands, then the
+  features (`practice`, `tips`, `manager`), then the catch-alls: any remaining text is a
   question (bot/telegram/questions.py) and anything else gets a friendly hint
   (bot/telegram/fallbacks.py). So a role-play ConversationHandler waiting for
   the rep's reply sees the text before the question handler does.
@@ -28,7 +26,6 @@ How the pieces fit (for everyone adding Telegram features):
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from telegram import BotCommand, BotCommandScopeChat
@@ -43,30 +40,26 @@ from bot.telegram.context import (
     SERVICES_KEY,
     SHUTDOWN_HOOKS_KEY,
     STARTUP_HOOKS_KEY,
-    STORES_KEY,
-    BotStores,
     CoachContext,
 )
+from bot.telegram import access, admin, commands, errors, fallbacks, feedback, manager, practice, questions, tips
 from bot.telegram.logs import quiet_http_loggers
 from bot.telegram.persistence import SqlitePersistence
 
 logger = logging.getLogger(__name__)
 
-CORE_MODULES = (
-    "bot.telegram.access",
-    "bot.telegram.errors",
-    "bot.telegram.commands",
-    "bot.telegram.feedback",
-    "bot.telegram.admin",
-)
-FEATURE_MODULES = (  # optional: registered when present
-    "bot.telegram.practice",
-    "bot.telegram.tips",
-    "bot.telegram.manager",
-)
-CATCH_ALL_MODULES = (
-    "bot.telegram.questions",
-    "bot.telegram.fallbacks",
+# Registration order matters inside group 0: core commands, then the features, then the catch-alls.
+HANDLER_MODULES = (
+    access,
+    errors,
+    commands,
+    feedback,
+    admin,
+    practice,
+    tips,
+    manager,
+    questions,  # any remaining text is a question
+    fallbacks,  # anything else gets a friendly hint
 )
 RATE_LIMIT_RETRIES = 2
 
@@ -91,26 +84,9 @@ def build_application(services: Services) -> Application:
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
-    application.bot_data[STORES_KEY] = BotStores.build(services.db, settings.language)
-    for name in CORE_MODULES:
-        importlib.import_module(name).register(application)
-    for name in FEATURE_MODULES:
-        module = _optional_module(name)
-        if module is not None:
-            module.register(application)
-    for name in CATCH_ALL_MODULES:
-        importlib.import_module(name).register(application)
+    for module in HANDLER_MODULES:
+        module.register(application)
     return application
-
-
-def _optional_module(name: str):  # noqa: ANN202 - a module or None
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            logger.debug("Feature module %s not installed; skipped", name)
-            return None
-        raise
 
 
 async def _post_init(application: Application) -> None:

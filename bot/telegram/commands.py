@@ -70,7 +70,7 @@ async def help_command(update: Update, context: CoachContext) -> None:
 async def reset(update: Update, context: CoachContext) -> None:
     lang = await context.language()
     assert update.effective_chat is not None and update.effective_message is not None
-    await asyncio.to_thread(context.stores.history.clear, update.effective_chat.id)
+    await asyncio.to_thread(context.services.history.clear, update.effective_chat.id)
     await update.effective_message.reply_text(t("bot.reset_done", lang))
 
 
@@ -102,7 +102,7 @@ async def on_language(update: Update, context: CoachContext) -> None:
     if lang not in ("zh", "en"):
         await query.answer()
         return
-    await asyncio.to_thread(context.stores.users.set_language, query.from_user.id, lang)
+    await asyncio.to_thread(context.services.users.set_language, query.from_user.id, lang)
     await query.answer(t("bot.language_changed", lang))
     text, markup = settings_view(lang)
     try:

@@ -3,8 +3,7 @@
 Handlers are declared as `async def handler(update: Update, context: CoachContext)`
 and reach the rest of the product through typed properties instead of string keys:
 
-    context.services   -> bot.services.Services (settings, knowledge, answers, db…)
-    context.stores     -> BotStores (users, history, usage, feedback repositories)
+    context.services   -> bot.services.Services (every store and service, built once)
     context.settings   -> bot.settings.Settings
     await context.language()  -> "zh" | "en" for the user of this update
 
@@ -22,23 +21,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.store.db import Database
-from bot.store.feedback import FeedbackStore
-from bot.store.history import HistoryStore
-from bot.store.usage import UsageStore
-from bot.store.users import UserProfile, UserStore
-
 if TYPE_CHECKING:
+    from bot.store.users import UserProfile
     from bot.services import Services
     from bot.settings import Settings
 
 SERVICES_KEY = "services"
-STORES_KEY = "stores"
 STARTUP_HOOKS_KEY = "startup_hooks"
 SHUTDOWN_HOOKS_KEY = "shutdown_hooks"
 MENU_COMMANDS_KEY = "menu_commands"
@@ -47,50 +39,27 @@ ADMIN_MENU_COMMANDS_KEY = "admin_menu_commands"
 Hook = Callable[[Application], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class BotStores:
-    """The SQLite repositories the Telegram front end uses."""
-
-    users: UserStore
-    history: HistoryStore
-    usage: UsageStore
-    feedback: FeedbackStore
-
-    @classmethod
-    def build(cls, db: Database, default_language: str) -> "BotStores":
-        return cls(
-            users=UserStore(db, default_language),
-            history=HistoryStore(db),
-            usage=UsageStore(db),
-            feedback=FeedbackStore(db),
-        )
-
-
 class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """CallbackContext with typed access to our services (see module docstring)."""
 
     def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None):
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
-        self._profile: UserProfile | None = None
+        self._profile: "UserProfile | None" = None
 
     @property
     def services(self) -> "Services":
         return self.application.bot_data[SERVICES_KEY]
 
     @property
-    def stores(self) -> BotStores:
-        return self.application.bot_data[STORES_KEY]
-
-    @property
     def settings(self) -> "Settings":
         return self.services.settings
 
     @property
-    def profile(self) -> UserProfile | None:
+    def profile(self) -> "UserProfile | None":
         """The user's profile, loaded once per update by the access gate."""
         return self._profile
 
-    def remember_profile(self, profile: UserProfile) -> None:
+    def remember_profile(self, profile: "UserProfile") -> None:
         self._profile = profile
 
     async def language(self) -> str:
@@ -99,7 +68,7 @@ class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
             return self._profile.language
         if self._user_id is None:
             return self.settings.language
-        return await asyncio.to_thread(self.stores.users.language, self._user_id)
+        return await asyncio.to_thread(self.services.users.language, self._user_id)
 
     def is_admin(self, user_id: int | None = None) -> bool:
         uid = self._user_id if user_id is None else user_id
@@ -108,10 +77,6 @@ class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
 
 def services_of(application: Application) -> "Services":
     return application.bot_data[SERVICES_KEY]
-
-
-def stores_of(application: Application) -> BotStores:
-    return application.bot_data[STORES_KEY]
 
 
 def add_startup_hook(application: Application, hook: Hook) -> None:

@@ -19,7 +19,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.llm.texts import t
-from bot.telegram.context import CoachContext, stores_of
+from bot.telegram.context import CoachContext, services_of
 from bot.telegram.delivery import retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ async def on_error(update: object, context: CoachContext) -> None:
     if isinstance(error, Forbidden):
         user_id = _blocked_user_id(update, context)
         if user_id is not None:
-            await asyncio.to_thread(stores_of(context.application).users.mark_blocked, user_id)
+            await asyncio.to_thread(services_of(context.application).users.mark_blocked, user_id)
             logger.info("User %s blocked the bot; marked and not retried", user_id)
         else:
             logger.warning("Forbidden outside a private chat: %s", error)
@@ -81,7 +81,7 @@ async def _tell_user(update: Update, context: CoachContext, error: BaseException
     except Forbidden:
         user_id = _blocked_user_id(update, context)
         if user_id is not None:
-            await asyncio.to_thread(stores_of(context.application).users.mark_blocked, user_id)
+            await asyncio.to_thread(services_of(context.application).users.mark_blocked, user_id)
     except TelegramError as exc:
         logger.info("Could not tell the user about the error: %s", exc)
 

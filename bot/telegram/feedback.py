@@ -25,13 +25,13 @@ async def on_feedback(update: Update, context: CoachContext) -> None:
         await query.answer()
         return
     question_id, helpful = int(match.group(1)), match.group(2) == "up"
-    stores = context.stores
-    asker = await asyncio.to_thread(stores.usage.asker_of, question_id)
+    services = context.services
+    asker = await asyncio.to_thread(services.usage.asker_of, question_id)
     if asker is not None and asker != query.from_user.id:
         await query.answer(t("bot.feedback_not_yours", lang))
         return
-    previous = await asyncio.to_thread(stores.feedback.rating, question_id, query.from_user.id)
-    await asyncio.to_thread(stores.feedback.record, question_id, query.from_user.id, helpful)
+    previous = await asyncio.to_thread(services.feedback.rating, question_id, query.from_user.id)
+    await asyncio.to_thread(services.feedback.record, question_id, query.from_user.id, helpful)
     await query.answer(t("bot.feedback_thanks_up" if helpful else "bot.feedback_thanks_down", lang))
     rating = 1 if helpful else -1
     if previous != rating:

@@ -25,14 +25,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.coach.team.summary import TeamSummary, criterion_names, team_summary
-from bot.corpus.formats import SUPPORTED_SUFFIXES
-from bot.corpus.library import StagedFile, retire_file, stage
-from bot.corpus.reading import IngestFileError
+from bot.coach.material import Material
+from bot.coach.team.chart import team_chart
+from bot.coach.team.text import team_text
 from bot.llm.texts import t
-from bot.retrieval.knowledge_base import IngestReport, KnowledgeBase
-from bot.store.forget import forget_user
-from bot.store.practice import PracticeStore
 from bot.telegram.access import admin_only
 from bot.telegram.admin import INGEST_LOCK_KEY
 from bot.telegram.context import CoachContext, add_menu_command, services_of
@@ -54,7 +50,7 @@ async def on_document(update: Update, context: CoachContext) -> None:
     document = message.document
     name = Path(document.file_name or f"{document.file_unique_id}.bin").name
     limit_mb = context.settings.max_file_mb
-    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+    if not Material.is_supported(name):
         await message.reply_text(t("manager.upload_unsupported", lang, name=name))
         return
     if document.file_size and document.file_size > limit_mb * 1_048_576:
@@ -71,7 +67,7 @@ async def on_document(update: Update, context: CoachContext) -> None:
         async def show(text: str) -> None:
             await context.bot.edit_message_text(text, chat_id=status.chat_id, message_id=status.message_id)
 
-        knowledge = context.services.knowledge
+        material = context.services.material
         staging = Path(await asyncio.to_thread(_staging_dir, context.settings.data_dir))
         try:
             local = staging / name
@@ -81,7 +77,7 @@ async def on_document(update: Update, context: CoachContext) -> None:
             except TelegramError as exc:
                 await show(t("manager.upload_download_failed", lang, name=name, error=exc.message))
                 return
-            text = await _import(knowledge, local, name, lang, show)
+            text = await _import(material, local, name, lang, show)
         finally:
             await asyncio.to_thread(shutil.rmtree, staging, True)
     # Released before the result is shown: an admin who reads it may send the next file at once.
@@ -95,7 +91,7 @@ def _staging_dir(data_dir: Path) -> str:
     return tempfile.mkdtemp(prefix="upload-", dir=root)
 
 
-async def _import(knowledge: KnowledgeBase, local: Path, name: str, lang: str, show) -> str:  # noqa: ANN001
+async def _import(material: Material, local: Path, name: str, lang: str, show) -> str:  # noqa: ANN001
     """Check, copy and ingest in a thread while progress is edited into the status message; the final text."""
     loop = asyncio.get_running_loop()
     editor = StreamEditor(show, EDIT_INTERVAL_S)
@@ -105,28 +101,23 @@ async def _import(knowledge: KnowledgeBase, local: Path, name: str, lang: str, s
         loop.call_soon_threadsafe(editor.push, text)
 
     try:
-        staged, report = await asyncio.to_thread(_stage_and_ingest, knowledge, local, name, progress)
-    except IngestFileError as exc:
-        await editor.close()
-        return t("manager.upload_failed", lang, error=str(exc))
+        result = await asyncio.to_thread(material.add, [local], [name], progress)
     except Exception as exc:  # embedding or vector store failure: the previous index still answers
         logger.exception("Ingest of an uploaded file failed")
         await editor.close()
         return t("manager.upload_failed", lang, error=f"{name}：{type(exc).__name__}")
     await editor.close()
-    if not report.indexed(staged.doc_id):
+    if result.rejected:
+        return t("manager.upload_failed", lang, error=result.rejected[0])
+    staged, report = result.staged[0], result.report
+    assert report is not None
+    if not result.indexed(staged):
         return t("manager.upload_failed", lang, error="；".join(report.errors) or name)
     chunks = report.chunks_written
     if staged.doc_id in report.unchanged:
-        chunks = next((s.chunks for s in await asyncio.to_thread(knowledge.sources) if s.doc_id == staged.doc_id), 0)
-        return t("manager.upload_unchanged", lang, title=staged.title, chunks=chunks)
+        info = await asyncio.to_thread(material.find, staged.doc_id)
+        return t("manager.upload_unchanged", lang, title=staged.title, chunks=info.chunks if info else 0)
     return t("manager.upload_done", lang, chunks=chunks, title=staged.title, file=staged.path.name)
-
-
-def _stage_and_ingest(knowledge: KnowledgeBase, local: Path, name: str, progress) -> tuple[StagedFile, IngestReport]:  # noqa: ANN001
-    """Blocking: copy into the sources folder and ingest that one file (the copy is undone if it failed)."""
-    staged = stage(knowledge.settings, local, name)
-    return staged, knowledge.ingest_staged([staged], progress=progress)
 
 
 # ---- /sources -------------------------------------------------------------------------------
@@ -135,12 +126,12 @@ async def sources(update: Update, context: CoachContext) -> None:
     message = update.effective_message
     assert message is not None
     lang = await context.language()
-    text, markup = await _sources_view(context.services.knowledge, lang)
+    text, markup = await _sources_view(context.services.material, lang)
     await message.reply_text(text, reply_markup=markup)
 
 
-async def _sources_view(knowledge: KnowledgeBase, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
-    docs = await asyncio.to_thread(knowledge.sources)
+async def _sources_view(material: Material, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    docs = await asyncio.to_thread(material.sources)
     if not docs:
         return t("manager.sources_empty", lang), None
     lines = [t("manager.sources_heading", lang, count=len(docs))]
@@ -159,10 +150,9 @@ async def on_sources_button(update: Update, context: CoachContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     lang = await context.language()
-    knowledge = context.services.knowledge
+    material = context.services.material
     _, action, doc_id = (query.data.split(":", 2) + ["", ""])[:3]
-    docs = {d.doc_id: d for d in await asyncio.to_thread(knowledge.sources)}
-    info = docs.get(doc_id)
+    info = await asyncio.to_thread(material.find, doc_id)
     await query.answer()
     if action == "no":
         await query.edit_message_text(t("manager.sources_remove_cancelled", lang))
@@ -180,14 +170,8 @@ async def on_sources_button(update: Update, context: CoachContext) -> None:
         await query.edit_message_text(t("manager.sources_confirm", lang, title=info.title, chunks=info.chunks), reply_markup=markup)
         return
     if action == "yes":
-        await asyncio.to_thread(_remove, knowledge, doc_id, info.file)
+        await asyncio.to_thread(material.remove, doc_id)  # the file moves to sources/.removed/
         await query.edit_message_text(t("manager.sources_removed", lang, title=info.title))
-
-
-def _remove(knowledge: KnowledgeBase, doc_id: str, file: str) -> None:
-    """Blocking: drop the chunks, and move the file aside so a full re-ingest does not bring it back."""
-    knowledge.remove(doc_id)
-    retire_file(knowledge.settings, file)
 
 
 # ---- /team ----------------------------------------------------------------------------------
@@ -196,53 +180,12 @@ async def team(update: Update, context: CoachContext) -> None:
     message = update.effective_message
     assert message is not None
     lang = await context.language()
-    settings = context.settings
-    practice = PracticeStore(context.services.db)
-    summary, names = await asyncio.to_thread(
-        lambda: (
-            team_summary(practice, context.stores.users, settings.admin_user_ids),
-            criterion_names(settings.knowledge_dir, lang),
-        )
-    )
+    team = context.services.team
+    summary, names = await asyncio.to_thread(lambda: (team.summary(), team.criterion_names(lang)))
     await message.reply_text(team_text(summary, names, lang))
     if summary.averages:
-        picture = await asyncio.to_thread(_team_chart, summary, names, lang)
+        picture = await asyncio.to_thread(team_chart, summary, names, lang)
         await message.reply_photo(picture, caption=t("manager.team_chart_caption", lang))
-
-
-def team_text(summary: TeamSummary, names: dict[str, str], lang: str) -> str:
-    lines = [t("manager.team_heading", lang), t("manager.team_activity", lang, active=len(summary.active_reps), sessions=summary.sessions)]
-    if summary.active_reps:
-        lines.append(t("manager.team_active_names", lang, names="、".join(summary.active_reps)))
-    if summary.averages:
-        lines += ["", t("manager.team_averages_heading", lang)]
-        for a in summary.averages:
-            marker = t("manager.team_weak_marker" if a.criterion_id in summary.weakest else "manager.team_ok_marker", lang)
-            name = names.get(a.criterion_id, a.criterion_id)
-            lines.append(t("manager.team_average_item", lang, marker=marker, name=name, average=a.average_pct, sessions=a.sessions, users=a.users))
-        if summary.weakest:
-            lines.append(t("manager.team_weakest", lang, names="、".join(names.get(c, c) for c in summary.weakest)))
-    else:
-        lines.append(t("manager.team_no_practice", lang))
-    lines += ["", t("manager.team_idle_heading", lang)]
-    for rep in summary.idle:
-        if rep.last_practice is None:
-            lines.append(t("manager.team_idle_never", lang, name=rep.name))
-        else:
-            day = rep.last_practice.astimezone().strftime("%Y-%m-%d")
-            lines.append(t("manager.team_idle_since", lang, name=rep.name, date=day))
-    if not summary.idle:
-        lines.append(t("manager.team_idle_none", lang))
-    return "\n".join(lines)
-
-
-def _team_chart(summary: TeamSummary, names: dict[str, str], lang: str) -> bytes:
-    from bot.coach.team.chart import TeamBar, render_team_chart
-
-    bars = [TeamBar(names.get(a.criterion_id, a.criterion_id), a.average_pct, a.criterion_id in summary.weakest) for a in summary.averages]
-    return render_team_chart(
-        bars, t("manager.team_chart_title", lang), t("manager.team_chart_axis", lang), t("manager.team_chart_weak", lang)
-    )
 
 
 # ---- /forget_me -----------------------------------------------------------------------------
@@ -271,7 +214,7 @@ async def on_forget_button(update: Update, context: CoachContext) -> None:
     if action != "yes":
         await query.edit_message_text(t("manager.forget_cancelled", lang))
         return
-    removed = await asyncio.to_thread(forget_user, context.services.db, user.id, context.stores.users)
+    removed = await asyncio.to_thread(context.services.forget_user, user.id)
     _unschedule_tips(context, user.id)
     context.application.drop_user_data(user.id)
     if query.message is not None and query.message.chat.id == user.id:  # the private chat's data is theirs too

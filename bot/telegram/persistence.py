@@ -19,11 +19,12 @@ import asyncio
 import json
 import pickle
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import BasePersistence, PersistenceInput
 
-from bot.store.db import Database
+if TYPE_CHECKING:
+    from bot.store.db import Database  # handed over by Services (services.db)
 
 ConversationKey = tuple[int | str, ...]
 ConversationDict = dict[ConversationKey, object]

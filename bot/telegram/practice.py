@@ -48,7 +48,6 @@ from bot.coach.practice.scenarios import Scenario
 from bot.coach.practice.scoring import ScoreCard
 from bot.llm.texts import t
 from bot.coach.practice.text import brief_text, card_text, outcome_text
-from bot.store.practice import PracticeStore
 from bot.telegram.context import CoachContext, add_menu_command, services_of
 from bot.telegram.delivery import edit_part, send_part
 from bot.telegram.render import PART_LIMIT, Part, render_plain, tg_len
@@ -57,9 +56,6 @@ logger = logging.getLogger(__name__)
 
 CONVERSATION_NAME = "practice"
 CHOOSING, BRIEFING, TALKING = range(3)
-SERVICE_KEY = "practice_service"
-STORE_KEY = "practice_store"
-LOCK_KEY = "practice_service_lock"
 SESSION_PREFIX = "practice:"  # user_data key: practice:<chat id>
 STALE_AFTER = timedelta(hours=6)
 
@@ -71,25 +67,9 @@ MENU_PATTERN = r"^practice:(start|topics|topic:\d+|(start|pick|go|again):[a-z0-9
 
 
 async def practice_of(application: Application) -> PracticeService:
-    """The PracticeService, built once on first use (loading scenarios reads files: done in a thread)."""
-    service = application.bot_data.get(SERVICE_KEY)
-    if service is not None:
-        return service
-    lock = application.bot_data.setdefault(LOCK_KEY, asyncio.Lock())
-    async with lock:
-        if SERVICE_KEY not in application.bot_data:
-            services = services_of(application)
-            application.bot_data[SERVICE_KEY] = await asyncio.to_thread(PracticeService.from_services, services)
-            for error in application.bot_data[SERVICE_KEY].catalog.errors:
-                logger.warning("Scenario skipped: %s", error)
-    return application.bot_data[SERVICE_KEY]
-
-
-def store_of(application: Application) -> PracticeStore:
-    store = application.bot_data.get(STORE_KEY)
-    if store is None:
-        store = application.bot_data[STORE_KEY] = PracticeStore(services_of(application).db)
-    return store
+    """The role-play service from Services (the first use reads the scenario files: in a thread)."""
+    services = services_of(application)
+    return await asyncio.to_thread(lambda: services.practice)
 
 
 def _session_key(chat_id: int) -> str:
@@ -314,9 +294,18 @@ def _user_id(update: Update, chat_id: int) -> int:
     return update.effective_user.id if update.effective_user else chat_id
 
 
+def _chat_id(update: Update) -> int | None:
+    """Where to answer: the update's chat, else the user's private chat; None when there is neither."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None
+
+
 async def on_end(update: Update, context: CoachContext) -> int:
     """/end: the conversation ends now; the score card follows from a task."""
-    chat_id = update.effective_chat.id if update.effective_chat else 0
+    chat_id = _chat_id(update)
+    if chat_id is None:
+        return ConversationHandler.END
     lang = await context.language()
     service = await practice_of(context.application)
     session = _load_session(context, chat_id)
@@ -346,7 +335,7 @@ async def _conclude(
     waiting = await context.bot.send_message(chat_id, t("practice.scoring", lang))
     try:
         card = await service.finish(session)
-        await asyncio.to_thread(store_of(context.application).save, user_id, card, session.transcript)
+        await asyncio.to_thread(context.services.practice_records.save, user_id, card, session.transcript)
     except Exception:
         logger.exception("Scoring failed for chat %s", chat_id)
         failed = t("practice.failed", lang)
@@ -360,7 +349,9 @@ async def _conclude(
 
 
 async def on_cancel(update: Update, context: CoachContext) -> int:
-    chat_id = update.effective_chat.id if update.effective_chat else 0
+    chat_id = _chat_id(update)
+    if chat_id is None:
+        return ConversationHandler.END
     _drop_session(context, chat_id)
     await context.bot.send_message(chat_id, t("practice.cancelled", await context.language()))
     return ConversationHandler.END
@@ -384,7 +375,9 @@ async def on_waiting(update: Update, context: CoachContext) -> None:
 
 async def on_busy(update: Update, context: CoachContext) -> int | None:
     """/practice or a menu button while a scenario is running: remind, keep the conversation."""
-    chat_id = update.effective_chat.id if update.effective_chat else 0
+    chat_id = _chat_id(update)
+    if chat_id is None:
+        return None
     lang = await context.language()
     if update.callback_query is not None:
         await _quietly(update.callback_query.answer())
@@ -413,7 +406,7 @@ async def cmd_progress(update: Update, context: CoachContext) -> None:
     assert message is not None
     lang = await context.language()
     user_id = _user_id(update, message.chat_id)
-    store = store_of(context.application)
+    store = context.services.practice_records
     history = await asyncio.to_thread(store.criterion_history, user_id)
     totals = await asyncio.to_thread(store.totals, user_id)
     if not totals:

@@ -143,7 +143,7 @@ async def answer(context: CoachContext, chat: Chat, user: User, question: str, r
             reply.show_placeholder_after(PLACEHOLDER_DELAY_S)
         async with context.bot_data[_SLOTS_KEY]:
             history = await asyncio.to_thread(
-                context.stores.history.recent,
+                context.services.history.recent,
                 chat.id,
                 2 * settings.history_turns,  # HISTORY_TURNS counts exchanges; the store counts messages
                 max(256, settings.llm_context_tokens // HISTORY_SHARE_OF_CONTEXT),
@@ -180,8 +180,8 @@ async def _run_answer(context: CoachContext, reply: AnswerReply, question: str, 
 
 def _record(context: CoachContext, chat_id: int, user_id: int, question: str, final: Answer) -> int:
     """Log the question (usage, token spend) and extend the chat's history; returns the question id."""
-    question_id = context.stores.usage.record(user_id, chat_id, question, final)
-    context.stores.history.append_exchange(chat_id, user_id, question, final.text)
+    question_id = context.services.usage.record(user_id, chat_id, question, final)
+    context.services.history.append_exchange(chat_id, user_id, question, final.text)
     return question_id
 
 

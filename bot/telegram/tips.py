@@ -19,6 +19,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -32,22 +33,22 @@ from bot.coach.tips.timezones import (
     DEFAULT_ZONE,
     BadTime,
     BadZone,
-    local_now,
-    next_push,
     parse_push_setting,
     ptb_days,
     push_time,
 )
-from bot.coach.tips.service import TipCard, TipService, build_tip_service
+from bot.coach.tips.service import TipCard, TipService
+from bot.coach.tips.text import card_blocks, subscribed_text
 from bot.llm.texts import t
-from bot.store.subscriptions import Subscription
-from bot.telegram.context import CoachContext, add_menu_command, add_startup_hook, services_of, stores_of
+from bot.telegram.context import CoachContext, add_menu_command, add_startup_hook, services_of
 from bot.telegram.delivery import edit_part, send_part
 from bot.telegram.render import Part
 
+if TYPE_CHECKING:
+    from bot.store.subscriptions import Subscription
+
 logger = logging.getLogger(__name__)
 
-SERVICE_KEY = "tip_service"
 CLOCK_KEY = "tips_clock"  # tests may put a fixed clock here; defaults to the real UTC clock
 STARTUP_REPORT_KEY = "tips_startup"
 JOB_PREFIX = "tip:"
@@ -68,10 +69,6 @@ Clock = Callable[[], datetime]
 # ---- access to the service and clock ---------------------------------------------------------
 
 
-def tip_service_of(application: Application) -> TipService:
-    return application.bot_data[SERVICE_KEY]
-
-
 def clock_of(application: Application) -> Clock:
     return application.bot_data.get(CLOCK_KEY) or (lambda: datetime.now(timezone.utc))
 
@@ -80,29 +77,17 @@ def clock_of(application: Application) -> Clock:
 
 
 def render_card(card: TipCard, lang: str, service: TipService, revealed: bool = True) -> tuple[Part, InlineKeyboardMarkup]:
-    """The tip message and its buttons. A quiz tip shows only the question until revealed."""
-    tip = card.tip
-    quiz_first = tip.quiz is not None and not revealed
-    heading = t("tips.heading_quiz" if tip.quiz else "tips.heading", lang, topic=card.topic_label)
-    blocks: list[tuple[str, str]] = [(f"<b>{html.escape(heading)}</b>", heading)]
-    if tip.quiz:
-        blocks.append((html.escape(tip.quiz.question), tip.quiz.question))
-    if quiz_first:
-        hint = t("tips.quiz_hint", lang)
-        blocks.append((f"<i>{html.escape(hint)}</i>", hint))
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(t("tips.button_reveal", lang), callback_data=f"{CB_REVEAL}{tip.id}")]])
+    """The tip message (words from coach/tips/text.py) and its buttons."""
+    blocks = card_blocks(card, lang, service, revealed)
+    tags = {"b": "<b>{}</b>", "i": "<i>{}</i>", "": "{}"}
+    part = Part(
+        html="\n\n".join(tags[b.style].format(html.escape(b.text)) for b in blocks),
+        plain="\n\n".join(b.text for b in blocks),
+    )
+    if card.tip.quiz is not None and not revealed:
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(t("tips.button_reveal", lang), callback_data=f"{CB_REVEAL}{card.tip.id}")]])
     else:
-        if tip.quiz:
-            answer = t("tips.quiz_answer", lang, answer=tip.quiz.answer)
-            blocks.append((f"<b>{html.escape(answer)}</b>", answer))
-        blocks.append((html.escape(tip.text), tip.text))
-        if card.criterion:
-            focus = t("tips.weak_focus", lang, criterion=service.criterion_label(card.criterion, lang))
-            blocks.append((html.escape(focus), focus))
-        source = t("tips.source", lang, title=card.source.title, location=card.source.location).rstrip()
-        blocks.append((f"<i>{html.escape(source)}</i>", source))
         markup = InlineKeyboardMarkup([_buttons(card, lang)])
-    part = Part(html="\n\n".join(h for h, _ in blocks), plain="\n\n".join(p for _, p in blocks))
     return part, markup
 
 
@@ -114,30 +99,6 @@ def _buttons(card: TipCard, lang: str) -> list[InlineKeyboardButton]:
     return row
 
 
-def _when(sub: Subscription, now: datetime, lang: str) -> str:
-    """'明天 09:00' — the next push in the subscriber's own zone."""
-    upcoming = next_push(now, sub.at, sub.zone, sub.user_id, sub.weekdays_only)
-    local = upcoming.astimezone(local_now(now, sub.zone).tzinfo)
-    today = local_now(now, sub.zone).date()
-    hhmm = f"{sub.at.hour:02d}:{sub.at.minute:02d}"
-    if local.date() == today:
-        return t("tips.next_today", lang, time=hhmm)
-    if local.date() == today + timedelta(days=1):
-        return t("tips.next_tomorrow", lang, time=hhmm)
-    return t("tips.next_date", lang, date=local.date().isoformat(), time=hhmm)
-
-
-def subscribed_text(sub: Subscription, now: datetime, lang: str) -> str:
-    return t(
-        "tips.subscribed",
-        lang,
-        time=f"{sub.at.hour:02d}:{sub.at.minute:02d}",
-        zone=sub.zone,
-        days=t("tips.days_weekdays" if sub.weekdays_only else "tips.days_every", lang),
-        next=_when(sub, now, lang),
-    )
-
-
 # ---- scheduling ------------------------------------------------------------------------------
 
 
@@ -145,7 +106,7 @@ def job_id(user_id: int) -> str:
     return f"{JOB_PREFIX}{user_id}"
 
 
-def schedule(job_queue: JobQueue, sub: Subscription) -> None:
+def schedule(job_queue: JobQueue, sub: "Subscription") -> None:
     """(Re)create this subscriber's daily job; the job id makes it replace any older one."""
     job_queue.run_daily(
         push_job,
@@ -167,7 +128,7 @@ def unschedule(job_queue: JobQueue, user_id: int) -> None:
 
 async def rebuild_jobs(application: Application) -> dict[str, int]:
     """Start-up hook: one job per active subscriber, then a single catch-up run for missed pushes."""
-    service = tip_service_of(application)
+    service = services_of(application).tips
     job_queue = application.job_queue
     assert job_queue is not None, "python-telegram-bot[job-queue] is required for daily tips"
     now = clock_of(application)()
@@ -211,8 +172,8 @@ async def catch_up(application: Application, user_ids: list[int]) -> dict[str, i
 
 async def deliver_daily(application: Application, user_id: int, catch_up: bool = False) -> str:
     """Claim today's slot and send the tip. Returns 'sent', 'duplicate', 'inactive', 'paused' or 'failed'."""
-    service = tip_service_of(application)
-    stores = stores_of(application)
+    service = services_of(application).tips
+    services = services_of(application)
     now = clock_of(application)()
     sub = await asyncio.to_thread(service.store.get, user_id)
     if sub is None or not sub.active:
@@ -220,7 +181,7 @@ async def deliver_daily(application: Application, user_id: int, catch_up: bool =
         return "inactive"
     if catch_up and not await asyncio.to_thread(service.missed_today, sub, now):
         return "duplicate"
-    if await asyncio.to_thread(stores.users.is_blocked, user_id):
+    if await asyncio.to_thread(services.users.is_blocked, user_id):
         await asyncio.to_thread(service.store.pause, user_id, "blocked")
         unschedule(application.job_queue, user_id)
         return "paused"
@@ -228,14 +189,14 @@ async def deliver_daily(application: Application, user_id: int, catch_up: bool =
     if claimed is None:
         return "duplicate"
     claim, card = claimed
-    lang = await asyncio.to_thread(stores.users.language, user_id)
+    lang = await asyncio.to_thread(services.users.language, user_id)
     part, markup = await asyncio.to_thread(render_card, card, lang, service, card.tip.quiz is None)
     try:
         await send_with_retry(application.bot, sub.chat_id, part, markup)
     except Forbidden:
         await asyncio.to_thread(service.release, claim)
         await asyncio.to_thread(service.store.pause, user_id, "blocked")
-        await asyncio.to_thread(stores.users.mark_blocked, user_id)
+        await asyncio.to_thread(services.users.mark_blocked, user_id)
         unschedule(application.job_queue, user_id)
         logger.info("User %s blocked the bot; daily tips paused", user_id)
         return "paused"
@@ -287,7 +248,7 @@ async def _send_card(update: Update, context: CoachContext, card: TipCard | None
     if card is None:
         await message.reply_text(t("tips.bank_empty", lang))
         return
-    service = tip_service_of(context.application)
+    service = context.services.tips
     part, markup = await asyncio.to_thread(render_card, card, lang, service, card.tip.quiz is None)
     await send_part(context.bot, message.chat_id, part, markup)
 
@@ -296,7 +257,7 @@ async def cmd_subscribe(update: Update, context: CoachContext) -> None:
     lang = await context.language()
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     assert message is not None and user is not None and chat is not None
-    service = tip_service_of(context.application)
+    service = context.services.tips
     cities = await asyncio.to_thread(service.cities)
     try:
         setting = parse_push_setting(list(context.args or []), cities)
@@ -316,7 +277,7 @@ async def cmd_unsubscribe(update: Update, context: CoachContext) -> None:
     lang = await context.language()
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    service = tip_service_of(context.application)
+    service = context.services.tips
     stopped = await asyncio.to_thread(service.store.unsubscribe, user.id)
     unschedule(context.application.job_queue, user.id)
     await message.reply_text(t("tips.unsubscribed" if stopped else "tips.not_subscribed", lang))
@@ -326,7 +287,7 @@ async def cmd_tip(update: Update, context: CoachContext) -> None:
     lang = await context.language()
     user = update.effective_user
     assert user is not None
-    service = tip_service_of(context.application)
+    service = context.services.tips
     card = await asyncio.to_thread(service.give_now, user.id, clock_of(context.application)())
     await _send_card(update, context, card, lang)
 
@@ -337,7 +298,7 @@ async def on_button(update: Update, context: CoachContext) -> None:
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
     lang = await context.language()
-    service = tip_service_of(context.application)
+    service = context.services.tips
     now = clock_of(context.application)()
     data = query.data
     if data.startswith(CB_NEXT):
@@ -367,7 +328,7 @@ async def on_button(update: Update, context: CoachContext) -> None:
 async def _toggle_weekdays(update: Update, context: CoachContext, lang: str, now: datetime) -> None:
     query, user, message = update.callback_query, update.effective_user, update.effective_message
     assert query is not None and user is not None and message is not None
-    service = tip_service_of(context.application)
+    service = context.services.tips
     sub = await asyncio.to_thread(service.store.toggle_weekdays, user.id)
     if sub is None or not sub.active:
         await query.answer(t("tips.weekdays_need_subscription", lang), show_alert=True)
@@ -383,7 +344,7 @@ async def _subscribe_default(update: Update, context: CoachContext, lang: str, n
     """The /start button: keep an existing subscription's time, else 09:00 Asia/Shanghai."""
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     assert user is not None and chat is not None and message is not None
-    service = tip_service_of(context.application)
+    service = context.services.tips
     existing = await asyncio.to_thread(service.store.get, user.id)
     if existing is not None and existing.active:
         sub = existing
@@ -399,8 +360,6 @@ async def _subscribe_default(update: Update, context: CoachContext, lang: str, n
 
 def register(application: Application) -> None:
     """Handlers, menu entries and the start-up hook that rebuilds the jobs."""
-    services = services_of(application)
-    application.bot_data[SERVICE_KEY] = build_tip_service(services.settings, services.db, services.knowledge)
     application.add_handler(CommandHandler("subscribe", cmd_subscribe))
     application.add_handler(CommandHandler("unsubscribe", cmd_unsubscribe))
     application.add_handler(CommandHandler("tip", cmd_tip))

@@ -36,7 +36,8 @@ from bot.coach.practice.semantic import TextVectors, strip_address
 from bot.llm.prompts import library_for
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.retrieval.knowledge_base import KnowledgeBase
+    from bot.settings import Settings
 
 SESSION_VERSION = 1
 MODE_OFFLINE = "offline"
@@ -117,15 +118,13 @@ class PracticeService:
         self.prompts = library_for(prompts_dir) if prompts_dir is not None else None
 
     @classmethod
-    def from_services(cls, services: "Services") -> "PracticeService":
-        """Build from the composition root: catalog citations resolved through the knowledge base."""
-        settings = services.settings
-        knowledge = services.knowledge
+    def build(cls, settings: "Settings", knowledge: "KnowledgeBase", llm: Any) -> "PracticeService":
+        """As the composition root builds it: scenarios from files, citations resolved through the knowledge base."""
         catalog = load_catalog(settings.knowledge_dir / "scenarios", settings.sources_dir)
         return cls(
             catalog,
             TextVectors(knowledge.embedder),
-            llm=services.llm,
+            llm=llm,
             prompts_dir=settings.prompts_dir,
             max_turn_chars=settings.max_question_chars,
             resolver=knowledge_resolver(knowledge),
@@ -192,7 +191,8 @@ class PracticeService:
         if session.mode != MODE_LLM or not self.llm_enabled:
             return await asyncio.to_thread(self.reply_offline, session, rep_text)
         text = self._rep_text(session, rep_text)
-        scripted = self.customer(session.scenario_id)
+        # Building a customer embeds every move and resolves citations (after a restart): never on the event loop.
+        scripted = await asyncio.to_thread(self.customer, session.scenario_id)
         analysis = await asyncio.to_thread(scripted.analyse, text)
         persona = LLMCustomer(scripted, self.llm, self.prompts)
         turn = await persona.respond(text, session.state, session.transcript, analysis)
@@ -215,7 +215,7 @@ class PracticeService:
     async def finish(self, session: PracticeSession) -> ScoreCard:
         """Score the session: the LLM evaluator in LLM mode (offline scorer on failure), else offline."""
         self.end_by_rep(session)
-        scenario = self.scenario(session.scenario_id)
+        scenario = await asyncio.to_thread(self.scenario, session.scenario_id)  # may resolve citations
         if session.mode == MODE_LLM and self.llm_enabled and session.rep_turns:
             evaluator = LLMEvaluator(self.llm, self.prompts, self.scorer)
             return await evaluator.evaluate(scenario, session.transcript, session.state.outcome)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.coach.charts import GRID_COLOUR, TEXT_COLOUR, chart
+from bot.coach.team.summary import TeamSummary
+from bot.llm.texts import t
 
 WEAK_COLOUR = "#d9480f"
 OTHER_COLOUR = "#74c0fc"
@@ -43,3 +45,9 @@ def render_team_chart(bars: list[TeamBar], title: str, axis_label: str, weak_lab
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
     return buffer.getvalue()
+
+
+def team_chart(summary: TeamSummary, names: dict[str, str], lang: str) -> bytes:
+    """The /team picture for this summary, labelled in the reader's language."""
+    bars = [TeamBar(names.get(a.criterion_id, a.criterion_id), a.average_pct, a.criterion_id in summary.weakest) for a in summary.averages]
+    return render_team_chart(bars, t("manager.team_chart_title", lang), t("manager.team_chart_axis", lang), t("manager.team_chart_weak", lang))

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.coach.criteria import criteria_or_none
+from bot.settings import Settings
 from bot.store.practice import CriterionAverage, PracticeStore
 from bot.store.users import UserProfile, UserStore
 
@@ -128,3 +129,21 @@ def write_csv(rows: list[ScoreRow], out: io.TextIOBase) -> int:
         score = int(r.score_pct) if float(r.score_pct).is_integer() else r.score_pct
         writer.writerow((r.user_id, r.name, stamp, r.scenario_id, r.criterion_id, r.criterion, score))
     return len(rows)
+
+
+class Team:
+    """The manager's view bound to the stores and settings: what /team and `salescoach report` ask for."""
+
+    def __init__(self, practice: PracticeStore, users: UserStore, settings: Settings) -> None:
+        self.practice = practice
+        self.users = users
+        self.settings = settings
+
+    def summary(self, now: float | None = None) -> TeamSummary:
+        return team_summary(self.practice, self.users, self.settings.admin_user_ids, now)
+
+    def criterion_names(self, lang: str) -> dict[str, str]:
+        return criterion_names(self.settings.knowledge_dir, lang)
+
+    def score_rows(self, lang: str, since: float = 0.0) -> list[ScoreRow]:
+        return score_rows(self.practice, self.users, self.criterion_names(lang), since)

@@ -39,6 +39,7 @@ class CriterionScoreLike(Protocol):
     scenario_id: str | None
 
 
+@runtime_checkable
 class PracticeScores(Protocol):
     """The part of the practice store tips need; tests pass an in-memory one."""
 

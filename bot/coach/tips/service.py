@@ -9,12 +9,10 @@ front ends render them. No `telegram` import here. All methods are blocking
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +32,6 @@ from bot.coach.tips.sources import QuoteLocator, ResolvedSource, SourceResolver
 from bot.coach.criteria import Criteria, criteria_or_none
 from bot.coach.tips.bank import Tip, TipBank, load_bank_for, load_scenario_ids
 from bot.settings import Settings
-from bot.store.db import Database
 from bot.store.subscriptions import Claim, Subscription, SubscriptionStore
 
 logger = logging.getLogger(__name__)
@@ -64,6 +61,7 @@ class TipService:
         practice: PracticeScores,
         policy: ChoicePolicy | None = None,
         resolver: SourceResolver | None = None,
+        practicable: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.knowledge_dir = knowledge_dir
         self.store = store
@@ -77,6 +75,25 @@ class TipService:
         self._checked_at = 0.0
         self._cities: dict[str, str] | None = None
         self._criteria = Criteria()
+        self._practicable = practicable  # the scenarios role-play can actually start (valid files only)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        store: SubscriptionStore,
+        practice: PracticeScores,
+        knowledge: QuoteLocator,
+        practicable: Callable[[], Collection[str]] | None = None,
+    ) -> "TipService":
+        """As the composition root builds it: quotes located in the knowledge base's own passages."""
+        return cls(
+            knowledge_dir=settings.knowledge_dir,
+            store=store,
+            practice=practice,
+            resolver=SourceResolver(knowledge, settings.sources_dir),
+            practicable=practicable,
+        )
 
     # ---- the bank, reloaded when a manager edits a file ----------------------------------
     def _files_stamp(self) -> tuple:
@@ -144,6 +161,8 @@ class TipService:
         scenario = tip.scenario
         if scenario and self._scenarios is not None and scenario not in self._scenarios:
             scenario = None
+        if scenario and self._practicable is not None and scenario not in self._practicable():
+            scenario = None  # the file exists but failed validation: no "练一练" button that cannot start
         return TipCard(
             tip=tip,
             source=self.resolver.resolve(tip.source),
@@ -193,33 +212,3 @@ class TipService:
         if sent_days is not None:
             return (sub.user_id, day.isoformat()) not in sent_days
         return not self.store.has_daily(sub.user_id, day)
-
-
-def practice_scores_for(db: Database) -> PracticeScores:
-    """The role-play practice store (bot.store.practice) when installed; otherwise no scores.
-
-    Any class there with a `criterion_history(user_id)` method and a `(db)` constructor
-    is used, so the tips do not depend on its exact name.
-    """
-    try:
-        module = importlib.import_module("bot.store.practice")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.store.practice":
-            raise
-        return InMemoryPracticeScores()
-    for name in ("PracticeStore", *sorted(vars(module))):
-        candidate = getattr(module, name, None)
-        if inspect.isclass(candidate) and callable(getattr(candidate, "criterion_history", None)):
-            return candidate(db)
-    logger.warning("bot.store.practice has no class with criterion_history(); tips ignore practice scores")
-    return InMemoryPracticeScores()
-
-
-def build_tip_service(settings: Settings, db: Database, knowledge: QuoteLocator) -> TipService:
-    """The service as the bot and the CLI use it; quotes are located in `knowledge`'s chunks."""
-    return TipService(
-        knowledge_dir=settings.knowledge_dir,
-        store=SubscriptionStore(db),
-        practice=practice_scores_for(db),
-        resolver=SourceResolver(knowledge, settings.sources_dir),
-    )
