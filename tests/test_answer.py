@@ -13,7 +13,7 @@ from bot.coach.citations import MarkerRewriter, rewrite_markers
 from bot.coach.answers.extractive import clean_spoken, extractive_answer, point_sentences
 from bot.coach.answers.prompt import build_answer_prompt, neutralise
 from bot.coach.types import Answer, AnswerDelta, Turn
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.llm.client import LLMClient, build_llm, count_message_tokens
 from bot.retrieval.types import Hit, SearchResult
 from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, closed_port_url, fake_openai_server

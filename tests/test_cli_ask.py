@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from bot.cli import main
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, fake_openai_server
 
 IN_SCOPE = "客户收了礼品为什么关系没提升？"

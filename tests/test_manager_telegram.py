@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.retrieval.knowledge_base import KnowledgeBase
 from bot.settings import Settings
 from bot.store.history import HistoryStore

@@ -113,3 +113,27 @@ async def test_non_text_and_busy_commands_during_a_scenario(bot: BotHarness) -> 
     server.send_command(USER, "/end")
     done = await next_message(server, USER, seen)
     assert "不评分" in done.text
+
+
+async def test_ending_a_practice_without_a_chat_answers_the_user_not_chat_zero() -> None:
+    """An update with no chat (e.g. a button on an inline message) used to be answered in chat 0."""
+    from types import SimpleNamespace
+
+    from telegram import CallbackQuery, Update, User
+
+    from bot.telegram import practice
+
+    sent: list[int] = []
+
+    async def send_message(chat_id: int, text: str, **_: object) -> None:
+        sent.append(chat_id)
+
+    async def language() -> str:
+        return "zh"
+
+    user = User(id=4242, first_name="小陈", is_bot=False)
+    update = Update(1, callback_query=CallbackQuery("q1", user, chat_instance="c", inline_message_id="inline-1"))
+    assert update.effective_chat is None
+    context = SimpleNamespace(user_data={}, bot=SimpleNamespace(send_message=send_message), language=language)
+    await practice.on_cancel(update, context)
+    assert sent == [4242]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.settings import Settings
 from bot.telegram.context import services_of
 from tests.fakes.telegram_server import FakeTelegramServer

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.settings import Settings
 from bot.telegram.context import services_of
 from bot.telegram.render import TELEGRAM_LIMIT

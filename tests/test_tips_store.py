@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.coach.tips.choice import CriterionScore, InMemoryPracticeScores
+from bot.coach.tips.choice import Choice, CriterionScore, InMemoryPracticeScores
 from bot.coach.tips.service import TipService
 from bot.coach.tips.sources import SourceResolver
 from bot.settings import PROJECT_ROOT
@@ -209,3 +209,35 @@ def test_weak_spot_labels_use_the_shared_criterion_names(proc):
     assert proc.service.criterion_label("listen_first", "zh") == "先倾听、问清楚"
     assert proc.service.criterion_label("listen_first", "en") == "Listen and ask first"
     assert proc.service.criterion_label("no_such_skill", "en") == "no_such_skill"
+
+
+def test_practise_button_only_for_scenarios_that_loaded(tmp_path):
+    """A tip tagged with a scenario whose file fails validation must not offer "练一练" (it could not start)."""
+    import shutil
+    from dataclasses import replace as _replace
+    from datetime import datetime as _dt, timezone as _tz
+
+    from bot.services import Services
+    from bot.settings import Settings
+
+    knowledge = tmp_path / "knowledge"
+    for name in ("sources", "scenarios", "tips"):
+        shutil.copytree(PROJECT_ROOT / "knowledge" / name, knowledge / name)
+    settings = _replace(Settings.load(env={}), knowledge_dir=knowledge, data_dir=tmp_path / "data")
+    services = Services.build(settings)
+    try:
+        tagged = [tip for tip in services.tips.bank.tips if tip.scenario]
+        assert tagged, "the shipped bank links some tips to scenarios"
+        tip = tagged[0]
+        choice = Choice(tip=tip, reason="rotation")
+        assert services.tips.card(choice).scenario == tip.scenario
+        broken = knowledge / "scenarios" / f"{tip.scenario}.yaml"
+        broken.write_text(broken.read_text(encoding="utf-8").replace("rubric:", "rubric_typo:", 1), encoding="utf-8")
+        fresh = Services.build(settings)  # a restart after the manager's bad edit
+        try:
+            assert tip.scenario not in fresh.practice.catalog.scenarios
+            assert fresh.tips.card(choice).scenario is None
+        finally:
+            fresh.close()
+    finally:
+        services.close()

@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.settings import Settings
 
 if TYPE_CHECKING:

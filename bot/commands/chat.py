@@ -14,7 +14,7 @@ import sys
 from bot.coach.types import Turn
 from bot.commands.ask import _close_llm, print_answer
 from bot.commands.progress import ensure_index
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.services import Services
 from bot.settings import Settings
 

@@ -18,7 +18,7 @@ from typing import TextIO
 from bot.coach.practice.session import PracticeService, PracticeSession, UnknownScenario
 from bot.commands.progress import ensure_index
 from bot.coach.practice.scoring import ScoreCard
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.coach.practice.text import brief_text, card_text, outcome_text, scenario_list
 from bot.services import Services
 from bot.settings import Settings

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 
 
 class TerminalProgress:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bot.coach.team.summary import write_csv
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.services import Services
 from bot.settings import Settings
 

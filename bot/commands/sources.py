@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.services import Services
 from bot.settings import Settings
 

@@ -15,7 +15,7 @@ from bot.coach.criteria import criteria_or_none
 from bot.coach.tips.bank import load_bank_for
 from bot.coach.tips.service import TipCard
 from bot.coach.tips.text import card_lines, coverage_lines
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.services import Services
 from bot.settings import Settings
 

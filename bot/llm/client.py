@@ -29,7 +29,7 @@ from typing import Any, AsyncIterator
 
 import openai
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.settings import Settings
 from bot.tokens import count_tokens
 

@@ -20,7 +20,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.telegram.context import CoachContext
 
 logger = logging.getLogger(__name__)

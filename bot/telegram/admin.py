@@ -15,7 +15,7 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.telegram.access import admin_only
 from bot.telegram.context import CoachContext, add_menu_command
 from bot.telegram.delivery import edit_part

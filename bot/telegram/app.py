@@ -32,7 +32,7 @@ from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.services import Services
 from bot.telegram.context import (
     ADMIN_MENU_COMMANDS_KEY,

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.telegram.context import CoachContext, add_menu_command
 from bot.telegram.questions import EXAMPLE_PREFIX, example_questions
 

@@ -18,7 +18,7 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.telegram.context import CoachContext, services_of
 from bot.telegram.delivery import retry_after_seconds
 

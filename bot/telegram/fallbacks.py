@@ -12,7 +12,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.telegram.context import CoachContext
 
 NON_TEXT = (

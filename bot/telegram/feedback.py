@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.telegram.context import CoachContext
 from bot.telegram.questions import FEEDBACK_PREFIX, feedback_keyboard
 

@@ -28,7 +28,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.coach.material import Material
 from bot.coach.team.chart import team_chart
 from bot.coach.team.text import team_text
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.telegram.access import admin_only
 from bot.telegram.admin import INGEST_LOCK_KEY
 from bot.telegram.context import CoachContext, add_menu_command, services_of

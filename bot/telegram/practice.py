@@ -46,7 +46,7 @@ from bot.coach.practice.session import PracticeService, PracticeSession
 from bot.coach.practice.chart import ChartTexts, SkillPoint, render_progress
 from bot.coach.practice.scenarios import Scenario
 from bot.coach.practice.scoring import ScoreCard
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.coach.practice.text import brief_text, card_text, outcome_text
 from bot.telegram.context import CoachContext, add_menu_command, services_of
 from bot.telegram.delivery import edit_part, send_part

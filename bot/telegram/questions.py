@@ -24,7 +24,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.coach.types import Answer, AnswerDelta, Turn
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.telegram.context import CoachContext, services_of
 from bot.telegram.limits import KeyedLocks, RateLimiter
 from bot.telegram.delivery import send_part

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from bot.coach.types import Answer, Citation
-from bot.llm.texts import t
+from bot.llm.prompts import t
 
 TELEGRAM_LIMIT = 4096  # characters (UTF-16 code units) after entity parsing
 PART_LIMIT = 3800  # leaves room for a "(continued)" marker and rounding

@@ -23,7 +23,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.telegram.delivery import edit_part, retry_after_seconds, send_part
 from bot.telegram.render import Part, render_plain, render_streaming
 

@@ -39,7 +39,7 @@ from bot.coach.tips.timezones import (
 )
 from bot.coach.tips.service import TipCard, TipService
 from bot.coach.tips.text import card_blocks, subscribed_text
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.telegram.context import CoachContext, add_menu_command, add_startup_hook, services_of
 from bot.telegram.delivery import edit_part, send_part
 from bot.telegram.render import Part

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.coach.types import Answer, Citation
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.retrieval.types import Hit, SearchResult
 from bot.text.chars import HAN, han_count
 from bot.text.cleaning import remove_filler as clean_spoken, strip_leading_punct

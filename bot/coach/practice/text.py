@@ -1,7 +1,7 @@
 """Practice results as text, shared by the terminal and Telegram front ends.
 
 The coach layer returns structured objects (Scenario, ScoreCard); this module
-turns them into reader-facing lines through `bot.llm.texts`. Telegram passes an
+turns them into reader-facing lines through `bot.llm.prompts.t`. Telegram passes an
 `esc` (HTML escaping) and a `bold` wrapper; the terminal uses plain text.
 """
 
@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 from bot.coach.practice.scenarios import Scenario, ScenarioCatalog
 from bot.coach.practice.scoring import ScoreCard
 from bot.coach.types import Citation
-from bot.llm.texts import t
+from bot.llm.prompts import t
 
 Fmt = Callable[[str], str]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.coach.charts import GRID_COLOUR, TEXT_COLOUR, chart
 from bot.coach.team.summary import TeamSummary
-from bot.llm.texts import t
+from bot.llm.prompts import t
 
 WEAK_COLOUR = "#d9480f"
 OTHER_COLOUR = "#74c0fc"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.coach.team.summary import TeamSummary
-from bot.llm.texts import t
+from bot.llm.prompts import t
 
 
 def team_text(summary: TeamSummary, names: dict[str, str], lang: str) -> str:

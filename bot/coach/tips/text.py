@@ -13,7 +13,7 @@ from bot.coach.criteria import Criteria
 from bot.coach.tips.bank import TipBank
 from bot.coach.tips.service import TipCard, TipService
 from bot.coach.tips.timezones import local_now, next_push
-from bot.llm.texts import t
+from bot.llm.prompts import t
 from bot.store.subscriptions import Subscription
 
 
