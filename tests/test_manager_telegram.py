@@ -93,7 +93,7 @@ async def test_upload_from_a_rep_is_not_ingested(manager_bot: BotHarness) -> Non
     assert not (kb.settings.sources_dir / "手册.docx").exists() and [s.file for s in kb.sources()] == ["gift.md"]
 
 
-async def test_sources_remove_needs_confirmation(manager_bot: BotHarness) -> None:
+async def test_sources_remove_needs_confirmation(manager_bot: BotHarness, caplog) -> None:
     server, kb = manager_bot.server, manager_bot.knowledge
     server.send_command(REP, "/sources")
     assert (await server.wait_for_messages(REP))[0].text == t("bot.admin_only", "zh")
@@ -117,6 +117,13 @@ async def test_sources_remove_needs_confirmation(manager_bot: BotHarness) -> Non
     server.press_button(ADMIN, listing, yes)
     await server.wait_for(lambda: "已删除《送礼的学问》" in listing.text, what="removal")
     assert kb.sources() == [] and (kb.settings.sources_dir / ".removed" / "gift.md").is_file()
+    answered = len(server.callback_answers)
+    for _ in range(2):  # a stale button pressed again (twice): one clear word, no error logged
+        server.press_button(ADMIN, listing, data)
+        answered += 1
+        await server.wait_for(lambda: len(server.callback_answers) == answered, what="the stale press")
+    await server.wait_for(lambda: listing.text == t("manager.sources_gone", "zh"), what="gone")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], "a stale button must not log an error"
 
 
 async def test_team_report_with_chart(manager_bot: BotHarness) -> None:

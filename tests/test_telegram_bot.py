@@ -83,6 +83,10 @@ async def test_question_is_answered_with_sources_and_feedback_is_stored(bot: Bot
     server.press_button(999, final, up)  # someone else's answer (e.g. forwarded): not theirs to rate
     await server.wait_for(lambda: len(server.callback_answers) == 3, what="the refusal")
     assert server.callback_answers[-1]["text"] == t("bot.feedback_not_yours", "zh")
+    server.press_button(102, final, "fb:999999:down")  # forged: no such question
+    await server.wait_for(lambda: len(server.callback_answers) == 4, what="the quiet answer")
+    assert not server.callback_answers[-1].get("text")
+    assert stores.feedback.rating(999999, 102) is None and stores.feedback.counts().down == 1  # not stored, not counted
 
 
 async def test_html_metacharacters_and_prompt_injection_are_harmless(bot: BotHarness) -> None:

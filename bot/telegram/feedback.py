@@ -27,7 +27,10 @@ async def on_feedback(update: Update, context: CoachContext) -> None:
     question_id, helpful = int(match.group(1)), match.group(2) == "up"
     services = context.services
     asker = await asyncio.to_thread(services.usage.asker_of, question_id)
-    if asker is not None and asker != query.from_user.id:
+    if asker is None:  # a forged or stale button (the question was never asked, or was forgotten): ignore quietly
+        await query.answer()
+        return
+    if asker != query.from_user.id:
         await query.answer(t("bot.feedback_not_yours", lang))
         return
     previous = await asyncio.to_thread(services.feedback.rating, question_id, query.from_user.id)

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.coach.material import Material
@@ -155,10 +155,10 @@ async def on_sources_button(update: Update, context: CoachContext) -> None:
     info = await asyncio.to_thread(material.find, doc_id)
     await query.answer()
     if action == "no":
-        await query.edit_message_text(t("manager.sources_remove_cancelled", lang))
+        await _edit(query, t("manager.sources_remove_cancelled", lang))
         return
-    if info is None:
-        await query.edit_message_text(t("manager.sources_gone", lang))
+    if info is None:  # removed meanwhile, or a stale button pressed again: say so once, quietly
+        await _edit(query, t("manager.sources_gone", lang))
         return
     if action == "ask":
         markup = InlineKeyboardMarkup(
@@ -172,6 +172,15 @@ async def on_sources_button(update: Update, context: CoachContext) -> None:
     if action == "yes":
         await asyncio.to_thread(material.remove, doc_id)  # the file moves to sources/.removed/
         await query.edit_message_text(t("manager.sources_removed", lang, title=info.title))
+
+
+async def _edit(query, text: str, markup: InlineKeyboardMarkup | None = None) -> None:  # noqa: ANN001 - a CallbackQuery
+    """Edit the button's message; a message already showing this text is left as it is (no error)."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
 
 
 # ---- /team ----------------------------------------------------------------------------------
