@@ -30,13 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def readable(arg: str) -> str:
+    """An argument as text: bytes that were not UTF-8 (kept by the OS as surrogates) become �."""
+    return arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (sys.stdin, sys.stdout, sys.stderr):  # invalid UTF-8 in or out becomes �, never a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="replace")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args([readable(a) for a in (sys.argv[1:] if argv is None else argv)])
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

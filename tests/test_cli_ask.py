@@ -107,3 +107,16 @@ def test_first_run_ingests_automatically(
     out = json.loads(captured.out)
     assert out["grounded"] is True and out["citations"][0]["title"] == "送礼之后的回访"
     assert "回访" in out["answer"]
+
+
+def test_invalid_utf8_input_is_read_as_text_not_a_crash(cli_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Bytes that are not UTF-8 (a GBK terminal, a broken pipe) on stdin or in an argument."""
+    raw = "客户收了礼品为什么关系没提升？".encode("utf-8") + b"\xff\xfe\n" + "怎么建客户档案".encode("gbk") + b"\n"
+    cli_env.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))  # strict, like a real pipe
+    assert main(["search", "--jsonl"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 2 and rows[0]["hits"]  # the whole batch, the valid question answered
+    bad_argument = "客户档案".encode("gbk").decode("utf-8", "surrogateescape")
+    assert main(["ask", "--json", bad_argument]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert "ingest" not in answer["answer"]  # not the misleading "run ingest" advice
