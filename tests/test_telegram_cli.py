@@ -46,6 +46,36 @@ def test_a_bad_webhook_secret_is_refused(clean_env: pytest.MonkeyPatch, capsys) 
     assert "WEBHOOK_SECRET" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("body", [b'{"ok": true}', b"<html>nginx</html>"])
+def test_an_address_that_is_not_a_bot_api_gets_a_clear_message(clean_env, capsys, knowledge_base, body: bytes) -> None:
+    import http.server
+    import threading
+
+    class NotBotApi(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotBotApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        clean_env.setenv("TELEGRAM_BOT_TOKEN", "1:abc")
+        clean_env.setenv("TELEGRAM_API_BASE_URL", url)
+        clean_env.setenv("SALESCOACH_DATA_DIR", str(knowledge_base.settings.data_dir))
+        assert main(["bot"]) == 2
+        err = capsys.readouterr().err
+        assert "TELEGRAM_API_BASE_URL" in err and url in err and "Traceback" not in err
+    finally:
+        server.shutdown()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

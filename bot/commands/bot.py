@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     from telegram import Update
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import InvalidToken, NetworkError, TelegramError
 
     from bot.commands.progress import ensure_index
     from bot.services import Services
@@ -71,6 +71,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             url = settings.telegram_api_base_url or "https://api.telegram.org"
             print(t("bot.cli_network", lang, url=url, error=exc), file=sys.stderr)
             return 1
+        except (TelegramError, KeyError) as exc:  # an answer that is not the Bot API's (no "result", not JSON)
+            if isinstance(exc, KeyError) and exc.args != ("result",):
+                raise
+            url = settings.telegram_api_base_url or "https://api.telegram.org"
+            logger.debug("Not a Bot API answer from %s", url, exc_info=True)
+            print(t("bot.cli_not_bot_api", lang, url=url), file=sys.stderr)
+            return 2
     finally:
         services.close()
     return 0
