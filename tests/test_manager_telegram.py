@@ -71,6 +71,17 @@ async def test_admin_upload_is_ingested_with_progress(manager_bot: BotHarness) -
     assert hit.title == "油品销售手册" and hit.location == "「磅差的处理」"
 
 
+async def test_an_over_long_file_name_is_shortened_not_an_error(manager_bot: BotHarness) -> None:
+    server, kb = manager_bot.server, manager_bot.knowledge
+    long_name = "油品销售手册" * 17 + ".docx"  # 306 bytes: over every file system's limit
+    assert len(long_name.encode("utf-8")) > 255
+    server.send_document(ADMIN, long_name, make_docx("油品销售手册", [("磅差的处理", [WEIGHBRIDGE])]))
+    status = await final_status(server, ADMIN, "已加入知识库")
+    assert status.text.startswith("已加入知识库：1 段")
+    [stored] = [p for p in kb.settings.sources_dir.iterdir() if p.suffix == ".docx"]
+    assert stored.name.startswith("油品销售手册") and len(stored.name.encode("utf-8")) <= 160
+
+
 async def test_bad_upload_is_explained_and_changes_nothing(manager_bot: BotHarness) -> None:
     server, kb = manager_bot.server, manager_bot.knowledge
     before = sorted(c.chunk_id for c in kb.store.all_chunks())

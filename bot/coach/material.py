@@ -23,6 +23,7 @@ from bot.settings import Settings
 __all__ = ["AddResult", "IngestFileError", "IngestReport", "Material", "SourceInfo", "SUPPORTED_SUFFIXES", "supported_list"]
 
 Progress = Callable[[str, int, int], None]
+MAX_NAME_BYTES = 160  # file systems allow 255 bytes; the sources folder adds suffixes for backups
 
 
 @dataclass
@@ -47,6 +48,16 @@ class Material:
     @staticmethod
     def is_supported(name: str) -> bool:
         return Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+
+    @staticmethod
+    def file_name(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+        """A name that is safe to store: no folders, no control characters, short enough for every file system."""
+        name = "".join(ch for ch in Path(name.replace("\\", "/")).name if ch.isprintable()).strip() or "upload"
+        path = Path(name)
+        stem, suffix = path.stem, path.suffix
+        while len((stem + suffix).encode("utf-8")) > max_bytes and stem:
+            stem = stem[:-1]
+        return (stem.rstrip(" .") or "upload") + suffix
 
     def add(self, paths: list[Path], names: list[str] | None = None, progress: Progress | None = None) -> AddResult:
         """Check and copy each file into knowledge/sources, then index them; a refused file changes nothing."""

@@ -48,7 +48,7 @@ async def on_document(update: Update, context: CoachContext) -> None:
     assert message is not None and message.document is not None
     lang = await context.language()
     document = message.document
-    name = Path(document.file_name or f"{document.file_unique_id}.bin").name
+    name = Material.file_name(document.file_name or f"{document.file_unique_id}.bin")
     limit_mb = context.settings.max_file_mb
     if not Material.is_supported(name):
         await message.reply_text(t("manager.upload_unsupported", lang, name=name))
