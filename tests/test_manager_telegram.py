@@ -158,6 +158,9 @@ async def test_forget_me_deletes_the_users_data(manager_bot: BotHarness) -> None
     db = manager_bot.services.db
     seed_team(db)
     HistoryStore(db).append_exchange(REP, REP, "客户不回消息怎么办？", "先问清楚原因。")
+    persistence = manager_bot.application.persistence
+    await persistence.update_conversation("practice", (REP, REP), 1)  # a role-play in progress
+    await persistence.update_conversation("practice", (102, 102), 1)
     server.send_command(REP, "/forget_me")
     [confirm] = await server.wait_for_messages(REP)
     assert "永久删除" in confirm.text
@@ -171,3 +174,5 @@ async def test_forget_me_deletes_the_users_data(manager_bot: BotHarness) -> None
     assert HistoryStore(db).recent(REP, 10, 1000) == []
     assert UserStore(db).get(REP) is None
     assert PracticeStore(db).totals(102)  # other reps keep theirs
+    conversations = db.query("SELECT key FROM ptb_state WHERE kind = 'conversation:practice'")
+    assert [r["key"] for r in conversations] == ["[102, 102]"]  # theirs gone, the other rep's kept

@@ -137,3 +137,18 @@ async def test_ending_a_practice_without_a_chat_answers_the_user_not_chat_zero()
     context = SimpleNamespace(user_data={}, bot=SimpleNamespace(send_message=send_message), language=language)
     await practice.on_cancel(update, context)
     assert sent == [4242]
+
+
+
+async def test_a_practice_turn_is_durable_when_the_customer_answers(bot: BotHarness) -> None:
+    """Killed right after the reply, the scored transcript still has the turn (no 5-second flush window)."""
+    import pickle
+
+    server = bot.server
+    await open_scenario(server, "abnormal-loss", "质量与计量")
+    turn = "周经理，三车都少这么多，换谁都着急，这事我们认真对待，不会推。"
+    await say(server, turn, where=lambda m: m.text.startswith("周建国："))
+    row = bot.services.db.query_one("SELECT value FROM ptb_state WHERE kind = 'user_data' AND key = ?", (str(USER),))
+    assert row is not None
+    sessions = [v for k, v in pickle.loads(row["value"]).items() if str(k).startswith("practice:")]
+    assert sessions and any(turn in entry["text"] for entry in sessions[0]["transcript"])

@@ -32,6 +32,7 @@ from bot.llm.prompts import t
 from bot.telegram.access import admin_only
 from bot.telegram.admin import INGEST_LOCK_KEY
 from bot.telegram.context import CoachContext, add_menu_command, services_of
+from bot.telegram.persistence import SqlitePersistence
 from bot.telegram.streaming import EDIT_INTERVAL_S, StreamEditor
 
 logger = logging.getLogger(__name__)
@@ -224,6 +225,9 @@ async def on_forget_button(update: Update, context: CoachContext) -> None:
         await query.edit_message_text(t("manager.forget_cancelled", lang))
         return
     removed = await asyncio.to_thread(context.services.forget_user, user.id)
+    persistence = context.application.persistence
+    if isinstance(persistence, SqlitePersistence):  # conversation states (a role-play in progress) too
+        removed["conversations"] = await persistence.forget_user(user.id)
     _unschedule_tips(context, user.id)
     context.application.drop_user_data(user.id)
     if query.message is not None and query.message.chat.id == user.id:  # the private chat's data is theirs too

@@ -82,6 +82,23 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             self._stored.pop((kind, key), None)
         self.db.execute("DELETE FROM ptb_state WHERE kind = ? AND key = ?", (kind, key))
 
+    def _forget(self, user_id: int) -> int:
+        """Every row of one user: their user_data, their private chat's data, every conversation they are in."""
+        removed = 0
+        for kind, key in (("user_data", str(user_id)), ("chat_data", str(user_id))):
+            removed += self.db.execute("DELETE FROM ptb_state WHERE kind = ? AND key = ?", (kind, key))
+        rows = self.db.query("SELECT kind, key FROM ptb_state WHERE kind LIKE 'conversation:%'")
+        for row in rows:
+            if user_id in json.loads(row["key"]):
+                removed += self.db.execute("DELETE FROM ptb_state WHERE kind = ? AND key = ?", (row["kind"], row["key"]))
+        with self._stored_lock:
+            self._stored = {k: v for k, v in self._stored.items() if not _mentions(k, user_id)}
+        return removed
+
+    async def forget_user(self, user_id: int) -> int:
+        """/forget_me: remove the user's rows (conversation states included); returns rows removed."""
+        return await asyncio.to_thread(self._forget, user_id)
+
     # -- user_data / chat_data --------------------------------------------------------------
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
@@ -142,3 +159,10 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
 
     async def flush(self) -> None:
         """Every update is written through at once; nothing is buffered."""
+
+
+def _mentions(stored: tuple[str, str], user_id: int) -> bool:
+    kind, key = stored
+    if kind in ("user_data", "chat_data"):
+        return key == str(user_id)
+    return kind.startswith("conversation:") and user_id in json.loads(key)

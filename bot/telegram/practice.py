@@ -87,9 +87,18 @@ def _load_session(context: CoachContext, chat_id: int) -> PracticeSession | None
 
 
 def _save_session(context: CoachContext, chat_id: int, session: PracticeSession) -> None:
+    """Keep the session in user_data and write it through to the database before the rep sees the reply.
+
+    PTB flushes persistence every few seconds; a crash in between used to lose the
+    last turns from the scored transcript. The flush is scheduled now, so it runs
+    right after this handler returns (with the conversation's new state) and before
+    the reply that acknowledges the turn is sent.
+    """
     data = session.to_dict()
     data["last_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     context.user_data[_session_key(chat_id)] = data
+    if context.application.persistence is not None:
+        context.application.create_task(context.application.update_persistence())
 
 
 def _drop_session(context: CoachContext, chat_id: int) -> None:
@@ -238,6 +247,7 @@ async def _begin(context: CoachContext, chat_id: int, service: PracticeService, 
     # The first start of a scenario resolves its citations and embeds its reference lines: keep it off the loop.
     session = await asyncio.to_thread(service.start, scenario.id)
     _save_session(context, chat_id, session)
+    await asyncio.sleep(0)  # let the write-through run before the rep is told the practice started
     mode = t(f"practice.mode_{session.mode}", lang)
     await context.bot.send_message(chat_id, mode)
     await send_part(context.bot, chat_id, customer_part(scenario, scenario.opening, lang))
