@@ -267,3 +267,30 @@ async def test_a_failing_command_menu_does_not_stop_the_bot(
         await server.wait_for_text(1001, "我是客情教练")  # … and the bot works anyway
     finally:
         await harness.stop()
+
+
+async def test_a_full_disk_still_answers_once_and_warns_the_admin(
+    telegram_server: FakeTelegramServer, bot_settings: Settings, knowledge_base
+) -> None:
+    """The database cannot be written: the rep gets the answer (one message, no error), the admin a warning."""
+    import sqlite3
+
+    server = telegram_server
+    harness = await started(server, bot_settings, knowledge_base, admin_user_ids=frozenset({909}))
+    try:
+        services = services_of(harness.application)
+
+        def disk_full(*args: object, **kwargs: object) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        for store, method in ((services.users, "touch"), (services.usage, "record"), (services.history, "append_exchange")):
+            setattr(store, method, disk_full)
+        server.send_text(505, GIFT_QUESTION)
+        final = await server.wait_for_text(505, "来源")
+        assert not final.buttons  # the answer, without feedback buttons it could not store
+        warning = await server.wait_for_text(909, "写不进数据库")
+        assert "磁盘" in warning.text
+        await asyncio.sleep(0.3)
+        assert len(server.messages(505)) == 1 and not any(t("bot.error", "zh") in m.text for m in server.messages(505))
+    finally:
+        await harness.stop()

@@ -83,6 +83,10 @@ class UserStore:
         with self._lock:
             self._recent.pop(user_id, None)
 
+    def unsaved(self, user_id: int, username: str = "", first_name: str = "") -> UserProfile:
+        """A profile with the default settings, written nowhere (when the database cannot be written)."""
+        return UserProfile(user_id, username, first_name, self.default_language, False)
+
     def touch(self, user_id: int, username: str = "", first_name: str = "") -> UserProfile:
         """Record that the user wrote to us (creating them) and return their profile."""
         now = time.time()

@@ -48,7 +48,11 @@ async def gate(update: Update, context: CoachContext) -> None:
     users = context.services.users
     profile = users.recently_seen(user.id, user.username or "", user.first_name or "")
     if profile is None:  # first message in a while: record it (a disk write, so off the event loop)
-        profile = await asyncio.to_thread(users.touch, user.id, user.username or "", user.first_name or "")
+        try:
+            profile = await asyncio.to_thread(users.touch, user.id, user.username or "", user.first_name or "")
+        except Exception:  # disk full or a locked database: serve the update anyway (one error at most, later)
+            logger.exception("Could not record user %s; serving with default settings", user.id)
+            profile = users.unsaved(user.id, user.username or "", user.first_name or "")
     context.remember_profile(profile)
 
 

@@ -14,6 +14,7 @@ conversation that is waiting for the rep's reply gets the text first.
 from __future__ import annotations
 
 import asyncio
+import time
 import logging
 import os
 from typing import Any
@@ -32,6 +33,8 @@ from bot.telegram.render import render_answer, render_plain, tg_len
 from bot.telegram.streaming import AnswerReply
 
 logger = logging.getLogger(__name__)
+_ADMIN_WARNED_KEY = "admin_warned_at"
+ADMIN_WARNING_INTERVAL_S = 3600
 
 PLACEHOLDER_DELAY_S = 1.0  # offline answers usually arrive first; no placeholder flashes by
 HISTORY_SHARE_OF_CONTEXT = 4  # history may use a quarter of the LLM context budget
@@ -149,8 +152,14 @@ async def answer(context: CoachContext, chat: Chat, user: User, question: str, r
                 max(256, settings.llm_context_tokens // HISTORY_SHARE_OF_CONTEXT),
             )
             final = await _run_answer(context, reply, question, history, lang)
-        question_id = await asyncio.to_thread(_record, context, chat.id, user.id, question, final)
-        await reply.finish(render_answer(final, lang), feedback_keyboard(question_id, lang))
+        try:
+            question_id: int | None = await asyncio.to_thread(_record, context, chat.id, user.id, question, final)
+        except Exception:  # disk full, a locked or damaged database: the rep still gets the answer
+            logger.exception("Could not record the question of chat %s; answering anyway", chat.id)
+            context.application.create_task(warn_admins(context, t("bot.admin_storage_failed", context.settings.language)))
+            question_id = None
+        keyboard = feedback_keyboard(question_id, lang) if question_id is not None else None
+        await reply.finish(render_answer(final, lang), keyboard)
     except Exception as exc:
         if not isinstance(exc, Forbidden):
             try:
@@ -183,6 +192,20 @@ def _record(context: CoachContext, chat_id: int, user_id: int, question: str, fi
     question_id = context.services.usage.record(user_id, chat_id, question, final)
     context.services.history.append_exchange(chat_id, user_id, question, final.text)
     return question_id
+
+
+async def warn_admins(context: CoachContext, text: str) -> None:
+    """Tell the admins once an hour that something needs them (e.g. the database cannot be written)."""
+    now = time.monotonic()
+    last = context.bot_data.get(_ADMIN_WARNED_KEY, -ADMIN_WARNING_INTERVAL_S)
+    if now - last < ADMIN_WARNING_INTERVAL_S:
+        return
+    context.bot_data[_ADMIN_WARNED_KEY] = now
+    for admin_id in sorted(context.settings.admin_user_ids):
+        try:
+            await context.bot.send_message(admin_id, text)
+        except TelegramError as exc:
+            logger.info("Could not warn admin %s: %s", admin_id, exc)
 
 
 async def _finish_typing(task: asyncio.Task[Any]) -> None:
