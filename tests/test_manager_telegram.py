@@ -176,3 +176,28 @@ async def test_forget_me_deletes_the_users_data(manager_bot: BotHarness) -> None
     assert PracticeStore(db).totals(102)  # other reps keep theirs
     conversations = db.query("SELECT key FROM ptb_state WHERE kind = 'conversation:practice'")
     assert [r["key"] for r in conversations] == ["[102, 102]"]  # theirs gone, the other rep's kept
+
+
+async def test_a_file_of_the_same_name_is_replaced_only_when_confirmed_and_the_old_one_is_kept(manager_bot: BotHarness) -> None:
+    server, kb = manager_bot.server, manager_bot.knowledge
+    first = make_docx("油品销售手册", [("磅差的处理", [WEIGHBRIDGE])])
+    server.send_document(ADMIN, "手册.docx", first)
+    await final_status(server, ADMIN, "已加入知识库")
+    second = make_docx("油品销售手册（第二版）", [("磅差的处理", [WEIGHBRIDGE + "第二版补充：复核要有记录。"])])
+    seen = len(server.messages(ADMIN))
+    server.send_document(ADMIN, "手册.docx", second)
+    ask = await server.wait_for(lambda: server.messages(ADMIN)[seen] if len(server.messages(ADMIN)) > seen else None, what="the question")
+    assert "已经有《手册.docx》" in ask.text and (kb.settings.sources_dir / "手册.docx").read_bytes() == first
+    no = next(d for text, d in ask.buttons if text == "取消")
+    server.press_button(ADMIN, ask, no)
+    await server.wait_for(lambda: "保持原样" in ask.text, what="cancel")
+    assert (kb.settings.sources_dir / "手册.docx").read_bytes() == first
+    server.send_document(ADMIN, "手册.docx", second)
+    ask = await server.wait_for(lambda: server.messages(ADMIN)[-1] if "已经有" in server.messages(ADMIN)[-1].text and server.messages(ADMIN)[-1] is not ask else None, what="the question again")
+    yes = next(d for text, d in ask.buttons if text == "替换")
+    server.press_button(ADMIN, ask, yes)
+    await server.wait_for(lambda: any("第二版" in m.text and "已加入知识库" in m.text for m in server.messages(ADMIN)), what="the replacement")
+    assert (kb.settings.sources_dir / "手册.docx").read_bytes() == second
+    assert (kb.settings.sources_dir / ".removed" / "手册.docx").read_bytes() == first  # recoverable
+    server.press_button(ADMIN, ask, yes)  # the same button again: stale, nothing happens twice
+    await server.wait_for(lambda: "过期" in ask.text, what="stale")

@@ -59,6 +59,10 @@ class Material:
             stem = stem[:-1]
         return (stem.rstrip(" .") or "upload") + suffix
 
+    def exists(self, name: str) -> bool:
+        """A document of this file name is already in the sources folder (adding it would replace it)."""
+        return (self.settings.sources_dir / self.file_name(name)).is_file()
+
     def add(self, paths: list[Path], names: list[str] | None = None, progress: Progress | None = None) -> AddResult:
         """Check and copy each file into knowledge/sources, then index them; a refused file changes nothing."""
         result = AddResult()

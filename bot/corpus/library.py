@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,8 +115,8 @@ def settle(staged: StagedFile, ok: bool) -> None:
     if not staged.copied:
         return
     if ok:
-        if staged.backup is not None:
-            staged.backup.unlink(missing_ok=True)
+        if staged.backup is not None:  # the replaced version stays recoverable, like a removed document
+            _keep_removed(staged.backup, staged.path.parent, staged.path.name, "replaced")
         return
     if staged.backup is not None:
         os.replace(staged.backup, staged.path)
@@ -130,8 +131,20 @@ def retire_file(settings: Settings, file_name: str) -> Path | None:
     source = settings.sources_dir / Path(file_name).name
     if not source.is_file():
         return None
-    folder = settings.sources_dir / REMOVED_DIR
+    return _keep_removed(source, settings.sources_dir, source.name, "removed")
+
+
+def _keep_removed(file: Path, sources_dir: Path, name: str, why: str) -> Path:
+    """Move `file` into sources/.removed/ as `name`; an older copy there is kept under a dated name."""
+    folder = sources_dir / REMOVED_DIR
     folder.mkdir(exist_ok=True)
-    target = folder / source.name
-    os.replace(source, target)
+    target = folder / name
+    if target.exists():
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = folder / f"{Path(name).stem}.{why}-{stamp}{Path(name).suffix}"
+        n = 1
+        while target.exists():
+            n += 1
+            target = folder / f"{Path(name).stem}.{why}-{stamp}-{n}{Path(name).suffix}"
+    os.replace(file, target)
     return target

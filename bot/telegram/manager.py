@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 SOURCES_PREFIX = "src:"
 FORGET_PREFIX = "forget:"
+REPLACE_PREFIX = "upl:"
+PENDING_KEY = "uploads_pending"  # user_data: token -> (Telegram file id, file name) awaiting "replace?"
 TITLE_IN_BUTTON = 24
 
 
@@ -58,12 +60,48 @@ async def on_document(update: Update, context: CoachContext) -> None:
         size_mb = f"{document.file_size / 1_048_576:.1f}"
         await message.reply_text(t("manager.upload_too_big", lang, name=name, size_mb=size_mb, limit_mb=f"{limit_mb:g}"))
         return
+    if await asyncio.to_thread(context.services.material.exists, name):
+        # Same name as a document already in the library: ask first (the old version is kept in .removed/).
+        token = document.file_unique_id[-16:]
+        context.user_data.setdefault(PENDING_KEY, {})[token] = (document.file_id, name)
+        markup = InlineKeyboardMarkup(
+            [[
+                InlineKeyboardButton(t("manager.replace_yes", lang), callback_data=f"{REPLACE_PREFIX}yes:{token}"),
+                InlineKeyboardButton(t("manager.replace_no", lang), callback_data=f"{REPLACE_PREFIX}no:{token}"),
+            ]]
+        )  # fmt: skip
+        await message.reply_text(t("manager.replace_confirm", lang, name=name), reply_markup=markup)
+        return
+    await _receive(context, message.chat_id, document.file_id, name, lang)
+
+
+async def on_replace_button(update: Update, context: CoachContext) -> None:
+    """The admin's answer to "replace the document of the same name?"."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    lang = await context.language()
+    _, action, token = (query.data.split(":", 2) + ["", ""])[:3]
+    pending = context.user_data.get(PENDING_KEY, {}).pop(token, None)
+    await query.answer()
+    if pending is None:  # a stale or forged button
+        await _edit(query, t("manager.replace_gone", lang))
+        return
+    file_id, name = pending
+    if action != "yes":
+        await _edit(query, t("manager.replace_cancelled", lang, name=name))
+        return
+    await _edit(query, t("manager.replace_accepted", lang, name=name))
+    await _receive(context, query.message.chat.id if query.message else query.from_user.id, file_id, name, lang)
+
+
+async def _receive(context: CoachContext, chat_id: int, file_id: str, name: str, lang: str) -> None:
+    """Download, check, copy into the sources folder and ingest one file, with progress in one message."""
     lock: asyncio.Lock = context.bot_data.setdefault(INGEST_LOCK_KEY, asyncio.Lock())
     if lock.locked():
-        await message.reply_text(t("manager.upload_busy", lang))
+        await context.bot.send_message(chat_id, t("manager.upload_busy", lang))
         return
     async with lock:
-        status = await message.reply_text(t("manager.upload_received", lang, name=name))
+        status = await context.bot.send_message(chat_id, t("manager.upload_received", lang, name=name))
 
         async def show(text: str) -> None:
             await context.bot.edit_message_text(text, chat_id=status.chat_id, message_id=status.message_id)
@@ -73,7 +111,7 @@ async def on_document(update: Update, context: CoachContext) -> None:
         try:
             local = staging / name
             try:
-                telegram_file = await context.bot.get_file(document.file_id)
+                telegram_file = await context.bot.get_file(file_id)
                 await telegram_file.download_to_drive(local)
             except TelegramError as exc:
                 await show(t("manager.upload_download_failed", lang, name=name, error=exc.message))
@@ -251,6 +289,7 @@ def register(application: Application) -> None:
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.Document.ALL & admins, on_document, block=False)
     )
+    application.add_handler(CallbackQueryHandler(admin_only(on_replace_button), pattern=f"^{REPLACE_PREFIX}"))
     application.add_handler(CommandHandler("sources", sources))
     application.add_handler(CallbackQueryHandler(on_sources_button, pattern=f"^{SOURCES_PREFIX}"))
     application.add_handler(CommandHandler("team", team))
