@@ -14,7 +14,7 @@ import logging
 import sys
 
 from bot.commands import ask, bot, chat, config, ingest, practice, report, search, sources, start, tips
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, StartupError
 
 COMMANDS = (start, ingest, search, ask, chat, bot, practice, tips, sources, report, config)  # the order of --help
 
@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.func(args, settings) or 0)
+    except StartupError as exc:  # damaged files and the like: what to do, not a traceback
+        print(f"⚠ {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\n已退出。", file=sys.stderr)
         return 130

@@ -18,6 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_FIELDS = frozenset({"openai_api_key", "telegram_bot_token", "webhook_secret"})
 
 
+class StartupError(RuntimeError):
+    """Something the operator must fix before the coach can run (damaged files…); the message says what to do."""
+
+
 class SettingsError(ValueError):
     """A setting has a value we cannot use; the message names the variable."""
 

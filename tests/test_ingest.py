@@ -127,3 +127,34 @@ def test_fast_retrieval_can_be_switched_off(small_kb: KnowledgeBase, knowledge_b
     kb.ingest()
     result = kb.search("客户感冒了送什么", 3)
     assert result.route == "full" and any("感冒" in h.text for h in result.hits)
+
+
+@pytest.mark.slow
+def test_a_damaged_vector_store_is_set_aside_and_rebuilt_by_ingest(small_kb: KnowledgeBase, tmp_path: Path) -> None:
+    """`ask` says to run ingest; ingest must then work (not a traceback), keeping the damaged files aside."""
+    import os
+    import subprocess
+    import sys
+
+    small_kb.ingest()
+    store = small_kb.settings.data_dir / "chroma" / "chroma.sqlite3"
+    damaged = bytearray(store.read_bytes())
+    damaged[100:20000] = b"\x13" * 19900
+    store.write_bytes(bytes(damaged))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "SALESCOACH_DATA_DIR": str(small_kb.settings.data_dir),
+        "SALESCOACH_KNOWLEDGE_DIR": str(small_kb.settings.knowledge_dir),
+        "ANONYMIZED_TELEMETRY": "False",
+    }
+
+    def salescoach(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    ingest = salescoach("ingest", "--quiet")
+    assert ingest.returncode == 0, ingest.stderr
+    assert "损坏" in ingest.stderr and "Traceback" not in ingest.stderr
+    assert list(store.parent.parent.glob("chroma.corrupt-*"))  # kept for inspection
+    listing = salescoach("sources")
+    assert listing.returncode == 0 and "送礼的学问" in listing.stdout and "第一次拜访" in listing.stdout, listing.stderr

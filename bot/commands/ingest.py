@@ -44,6 +44,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         f"新增 {len(report.added)}，更新 {len(report.updated)}，未变 {len(report.unchanged)}，"
         f"删除 {len(report.removed)}；写入 {report.chunks_written} 段；用时 {report.seconds:.1f} 秒。"
     )
+    for notice in report.notices:
+        print(f"ℹ {notice}", file=sys.stderr)
     for error in report.errors:
         print(f"⚠ {error}", file=sys.stderr)
     return 1 if report.errors else 0

@@ -39,6 +39,12 @@ class DenseIndex:
                 self._store = ChromaVectorStore(self.settings, self.embedder.name)
             return self._store
 
+    def reset(self) -> None:
+        """Forget the open collection (after its files were replaced); the next use opens it anew."""
+        with self._lock:
+            self._store = None
+            self._vector_cache.clear()
+
     def fingerprints(self) -> dict[str, set[str]]:
         """doc_id -> the set of fingerprints its stored entries carry (one when consistent)."""
         out: dict[str, set[str]] = {}

@@ -29,7 +29,7 @@ from bot.retrieval.lexical import LexicalIndex
 from bot.retrieval.query import QueryAnalyzer
 from bot.retrieval.routing import FastPathPolicy
 from bot.retrieval.types import Embedder, Hit, SearchResult
-from bot.retrieval.vector_store import ChromaVectorStore, StoredChunk
+from bot.retrieval.vector_store import ChromaVectorStore, CorruptStoreError, StoredChunk, set_aside
 from bot.retrieval.vocabulary import load_vocabulary
 from bot.settings import Settings
 from bot.text.quotes import locate_quote
@@ -54,6 +54,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     backfilled: list[str] = field(default_factory=list)  # unchanged, but missing from the fast collection (e.g. after an upgrade)
     errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # done and fine, but worth telling (a store rebuilt)
     chunks_written: int = 0
     seconds: float = 0.0
 
@@ -170,7 +171,15 @@ class KnowledgeBase:
             manifest = {}
         files = [Path(p) for p in paths] if paths else self.source_files()
         indexes = self._dense_indexes()
-        stored = {dense.name: dense.fingerprints() for dense in indexes}
+        try:
+            stored = {dense.name: dense.fingerprints() for dense in indexes}
+        except CorruptStoreError as exc:  # damaged files: keep them aside for inspection, rebuild from the sources
+            moved = set_aside(exc.path)
+            logger.error("Vector store damaged (%s); moved to %s and rebuilt", exc, moved)
+            report.notices.append(f"向量库文件已损坏，已移到 {moved}；这次导入从资料重新建立了索引。")
+            for dense in indexes:
+                dense.reset()
+            stored = {dense.name: dense.fingerprints() for dense in indexes}
         existing = stored[self.primary.name]
         seen_doc_ids: set[str] = set()
         failed_doc_ids: set[str] = set()

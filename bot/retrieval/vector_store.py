@@ -26,6 +26,26 @@ class VectorStoreError(RuntimeError):
     """The vector store cannot be opened or used; the message says what to check."""
 
 
+class CorruptStoreError(VectorStoreError):
+    """The embedded store's files are damaged; `salescoach ingest` sets them aside and rebuilds."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"向量库文件已损坏（{path}）：{detail}。运行 salescoach ingest 会把它移到一旁并重新建立索引。")
+        self.path = path
+
+
+def set_aside(path: Path) -> Path:
+    """Move a damaged embedded store out of the way (kept for inspection) so a new one can be built."""
+    import time
+
+    from chromadb.api.client import SharedSystemClient
+
+    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    os.replace(path, target)
+    SharedSystemClient.clear_system_cache()  # chromadb keeps one client per path in a process
+    return target
+
+
 @dataclass(frozen=True)
 class StoredChunk:
     chunk_id: str
@@ -51,6 +71,8 @@ class ChromaVectorStore:
                 self.location = str(settings.chroma_dir)
         except Exception as exc:  # chromadb raises several types here
             where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.chroma_dir)
+            if not settings.chroma_host and _looks_corrupt(exc):
+                raise CorruptStoreError(Path(settings.chroma_dir), str(exc)) from exc
             raise VectorStoreError(f"无法打开向量库（{where}）：{exc}") from exc
         self.collection_name = f"chunks-{embedder_name}"[:63]
         self._collection = self._client.get_or_create_collection(
@@ -91,3 +113,8 @@ class ChromaVectorStore:
         """Top-k (chunk id, cosine similarity); fewer when the collection is smaller (chromadb handles that)."""
         result = self._collection.query(query_embeddings=[embedding], n_results=k, include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]
+
+
+def _looks_corrupt(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(sign in text for sign in ("malformed", "not a database", "file is encrypted", "database disk image"))

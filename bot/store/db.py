@@ -32,6 +32,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bot.settings import StartupError
+
+
+class DatabaseFileError(StartupError):
+    """The application database cannot be opened (damaged, or not a database); names the file and the fix."""
+
+    def __init__(self, path: object, detail: str) -> None:
+        super().__init__(
+            f"应用数据库打不开：{path}（{detail}）。请把这个文件改名留作备份（例如加上 .damaged 后缀，"
+            f"连同同名的 -wal、-shm 文件），再启动时会新建一个空的数据库；用户设置、对话记录和练习成绩需要从备份恢复。"
+        )
+        self.path = path
+
 
 class Database:
     """A thread-safe SQLite connection with schema registration."""
@@ -43,10 +56,15 @@ class Database:
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
+        try:
+            with self._lock:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute("PRAGMA foreign_keys=ON")
+                self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # reads the schema: fails if damaged
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise DatabaseFileError(self.path, str(exc)) from exc
         self._schemas: set[str] = set()
 
     def ensure_schema(self, name: str, sql: str) -> None:
