@@ -158,6 +158,9 @@ class Services:
         return Material(self.knowledge)
 
     def close(self) -> None:
+        ownership = getattr(self.__dict__.get("knowledge"), "ownership", None)
+        if ownership is not None:
+            ownership.release()  # another process may now change the embedded store
         for closer in reversed(self._closers):
             closer()
         self._closers.clear()

@@ -82,4 +82,27 @@ def test_ingest_of_a_new_version_leaves_no_backup_behind(cli_settings: Settings,
     assert run(["ingest", "--quiet", str(outside)], cli_settings) == 0
     assert "更新 1" in capsys.readouterr().out
     leftovers = [p.name for p in cli_settings.sources_dir.iterdir() if p.name.startswith(".")]
-    assert leftovers == []  # the previous version's backup is dropped once the new one is indexed
+    assert leftovers == [".removed"]  # no half-done backup; the previous version is kept recoverable, once
+    assert [p.name for p in (cli_settings.sources_dir / ".removed").iterdir()] == ["手册.docx"]
+
+
+def test_changing_the_index_while_the_bot_owns_it_is_refused_with_what_to_do(cli_settings: Settings, capsys) -> None:
+    """The embedded store is not safe across processes: a terminal ingest during a running bot is refused."""
+    from bot.cli import main as cli_main
+
+    bot = Services.build(cli_settings)
+    bot.material.claim()  # what `salescoach bot` does at start
+    try:
+        import os
+
+        os.environ["SALESCOACH_DATA_DIR"] = str(cli_settings.data_dir)
+        os.environ["SALESCOACH_KNOWLEDGE_DIR"] = str(cli_settings.knowledge_dir)
+        try:
+            assert cli_main(["ingest", "--quiet"]) == 2
+        finally:
+            del os.environ["SALESCOACH_DATA_DIR"], os.environ["SALESCOACH_KNOWLEDGE_DIR"]
+        err = capsys.readouterr().err
+        assert "/reload" in err and "CHROMA_HOST" in err and "Traceback" not in err
+    finally:
+        bot.close()
+    assert run(["ingest", "--quiet"], cli_settings) == 0  # once the bot has stopped, the same command works

@@ -45,6 +45,10 @@ class Material:
         self.knowledge = knowledge
         self.settings: Settings = knowledge.settings  # the sources folder is the one this index mirrors
 
+    def claim(self) -> None:
+        """Before changing the index from a terminal: refuse if the running bot owns the embedded store."""
+        self.knowledge.claim_store()
+
     @staticmethod
     def is_supported(name: str) -> bool:
         return Path(name).suffix.lower() in SUPPORTED_SUFFIXES

@@ -55,6 +55,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     logger.info("Settings: %s", ", ".join(f"{k}={v}" for k, v in settings.describe().items()))
     services = Services.build(settings)
     try:
+        services.material.claim()  # the bot owns the embedded store while it runs (CLI changes are refused)
         ensure_index(services, lang)
         _warm_up(services, lang)
         application = build_application(services)

@@ -25,6 +25,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for path in missing:
             print(f"找不到文件：{path}", file=sys.stderr)
         return 2
+    try:
+        services.material.claim()  # refused while a bot on this embedded store runs: it would never see the change
+    except Exception:
+        services.close()
+        raise
     progress = TerminalProgress(quiet=args.quiet)
     try:
         if args.paths:

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.yes and not _confirm(t("manager.cli_remove_confirm", lang, title=info.title, chunks=info.chunks)):
             print(t("manager.cli_remove_cancelled", lang))
             return 1
+        material.claim()  # refused while a bot on this embedded store runs
         material.remove(info.doc_id)  # the file moves to knowledge/sources/.removed/ (restorable)
         print(t("manager.cli_remove_done", lang, title=info.title))
         return 0

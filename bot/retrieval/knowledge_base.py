@@ -29,7 +29,7 @@ from bot.retrieval.lexical import LexicalIndex
 from bot.retrieval.query import QueryAnalyzer
 from bot.retrieval.routing import FastPathPolicy
 from bot.retrieval.types import Embedder, Hit, SearchResult
-from bot.retrieval.vector_store import ChromaVectorStore, CorruptStoreError, StoredChunk, set_aside
+from bot.retrieval.vector_store import ChromaVectorStore, CorruptStoreError, StoredChunk, StoreOwnership, set_aside
 from bot.retrieval.vocabulary import load_vocabulary
 from bot.settings import Settings
 from bot.text.quotes import locate_quote
@@ -104,6 +104,11 @@ class KnowledgeBase:
         self._lexical_count = -1
         self._checked_at = -CHANGE_CHECK_INTERVAL_S
         self._lock = threading.RLock()
+        self.ownership = StoreOwnership(settings)  # see `claim_store`
+
+    def claim_store(self) -> None:
+        """Own the embedded store for writing (raises StoreInUse when another process, e.g. the bot, does)."""
+        self.ownership.claim()
 
     # ---- storage -------------------------------------------------------
     @property

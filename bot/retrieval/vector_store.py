@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.settings import Settings
+from bot.settings import Settings, StartupError
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,54 @@ class CorruptStoreError(VectorStoreError):
     def __init__(self, path: Path, detail: str) -> None:
         super().__init__(f"向量库文件已损坏（{path}）：{detail}。运行 salescoach ingest 会把它移到一旁并重新建立索引。")
         self.path = path
+
+
+class StoreInUse(StartupError):
+    """Another process owns the embedded store (the running bot); changing it from here would corrupt it."""
+
+
+class StoreOwnership:
+    """An exclusive lock on the embedded store's folder, held for as long as this process uses it to write.
+
+    Why: the embedded chromadb store is not safe across processes. The bot holds
+    this for its lifetime; `salescoach ingest` and `sources remove` take it for
+    their run, so one of them started while the bot runs is refused with what to
+    do instead, rather than never being seen (or damaging the index).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._handle: Any = None
+
+    def claim(self) -> None:
+        if self.settings.chroma_host or self._handle is not None:
+            return  # a Chroma server serialises writers itself
+        import fcntl
+
+        folder = Path(self.settings.chroma_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / ".owner.lock", "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "?"
+            handle.close()
+            raise StoreInUse(
+                f"另一个进程（{owner}，通常是正在运行的机器人）正在使用这个向量库（{folder}）。"
+                "机器人运行时请在 Telegram 里更新资料：管理员发送文件，或发 /reload；"
+                "要让几个进程共用索引，请启动 chroma run 并设置 CHROMA_HOST。"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file releases the lock
+            self._handle = None
 
 
 def set_aside(path: Path) -> Path:
