@@ -178,3 +178,20 @@ def test_pdf_over_the_page_limit_is_refused_with_the_setting_to_change(tmp_path:
         read_source(path, None, ReadLimits(max_pdf_pages=3))
     assert "5 页" in str(caught.value) and "MAX_PDF_PAGES" in str(caught.value)
     assert read_source(path, None, ReadLimits(max_pdf_pages=5)).blocks
+
+
+def test_a_long_pdf_reports_its_pages_and_can_be_cancelled_between_them(tmp_path: Path) -> None:
+    from bot.corpus.documents import IngestCancelled
+
+    path = tmp_path / "厚.pdf"
+    path.write_bytes(make_pdf([f"第{n}页的内容" for n in range(1, 61)]))
+    seen: list[tuple[int, int]] = []
+    read_source(path, None, ReadLimits(), lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 60) and seen[-1] == (59, 60) and len(seen) >= 3
+
+    def cancel(done: int, total: int) -> None:
+        if done >= 20:
+            raise IngestCancelled(path.name)
+
+    with pytest.raises(IngestCancelled):
+        read_source(path, None, ReadLimits(), cancel)

@@ -201,3 +201,17 @@ async def test_a_file_of_the_same_name_is_replaced_only_when_confirmed_and_the_o
     assert (kb.settings.sources_dir / ".removed" / "手册.docx").read_bytes() == first  # recoverable
     server.press_button(ADMIN, ask, yes)  # the same button again: stale, nothing happens twice
     await server.wait_for(lambda: "过期" in ask.text, what="stale")
+
+
+async def test_a_long_import_can_be_cancelled_and_changes_nothing(manager_bot: BotHarness) -> None:
+    server, kb = manager_bot.server, manager_bot.knowledge
+    before = [s.file for s in kb.sources()]
+    pages = [f"第{n}页：磅差超过千分之三就要查原因，先核对磅单，再查在途。" for n in range(1, 301)]
+    server.send_document(ADMIN, "厚手册.pdf", make_pdf(pages))
+    status = await server.wait_for(
+        lambda: next((m for m in server.messages(ADMIN) if m.buttons and "取消导入" in m.buttons[0][0]), None), what="the progress"
+    )
+    server.press_button(ADMIN, status, status.buttons[0][1])
+    await server.wait_for(lambda: "已取消导入《厚手册.pdf》" in status.text, what="the cancellation")
+    assert not status.buttons
+    assert [s.file for s in kb.sources()] == before and not (kb.settings.sources_dir / "厚手册.pdf").exists()

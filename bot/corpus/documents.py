@@ -48,6 +48,10 @@ class ReadLimits:
         )
 
 
+class IngestCancelled(Exception):
+    """The manager cancelled an import while it ran; the folder and the index are put back as they were."""
+
+
 class IngestFileError(ValueError):
     """A file cannot be ingested; `str(exc)` is a Chinese message that names the file."""
 

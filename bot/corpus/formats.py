@@ -46,6 +46,10 @@ def _join(blocks: list[Block], first_line: str = "") -> str:
     return "\n\n".join(lines)
 
 
+PageProgress = Callable[[int, int], None]  # (pages done, pages in all); may raise to cancel
+PROGRESS_EVERY_PAGES = 20
+
+
 def check_archive(path: Path, data: bytes, limits: ReadLimits) -> None:
     """Refuse an office file whose zip would inflate beyond the limits, before anything is inflated.
 
@@ -71,7 +75,7 @@ def check_archive(path: Path, data: bytes, limits: ReadLimits) -> None:
 
 
 # ---- .docx ---------------------------------------------------------------------------------
-def read_docx(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, tuple[Block, ...]]:
+def read_docx(path: Path, data: bytes, limits: ReadLimits, progress: PageProgress | None = None) -> tuple[str, tuple[Block, ...]]:
     """Word: headings become sections; paragraphs (and table rows) under a heading are located 「heading」."""
     from docx import Document
 
@@ -112,8 +116,11 @@ def read_docx(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, tuple[B
 
 
 # ---- .pdf ----------------------------------------------------------------------------------
-def read_pdf(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, tuple[Block, ...]]:
-    """PDF: one block per page, located 第 N 页 (the page number a reader sees in the viewer)."""
+def read_pdf(path: Path, data: bytes, limits: ReadLimits, progress: PageProgress | None = None) -> tuple[str, tuple[Block, ...]]:
+    """PDF: one block per page, located 第 N 页 (the page number a reader sees in the viewer).
+
+    `progress(done, total)` is called every few pages; it may raise to cancel (a long PDF takes minutes).
+    """
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -139,6 +146,8 @@ def read_pdf(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, tuple[Bl
         raise IngestFileError(path, f"PDF 无法读取（{type(exc).__name__}）。") from exc
     blocks: list[Block] = []
     for number, page in enumerate(pages, start=1):
+        if progress is not None and (number == 1 or number % PROGRESS_EVERY_PAGES == 0):
+            progress(number - 1, len(pages))
         try:
             text = _clean(page.extract_text() or "")
         except Exception as exc:  # one broken page should not lose the rest
@@ -159,7 +168,7 @@ def read_pdf(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, tuple[Bl
 
 
 # ---- .pptx ---------------------------------------------------------------------------------
-def read_pptx(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, tuple[Block, ...]]:
+def read_pptx(path: Path, data: bytes, limits: ReadLimits, progress: PageProgress | None = None) -> tuple[str, tuple[Block, ...]]:
     """PowerPoint: one block per slide, located 第 N 张幻灯片, the slide title as its section."""
     from pptx import Presentation
 
@@ -210,8 +219,8 @@ def _shape_texts(shape) -> list[str]:  # noqa: ANN001 - a python-pptx shape
     return out
 
 
-# Adding a format: write `read_<format>(path, data, limits) -> (text, blocks)` above and list it here.
-FORMAT_READERS: dict[str, Callable[[Path, bytes, ReadLimits], tuple[str, tuple[Block, ...]]]] = {
+# Adding a format: write `read_<format>(path, data, limits, progress=None) -> (text, blocks)` above and list it here.
+FORMAT_READERS: dict[str, Callable[..., tuple[str, tuple[Block, ...]]]] = {
     ".docx": read_docx,
     ".pdf": read_pdf,
     ".pptx": read_pptx,

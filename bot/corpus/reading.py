@@ -11,7 +11,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from bot.corpus.formats import FORMAT_READERS, TEXT_SUFFIXES, supported_list
+from bot.corpus.formats import FORMAT_READERS, TEXT_SUFFIXES, PageProgress, supported_list
 from bot.corpus.documents import (
     IngestFileError,
     ManifestEntry,
@@ -58,7 +58,9 @@ def _looks_like_chinese(text: str) -> bool:
     return plain_chinese_share(text) > 0.95
 
 
-def read_source(path: Path, entry: ManifestEntry | None, limits: ReadLimits) -> SourceDocument:
+def read_source(
+    path: Path, entry: ManifestEntry | None, limits: ReadLimits, progress: PageProgress | None = None
+) -> SourceDocument:
     """Read one file into a SourceDocument, or raise IngestFileError with a clear reason."""
     suffix = path.suffix.lower()
     try:
@@ -75,7 +77,7 @@ def read_source(path: Path, entry: ManifestEntry | None, limits: ReadLimits) -> 
     if suffix in TEXT_SUFFIXES:
         text = decode_text(path, data)
     elif suffix in FORMAT_READERS:
-        text, blocks = FORMAT_READERS[suffix](path, data, limits)
+        text, blocks = FORMAT_READERS[suffix](path, data, limits, progress)
     else:
         raise IngestFileError(path, f"不支持的文件类型 {suffix or '（无扩展名）'}。支持：{supported_list()}")
     if not text.strip():

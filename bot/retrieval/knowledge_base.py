@@ -194,7 +194,8 @@ class KnowledgeBase:
                 progress(f"读取 {path.name}", position, len(files))
             entry = manifest.get(path.name)
             try:
-                doc = read_source(path, entry, limits)
+                pages = functools.partial(progress, f"读取 {path.name}（页）") if progress else None
+                doc = read_source(path, entry, limits, pages)
             except IngestFileError as exc:
                 report.errors.append(str(exc))
                 failed_doc_ids.add(doc_id_for(path, entry))  # keep what was indexed

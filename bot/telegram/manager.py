@@ -19,13 +19,14 @@ import asyncio
 import logging
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.coach.material import Material
+from bot.coach.material import IngestCancelled, Material
 from bot.coach.team.chart import team_chart
 from bot.coach.team.text import team_text
 from bot.llm.prompts import t
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 SOURCES_PREFIX = "src:"
 FORGET_PREFIX = "forget:"
 REPLACE_PREFIX = "upl:"
+CANCEL_KEY = "uploads_running"  # bot_data: token -> the threading.Event that cancels that import
 PENDING_KEY = "uploads_pending"  # user_data: token -> (Telegram file id, file name) awaiting "replace?"
 TITLE_IN_BUTTON = 24
 
@@ -81,6 +83,12 @@ async def on_replace_button(update: Update, context: CoachContext) -> None:
     assert query is not None and query.data is not None
     lang = await context.language()
     _, action, token = (query.data.split(":", 2) + ["", ""])[:3]
+    if action == "stop":  # "取消导入" under a running import's progress
+        running = context.bot_data.get(CANCEL_KEY, {}).get(token)
+        if running is not None:
+            running.set()
+        await query.answer(t("manager.upload_cancelling", lang) if running is not None else None)
+        return
     pending = context.user_data.get(PENDING_KEY, {}).pop(token, None)
     await query.answer()
     if pending is None:  # a stale or forged button
@@ -100,11 +108,16 @@ async def _receive(context: CoachContext, chat_id: int, file_id: str, name: str,
     if lock.locked():
         await context.bot.send_message(chat_id, t("manager.upload_busy", lang))
         return
+    cancel = threading.Event()
+    token = f"{chat_id}-{id(cancel)}"
+    stop = InlineKeyboardMarkup([[InlineKeyboardButton(t("manager.upload_cancel_button", lang), callback_data=f"{REPLACE_PREFIX}stop:{token}")]])
     async with lock:
-        status = await context.bot.send_message(chat_id, t("manager.upload_received", lang, name=name))
+        context.bot_data.setdefault(CANCEL_KEY, {})[token] = cancel
+        status = await context.bot.send_message(chat_id, t("manager.upload_received", lang, name=name), reply_markup=stop)
 
-        async def show(text: str) -> None:
-            await context.bot.edit_message_text(text, chat_id=status.chat_id, message_id=status.message_id)
+        async def show(text: str, done: bool = False) -> None:
+            markup = None if done else stop
+            await context.bot.edit_message_text(text, chat_id=status.chat_id, message_id=status.message_id, reply_markup=markup)
 
         material = context.services.material
         staging = Path(await asyncio.to_thread(_staging_dir, context.settings.data_dir))
@@ -114,13 +127,14 @@ async def _receive(context: CoachContext, chat_id: int, file_id: str, name: str,
                 telegram_file = await context.bot.get_file(file_id)
                 await telegram_file.download_to_drive(local)
             except TelegramError as exc:
-                await show(t("manager.upload_download_failed", lang, name=name, error=exc.message))
+                await show(t("manager.upload_download_failed", lang, name=name, error=exc.message), done=True)
                 return
-            text = await _import(material, local, name, lang, show)
+            text = await _import(material, local, name, lang, show, cancel)
         finally:
+            context.bot_data.get(CANCEL_KEY, {}).pop(token, None)
             await asyncio.to_thread(shutil.rmtree, staging, True)
     # Released before the result is shown: an admin who reads it may send the next file at once.
-    await show(text)
+    await show(text, done=True)
 
 
 def _staging_dir(data_dir: Path) -> str:
@@ -130,17 +144,26 @@ def _staging_dir(data_dir: Path) -> str:
     return tempfile.mkdtemp(prefix="upload-", dir=root)
 
 
-async def _import(material: Material, local: Path, name: str, lang: str, show) -> str:  # noqa: ANN001
-    """Check, copy and ingest in a thread while progress is edited into the status message; the final text."""
+async def _import(material: Material, local: Path, name: str, lang: str, show, cancel: threading.Event) -> str:  # noqa: ANN001
+    """Check, copy and ingest in a thread while progress is edited into the status message; the final text.
+
+    The progress callback runs in the ingest thread between pages and batches; when
+    the admin pressed "取消导入" it raises, and the import is undone.
+    """
     loop = asyncio.get_running_loop()
     editor = StreamEditor(show, EDIT_INTERVAL_S)
 
     def progress(stage_name: str, done: int, total: int) -> None:  # called from the ingest thread
+        if cancel.is_set():
+            raise IngestCancelled(name)
         text = t("manager.upload_progress", lang, name=name, stage=stage_name, done=done, total=total)
         loop.call_soon_threadsafe(editor.push, text)
 
     try:
         result = await asyncio.to_thread(material.add, [local], [name], progress)
+    except IngestCancelled:
+        await editor.close()
+        return t("manager.upload_cancelled", lang, name=name)
     except Exception as exc:  # embedding or vector store failure: the previous index still answers
         logger.exception("Ingest of an uploaded file failed")
         await editor.close()
