@@ -10,19 +10,17 @@ blocking: async callers use `asyncio.to_thread`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.corpus.documents import IngestCancelled, IngestFileError
 from bot.corpus.formats import SUPPORTED_SUFFIXES, supported_list
 from bot.corpus.library import StagedFile, retire_file, stage
-from bot.retrieval.knowledge_base import IngestReport, KnowledgeBase, SourceInfo
+from bot.retrieval.knowledge_base import IngestReport, KnowledgeBase, Progress, SourceInfo
 from bot.settings import Settings
 
 __all__ = ["AddResult", "IngestCancelled", "IngestFileError", "IngestReport", "Material", "SourceInfo", "SUPPORTED_SUFFIXES", "supported_list"]
 
-Progress = Callable[[str, int, int], None]
 MAX_NAME_BYTES = 160  # file systems allow 255 bytes; the sources folder adds suffixes for backups
 
 

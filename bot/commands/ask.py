@@ -15,7 +15,6 @@ from typing import TextIO
 from bot.coach.types import Answer, AnswerDelta, Turn
 from bot.commands.progress import ensure_index
 from bot.llm.prompts import t
-
 from bot.services import Services
 from bot.settings import Settings
 

@@ -15,11 +15,11 @@ import json
 import sys
 from typing import TextIO
 
-from bot.coach.practice.session import PracticeService, PracticeSession, UnknownScenario
-from bot.commands.progress import ensure_index
 from bot.coach.practice.scoring import ScoreCard
-from bot.llm.prompts import t
+from bot.coach.practice.session import PracticeService, PracticeSession, UnknownScenario
 from bot.coach.practice.text import brief_text, card_text, outcome_text, scenario_list
+from bot.commands.progress import ensure_index
+from bot.llm.prompts import t
 from bot.services import Services
 from bot.settings import Settings
 

@@ -12,11 +12,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from bot.text.sentences import split_sentences
-from bot.text.cleaning import rejoin_fragments, remove_filler
-from bot.corpus.documents import Block, SourceDocument
+from bot.corpus.documents import Block, Chunk, SourceDocument
 from bot.corpus.structure import is_slide_dump, parse_blocks
-from bot.corpus.documents import Chunk
+from bot.text.cleaning import rejoin_fragments, remove_filler
+from bot.text.sentences import split_sentences
 from bot.tokens import count_tokens
 
 

@@ -19,9 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.corpus.documents import ReadLimits, doc_id_for, load_manifest
+from bot.corpus.documents import IngestFileError, ReadLimits, doc_id_for, load_manifest
 from bot.corpus.formats import SUPPORTED_SUFFIXES, supported_list
-from bot.corpus.documents import IngestFileError
 from bot.corpus.reading import read_source
 from bot.settings import Settings
 

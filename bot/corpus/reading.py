@@ -11,7 +11,6 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from bot.corpus.formats import FORMAT_READERS, TEXT_SUFFIXES, PageProgress, supported_list
 from bot.corpus.documents import (
     IngestFileError,
     ManifestEntry,
@@ -22,6 +21,7 @@ from bot.corpus.documents import (
     guess_kind,
     guess_title,
 )
+from bot.corpus.formats import FORMAT_READERS, TEXT_SUFFIXES, PageProgress, supported_list
 from bot.text.chars import plain_chinese_share
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from bot.text.cleaning import normalise_spaces, strip_template_noise
 from bot.corpus.documents import Block, SourceDocument
+from bot.text.cleaning import normalise_spaces, strip_template_noise
 
 _SLIDE_LINE = re.compile(r"^\s*•\s*(\d+)\.\s*(.*)$")
 _SECTION_HEADING = re.compile(

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 from bot.corpus.chunking import ChunkingConfig, chunk_document
-from bot.corpus.documents import ManifestError, ReadLimits, doc_id_for, load_manifest
+from bot.corpus.documents import IngestFileError, ManifestError, ReadLimits, doc_id_for, load_manifest
 from bot.corpus.formats import SUPPORTED_SUFFIXES
 from bot.corpus.hints import HintsError, attach_hints, hints_fingerprint, load_hints
 from bot.corpus.library import StagedFile, settle
-from bot.corpus.documents import IngestFileError
 from bot.corpus.reading import read_source
 from bot.retrieval.dense import HINT_MARK, DenseIndex
 from bot.retrieval.embedders import build_embedder, build_fast_embedder

@@ -22,7 +22,8 @@ from bot.coach.types import Answer, Citation
 from bot.llm.prompts import t
 from bot.retrieval.types import Hit, SearchResult
 from bot.text.chars import HAN, han_count
-from bot.text.cleaning import remove_filler as clean_spoken, strip_leading_punct
+from bot.text.cleaning import remove_filler as clean_spoken
+from bot.text.cleaning import strip_leading_punct
 from bot.text.sentences import split_clauses, split_sentences
 from bot.text.words import Tokeniser, tokeniser_for
 

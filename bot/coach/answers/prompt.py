@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from bot.coach.citations import strip_markers
 from bot.coach.types import Turn
 from bot.llm.client import count_message_tokens
-from bot.llm.prompts import PromptFileError, fill, library_for
-from bot.llm.prompts import t
+from bot.llm.prompts import PromptFileError, fill, library_for, t
 from bot.retrieval.types import Hit
 from bot.settings import Settings
 from bot.tokens import count_tokens, truncate_to_tokens

@@ -29,12 +29,12 @@ import logging
 import re
 from typing import Any, AsyncIterator
 
-from bot.coach.citations import MarkerRewriter
 from bot.coach.answers.extractive import extractive_answer, hit_citation
 from bot.coach.answers.prompt import NOT_COVERED_MARKER, PromptTemplateError, build_answer_prompt
+from bot.coach.citations import MarkerRewriter
 from bot.coach.types import Answer, AnswerDelta, Turn
-from bot.llm.prompts import t
 from bot.llm.client import LLMClient, LLMError
+from bot.llm.prompts import t
 from bot.retrieval.types import SearchResult
 from bot.settings import Settings
 from bot.tokens import count_tokens

@@ -18,7 +18,6 @@ import numpy as np
 from bot.retrieval.types import Embedder
 from bot.text.chars import HAN
 
-
 _ADDRESS = re.compile(
     rf"^\s*(?:[{HAN}]{{1,3}}(?:老板娘|经理|主管|科长|老板|总|姐|哥|队长|队|主任|校长|老师|师傅|处长|局长|部长|厂长|站长|工))"
     r"(?:您好|你好)?[，,！!、。\s]+"

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Protocol, runtime_checkable
 
-from bot.coach.tips.timezones import as_utc, local_day
 from bot.coach.tips.bank import Tip
+from bot.coach.tips.timezones import as_utc, local_day
 from bot.store.subscriptions import SentTip
 
 

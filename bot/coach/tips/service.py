@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from bot.coach.criteria import Criteria, criteria_or_none
+from bot.coach.tips.bank import Tip, TipBank, load_bank_for, load_scenario_ids
+from bot.coach.tips.choice import Choice, ChoicePolicy, PracticeScores, choose_tip
+from bot.coach.tips.sources import QuoteLocator, ResolvedSource, SourceResolver
 from bot.coach.tips.timezones import (
     CITIES_FILE,
     DEFAULT_ZONE,
@@ -26,13 +30,8 @@ from bot.coach.tips.timezones import (
     local_day,
     scheduled_instant,
 )
-from bot.coach.tips.choice import Choice, ChoicePolicy, InMemoryPracticeScores, PracticeScores, choose_tip
-from bot.store.subscriptions import SentTip
-from bot.coach.tips.sources import QuoteLocator, ResolvedSource, SourceResolver
-from bot.coach.criteria import Criteria, criteria_or_none
-from bot.coach.tips.bank import Tip, TipBank, load_bank_for, load_scenario_ids
 from bot.settings import Settings
-from bot.store.subscriptions import Claim, Subscription, SubscriptionStore
+from bot.store.subscriptions import Claim, SentTip, Subscription, SubscriptionStore
 
 logger = logging.getLogger(__name__)
 
