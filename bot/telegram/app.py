@@ -34,6 +34,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.llm.prompts import t
 from bot.services import Services
+from bot.telegram import access, admin, commands, errors, fallbacks, feedback, manager, practice, questions, tips
 from bot.telegram.context import (
     ADMIN_MENU_COMMANDS_KEY,
     MENU_COMMANDS_KEY,
@@ -42,7 +43,6 @@ from bot.telegram.context import (
     STARTUP_HOOKS_KEY,
     CoachContext,
 )
-from bot.telegram import access, admin, commands, errors, fallbacks, feedback, manager, practice, questions, tips
 from bot.telegram.logs import quiet_http_loggers
 from bot.telegram.persistence import SqlitePersistence
 

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 if TYPE_CHECKING:
-    from bot.store.users import UserProfile
     from bot.services import Services
     from bot.settings import Settings
+    from bot.store.users import UserProfile
 
 SERVICES_KEY = "services"
 STARTUP_HOOKS_KEY = "startup_hooks"

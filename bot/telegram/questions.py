@@ -14,9 +14,9 @@ conversation that is waiting for the rep's reply gets the text first.
 from __future__ import annotations
 
 import asyncio
-import time
 import logging
 import os
+import time
 from typing import Any
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update, User
@@ -27,8 +27,8 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 from bot.coach.types import Answer, AnswerDelta, Turn
 from bot.llm.prompts import t
 from bot.telegram.context import CoachContext, services_of
-from bot.telegram.limits import KeyedLocks, RateLimiter
 from bot.telegram.delivery import send_part
+from bot.telegram.limits import KeyedLocks, RateLimiter
 from bot.telegram.render import render_answer, render_plain, tg_len
 from bot.telegram.streaming import AnswerReply
 

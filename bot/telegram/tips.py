@@ -19,8 +19,8 @@ import asyncio
 import html
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import httpx
 from apscheduler.jobstores.base import JobLookupError
@@ -28,6 +28,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ExtBot, JobQueue
 
+from bot.coach.tips.service import TipCard, TipService
+from bot.coach.tips.text import card_blocks, subscribed_text
 from bot.coach.tips.timezones import (
     DEFAULT_TIME,
     DEFAULT_ZONE,
@@ -37,8 +39,6 @@ from bot.coach.tips.timezones import (
     ptb_days,
     push_time,
 )
-from bot.coach.tips.service import TipCard, TipService
-from bot.coach.tips.text import card_blocks, subscribed_text
 from bot.llm.prompts import t
 from bot.telegram.context import CoachContext, add_menu_command, add_startup_hook, services_of
 from bot.telegram.delivery import edit_part, send_part
