@@ -42,12 +42,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.coach.practice.session import PracticeService, PracticeSession
 from bot.coach.practice.chart import ChartTexts, SkillPoint, render_progress
 from bot.coach.practice.scenarios import Scenario
 from bot.coach.practice.scoring import ScoreCard
-from bot.llm.prompts import t
+from bot.coach.practice.session import PracticeService, PracticeSession
 from bot.coach.practice.text import brief_text, card_text, outcome_text
+from bot.llm.prompts import t
 from bot.telegram.context import CoachContext, add_menu_command, services_of
 from bot.telegram.delivery import edit_part, send_part
 from bot.telegram.render import PART_LIMIT, Part, render_plain, tg_len
@@ -86,19 +86,17 @@ def _load_session(context: CoachContext, chat_id: int) -> PracticeSession | None
         return None
 
 
-def _save_session(context: CoachContext, chat_id: int, session: PracticeSession) -> None:
-    """Keep the session in user_data and write it through to the database before the rep sees the reply.
+async def _save_session(context: CoachContext, chat_id: int, session: PracticeSession) -> None:
+    """Keep the session in user_data and write it to the database before the rep sees the reply.
 
     PTB flushes persistence every few seconds; a crash in between used to lose the
-    last turns from the scored transcript. The flush is scheduled now, so it runs
-    right after this handler returns (with the conversation's new state) and before
-    the reply that acknowledges the turn is sent.
+    last turns from the scored transcript.
     """
     data = session.to_dict()
     data["last_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     context.user_data[_session_key(chat_id)] = data
     if context.application.persistence is not None:
-        context.application.create_task(context.application.update_persistence())
+        await context.application.update_persistence()
 
 
 def _drop_session(context: CoachContext, chat_id: int) -> None:
@@ -246,8 +244,7 @@ async def on_menu(update: Update, context: CoachContext) -> int:
 async def _begin(context: CoachContext, chat_id: int, service: PracticeService, scenario: Scenario, lang: str) -> int:
     # The first start of a scenario resolves its citations and embeds its reference lines: keep it off the loop.
     session = await asyncio.to_thread(service.start, scenario.id)
-    _save_session(context, chat_id, session)
-    await asyncio.sleep(0)  # let the write-through run before the rep is told the practice started
+    await _save_session(context, chat_id, session)
     mode = t(f"practice.mode_{session.mode}", lang)
     await context.bot.send_message(chat_id, mode)
     await send_part(context.bot, chat_id, customer_part(scenario, scenario.opening, lang))
@@ -295,7 +292,7 @@ async def on_turn(update: Update, context: CoachContext) -> int:
         _drop_session(context, chat_id)
         app.create_task(_conclude(context, chat_id, _user_id(update, chat_id), service, session, lang, line), update=update)
         return ConversationHandler.END
-    _save_session(context, chat_id, session)
+    await _save_session(context, chat_id, session)
     app.create_task(send_part(context.bot, chat_id, line), update=update)
     return TALKING
 
