@@ -12,7 +12,6 @@ class CountingEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dimensions = inner.dimensions
-        self.coverage_policy = getattr(inner, "coverage_policy", None)
         self.queries: list[str] = []
         self.passages: list[str] = []
 

@@ -36,7 +36,8 @@ def test_dev_set_regression_floor(knowledge_base) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["帮我推荐几只明天会涨的股票", "Python 怎么写快速排序", "今天北京天气怎么样", "红烧肉怎么做才好吃"],
+    # Not in knowledge/coverage.yaml's list: these must be judged, not looked up.
+    ["周末去哪钓鱼比较好", "手机电池不耐用了怎么办", "宝宝发烧38度要去医院吗", "二手房过户要交哪些税"],
 )
 def test_off_topic_questions_are_not_covered(knowledge_base, question: str) -> None:
     assert not knowledge_base.search(question, 5).covered

@@ -3,12 +3,27 @@
 Why a class of its own: the knowledge base keeps two of these (the fast
 first-stage embedder and the primary one); both must receive exactly the same
 entries, be skipped when already up to date, and cache question vectors.
+
+Ranking is done in memory over every stored vector (chromadb keeps them on
+disk): a question is compared with every chunk and every hint question, which
+a company's library of a few thousand passages costs well under a millisecond,
+and is what makes the hint rule fair. Hint questions are query-to-query
+matches and score higher than any passage can, so a passage with hints used to
+outvote one without (the best of many hint vectors wins). Now chunk
+similarities and hint similarities are each standardised over the material
+(z-scores), a passage's hints count as one signal — the best of them, lowered
+by `HINT_OFFSET` standard deviations — and a passage scores the better of its
+own text and its hints. An unhinted passage that matches best still ranks
+first.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 from bot.retrieval.types import Embedder
 from bot.retrieval.vector_store import ChromaVectorStore
@@ -16,6 +31,31 @@ from bot.settings import Settings
 
 HINT_MARK = "#h"  # a hint entry's id is "<chunk id>#h<n>"; it counts for its chunk
 QUERY_CACHE_SIZE = 512
+HINT_OFFSET = 0.5  # standard deviations a hint match is lowered by before it competes with the passage itself
+
+
+@dataclass(frozen=True)
+class DenseRanking:
+    """Chunks best first with their fused scores, and the best plain chunk similarity (for coverage)."""
+
+    order: list[tuple[str, float]]
+    best_similarity: float
+
+
+@dataclass(frozen=True)
+class _Vectors:
+    """Every stored vector, in memory: chunks (one row each) and hint questions (with their chunk's row)."""
+
+    chunk_ids: list[str]
+    chunks: np.ndarray
+    hints: np.ndarray
+    hint_rows: np.ndarray
+    count: int
+
+
+def _standardised(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std()) if len(values) > 1 else 0.0
+    return (values - float(values.mean())) / (spread if spread > 1e-9 else 1.0)
 
 
 class DenseIndex:
@@ -27,6 +67,7 @@ class DenseIndex:
         self._store: ChromaVectorStore | None = None
         self._lock = threading.RLock()
         self._vector_cache: dict[str, list[float]] = {}
+        self._vectors: _Vectors | None = None
 
     @property
     def name(self) -> str:
@@ -44,6 +85,7 @@ class DenseIndex:
         with self._lock:
             self._store = None
             self._vector_cache.clear()
+            self._vectors = None
 
     def fingerprints(self) -> dict[str, set[str]]:
         """doc_id -> the set of fingerprints its stored entries carry (one when consistent)."""
@@ -93,11 +135,57 @@ class DenseIndex:
                 self._vector_cache.pop(next(iter(self._vector_cache)))
         return vector
 
-    def rank(self, text: str, pool: int) -> list[tuple[str, float]]:
-        """Chunks by cosine similarity to the question; a matching hint question counts for its chunk."""
-        best: dict[str, float] = {}
-        for entry_id, similarity in self.store.query(self.query_vector(text), pool * 3):
-            chunk_id = entry_id.split(HINT_MARK, 1)[0]
-            if similarity > best.get(chunk_id, -1.0):
-                best[chunk_id] = similarity
-        return sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:pool]
+    def load(self, chunk_ids: list[str]) -> None:
+        """(Re)load every stored vector into memory, chunks in `chunk_ids` order (the knowledge base's)."""
+        entry_ids, matrix = self.store.all_vectors()
+        row = {chunk_id: n for n, chunk_id in enumerate(chunk_ids)}
+        dims = matrix.shape[1] if len(entry_ids) else 1
+        chunks = np.zeros((len(chunk_ids), dims), dtype=np.float32)
+        hint_entries: list[int] = []
+        hint_rows: list[int] = []
+        for n, entry_id in enumerate(entry_ids):
+            if HINT_MARK in entry_id:
+                target = row.get(entry_id.split(HINT_MARK, 1)[0])
+                if target is not None:
+                    hint_entries.append(n)
+                    hint_rows.append(target)
+            elif entry_id in row:
+                chunks[row[entry_id]] = matrix[n]
+        hints = matrix[hint_entries] if hint_entries else np.zeros((0, dims), dtype=np.float32)
+        with self._lock:
+            self._vectors = _Vectors(
+                chunk_ids=list(chunk_ids),
+                chunks=chunks,
+                hints=hints,
+                hint_rows=np.asarray(hint_rows, dtype=np.int64),
+                count=len(entry_ids),
+            )
+
+    def loaded_count(self) -> int:
+        """How many stored entries the in-memory copy holds (-1 before the first load)."""
+        with self._lock:
+            return self._vectors.count if self._vectors is not None else -1
+
+    def best_similarities(self, vectors: list[list[float]]) -> list[float]:
+        """For each vector, its best cosine similarity to any chunk (hints left out): coverage's yardstick."""
+        with self._lock:
+            loaded = self._vectors
+        if loaded is None or not len(loaded.chunk_ids) or not vectors:
+            return [0.0] * len(vectors)
+        return [float(v) for v in (np.asarray(vectors, dtype=np.float32) @ loaded.chunks.T).max(axis=1)]
+
+    def rank(self, text: str, pool: int) -> DenseRanking:
+        """Chunks by similarity to the question, a passage's hint questions fused as one signal (see above)."""
+        with self._lock:
+            loaded = self._vectors
+        if loaded is None or not loaded.chunk_ids:
+            return DenseRanking([], 0.0)
+        query = np.asarray(self.query_vector(text), dtype=np.float32)
+        similarity = loaded.chunks @ query
+        score = _standardised(similarity)
+        if len(loaded.hints):
+            hinted = np.full(len(score), -np.inf, dtype=np.float32)
+            np.maximum.at(hinted, loaded.hint_rows, _standardised(loaded.hints @ query) - HINT_OFFSET)
+            score = np.maximum(score, hinted)
+        top = np.argsort(-score)[:pool]
+        return DenseRanking([(loaded.chunk_ids[i], float(score[i])) for i in top], float(similarity.max()))

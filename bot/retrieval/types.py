@@ -40,6 +40,7 @@ class SearchResult:
     confidence: float
     route: str = "full"  # "fast": BM25 + fast embedder were sure enough; "full": the primary embedder ran too
     signals: dict[str, float] = field(default_factory=dict)  # best score per retriever that ran: lexical / fast / dense
+    partial: bool = False  # covered only in part: the material touches the question without clearly answering it
 
 
 class Embedder(Protocol):

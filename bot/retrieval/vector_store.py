@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bot.settings import Settings, StartupError
 
 logger = logging.getLogger(__name__)
@@ -139,6 +141,15 @@ class ChromaVectorStore:
             for i, d, m in zip(data["ids"], data["documents"], data["metadatas"])
         ]
 
+    def all_vectors(self) -> tuple[list[str], np.ndarray]:
+        """Every entry's id and vector (chunks and hint questions, one row each), for ranking in memory."""
+        data = self._collection.get(include=["embeddings"])
+        ids = list(data["ids"])
+        embeddings = data["embeddings"]
+        if embeddings is None or not ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return ids, np.asarray(embeddings, dtype=np.float32)
+
     def all_metadata(self) -> list[dict[str, Any]]:
         """Every entry's metadata, without its text (enough to tell what is indexed)."""
         return [dict(m or {}) for m in self._collection.get(include=["metadatas"])["metadatas"]]
@@ -156,11 +167,6 @@ class ChromaVectorStore:
     def delete(self, ids: list[str]) -> None:
         for start in range(0, len(ids), 256):
             self._collection.delete(ids=ids[start : start + 256])
-
-    def query(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
-        """Top-k (chunk id, cosine similarity); fewer when the collection is smaller (chromadb handles that)."""
-        result = self._collection.query(query_embeddings=[embedding], n_results=k, include=["distances"])
-        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]
 
 
 def _looks_corrupt(exc: BaseException) -> bool:

@@ -1,0 +1,137 @@
+"""A company's own material is first class: hints don't outvote it, the fast path agrees, coverage carries over.
+
+These pin the rules of issue 10: a passage's hint questions count as one
+signal (an unhinted passage that matches best still ranks first), the fast path
+answers only when BM25 and the fast embedder pick the same passage, and whether
+the material covers a question is judged against a yardstick measured on the
+material in use — so another trade's documents are neither declined wholesale
+nor answered for everything.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.retrieval.coverage import CoverageConfigError, load_coverage_config
+from bot.retrieval.dense import HINT_MARK, DenseIndex
+from bot.retrieval.knowledge_base import KnowledgeBase
+from bot.retrieval.routing import FastPathPolicy
+from bot.settings import PROJECT_ROOT, Settings
+from tests.conftest import make_settings
+
+PHARMA = PROJECT_ROOT / "benchmarks" / "data" / "corpora" / "pharma" / "sources"
+
+
+class _Vectors:
+    """A store holding given vectors (the in-memory ranking reads nothing else)."""
+
+    def __init__(self, entries: dict[str, list[float]]) -> None:
+        self.entries = entries
+
+    def all_vectors(self) -> tuple[list[str], np.ndarray]:
+        return list(self.entries), np.asarray(list(self.entries.values()), dtype=np.float32)
+
+
+class _Fixed:
+    """An embedder whose question vector is given."""
+
+    name = "fixed"
+    dimensions = 3
+
+    def __init__(self, question: list[float]) -> None:
+        self.question = question
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return [self.question for _ in texts]
+
+    def embed_passages(self, texts: list[str]) -> list[list[float]]:  # pragma: no cover - not used here
+        raise AssertionError
+
+
+def _unit(*values: float) -> list[float]:
+    v = np.asarray(values, dtype=np.float32)
+    return list(v / np.linalg.norm(v))
+
+
+def test_an_unhinted_passage_that_matches_best_ranks_first_next_to_a_passage_with_many_hints(settings: Settings) -> None:
+    question = _unit(1.0, 0.0, 0.0)
+    entries = {
+        "faq:0": _unit(0.95, 0.3, 0.0),  # the company's unhinted rule: the best plain match
+        "deck:0": _unit(0.80, 0.6, 0.0),  # sample material, hinted ten times
+        "deck:1": _unit(0.0, 1.0, 0.2),
+        "deck:2": _unit(0.1, 0.2, 1.0),
+    }
+    # Hint questions are question-to-question matches: each one closer to the question than any passage.
+    entries.update({f"deck:0{HINT_MARK}{n}": _unit(0.97, 0.2 + n / 100, 0.05) for n in range(10)})
+    dense = DenseIndex(settings, _Fixed(question))
+    dense._store = _Vectors(entries)  # type: ignore[assignment]
+    dense.load(["faq:0", "deck:0", "deck:1", "deck:2"])
+    ranking = dense.rank("大客户账期最长多少天？", 4)
+    assert [chunk_id for chunk_id, _ in ranking.order][:2] == ["faq:0", "deck:0"]
+    assert ranking.best_similarity == pytest.approx(float(np.dot(question, entries["faq:0"])))
+
+
+def test_hints_still_lift_a_passage_whose_own_words_miss_the_question(settings: Settings) -> None:
+    rng = np.random.default_rng(7)
+    question = _unit(*([1.0] + [0.0] * 15))
+
+    def near(similarity: float) -> list[float]:  # a unit vector at this cosine to the question
+        other = rng.normal(size=16)
+        other[0] = 0.0
+        other /= np.linalg.norm(other)
+        return list(similarity * np.asarray(question) + np.sqrt(1 - similarity**2) * other)
+
+    entries = {f"doc:{n}": near(rng.uniform(0.0, 0.5)) for n in range(20)}
+    entries["a:0"] = near(0.55)  # its own words match only moderately...
+    entries["b:0"] = near(0.65)  # ...less than this passage's
+    entries.update({f"doc:{n % 20}{HINT_MARK}{n}": near(rng.uniform(0.1, 0.6)) for n in range(40)})
+    entries[f"a:0{HINT_MARK}0"] = near(0.98)  # but a rep asked exactly this
+    dense = DenseIndex(settings, _Fixed(question))
+    dense._store = _Vectors(entries)  # type: ignore[assignment]
+    dense.load([key for key in entries if HINT_MARK not in key])
+    assert [chunk_id for chunk_id, _ in dense.rank("问题", 3).order][:2] == ["a:0", "b:0"]
+
+
+def test_the_fast_path_needs_both_fast_retrievers_to_pick_the_same_passage() -> None:
+    policy = FastPathPolicy()
+    strong = (policy.lexical_min + 1, policy.similarity_min + 0.1)
+    assert policy.confident(*strong, agree=True)
+    assert not policy.confident(*strong, agree=False)
+
+
+def test_a_listed_unrelated_question_is_declined_however_close_the_material_comes(knowledge_base) -> None:
+    listed = load_coverage_config(knowledge_base.settings.knowledge_dir).off_topic
+    for question in listed[:5]:
+        assert not knowledge_base.search(question, 5).covered, question
+
+
+@pytest.mark.parametrize("body, problem", [("covered: 1\npartial: 2\noff_topic: []\n", "partial"), ("covered: 2\n", "off_topic")])
+def test_a_bad_coverage_file_names_the_field(tmp_path: Path, body: str, problem: str) -> None:
+    (tmp_path / "coverage.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(CoverageConfigError, match=problem):
+        load_coverage_config(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def pharma_base(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """A pharmaceutical distributor's material alone (another trade; no hints, the sample's vocabulary)."""
+    root = tmp_path_factory.mktemp("pharma")
+    knowledge = root / "knowledge"
+    shutil.copytree(PHARMA, knowledge / "sources")
+    shutil.copy(PROJECT_ROOT / "knowledge" / "vocabulary.yaml", knowledge / "vocabulary.yaml")
+    kb = KnowledgeBase(replace(make_settings(root / "data"), knowledge_dir=knowledge))
+    assert kb.ingest().added
+    return kb
+
+
+def test_on_another_trades_material_its_questions_are_answered_and_unrelated_ones_declined(pharma_base) -> None:
+    answerable = ["首营是啥？", "退货条件？", "返利怎么返？", "冷链药要几度？", "客户嫌贵咋办"]
+    covered = [q for q in answerable if pharma_base.search(q, 5).covered]
+    assert len(covered) >= 4, covered
+    for question in ["周末去哪钓鱼比较好", "二手房过户要交哪些税", "今天北京天气怎么样"]:
+        assert not pharma_base.search(question, 5).covered, question
