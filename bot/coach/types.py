@@ -36,6 +36,7 @@ class Answer:
     grounded: bool
     mode: Literal["llm", "extractive"]
     notice: str = ""  # one-line notice, e.g. "模型暂时不可用，以下为资料摘录"
+    partial: bool = False  # the material only touches the question: the answer gives what it does say
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
@@ -46,6 +47,7 @@ class Answer:
             "grounded": self.grounded,
             "mode": self.mode,
             "notice": self.notice,
+            "partial": self.partial,
         }
 
 

@@ -36,7 +36,7 @@ class CoverageConfigError(DataFileError):
 
 @dataclass(frozen=True)
 class CoverageConfig:
-    covered: float = 2.0
+    covered: float = 2.6
     partial: float = 1.2
     same_question: float = 0.93  # a question this similar to a listed unrelated one is that question, reworded
     off_topic: tuple[str, ...] = ()

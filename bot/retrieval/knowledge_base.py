@@ -44,7 +44,6 @@ CHUNKER_VERSION = "v4"
 
 Progress = Callable[[str, int, int], None]
 CHANGE_CHECK_INTERVAL_S = 1.0
-FAST_WEIGHT = 0.5  # the fast embedder's vote in the full path: a second opinion, weaker than e5's
 
 # Reference questions' vectors per (embedder, questions): the same in every knowledge base of a process.
 _REFERENCE_VECTORS: dict[tuple[str, tuple[str, ...]], list[list[float]]] = {}
@@ -369,8 +368,7 @@ class KnowledgeBase:
 
         Stage 1: BM25 (jieba) + the fast embedder. When both match strongly and
         agree on the best passage (`FastPathPolicy`), their fusion is the result.
-        Stage 2 otherwise: BM25 + the primary embedder (+ the fast one, weaker),
-        and coverage is decided against the material's yardstick (`coverage`).
+        Stage 2 otherwise: BM25 + the primary embedder, and coverage is decided against the material's yardstick (`coverage`).
         Other modes, for benchmarks: "full" (always stage 2), "lexical", "dense"
         (primary embedder alone), "fast" (fast embedder alone).
         """
@@ -382,13 +380,13 @@ class KnowledgeBase:
         lexical = self._lexical.search(analysed.lexical_text, pool) if self._lexical else []
         signals = {"lexical": lexical[0][1] if lexical else 0.0}
         rankings = {"lexical": [i for i, _ in lexical]}
-        if self.fast is not None and mode in {"hybrid", "fast", "full"}:
+        if self.fast is not None and mode in {"hybrid", "fast"}:
             fast = self.fast.rank(analysed.dense_text, pool)
             signals["fast"] = fast.best_similarity
-            rankings["fast"] = [i for i, _ in fast.order]
             agree = bool(lexical) and bool(fast.order) and lexical[0][0] == fast.order[0][0]
-            confident = mode != "full" and self.fast_path.confident(signals["lexical"], signals["fast"], agree)
+            confident = self.fast_path.confident(signals["lexical"], signals["fast"], agree)
             if mode == "fast" or confident:
+                rankings["fast"] = [i for i, _ in fast.order]
                 if mode == "fast":
                     del rankings["lexical"]
                 return self._result(query, rankings, k, confident, 1.0 if confident else 0.0, "fast", signals)
@@ -417,8 +415,7 @@ class KnowledgeBase:
         partial: bool = False,
     ) -> SearchResult:
         hits: list[Hit] = []
-        weights = {"fast": FAST_WEIGHT} if len(rankings) > 2 else None
-        for chunk_id, score, found_by in reciprocal_rank_fusion(rankings, k=60, weights=weights)[:k]:
+        for chunk_id, score, found_by in reciprocal_rank_fusion(rankings, k=60)[:k]:
             chunk = self._chunks.get(chunk_id)
             if chunk is not None:
                 hits.append(_hit(chunk, score, found_by))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import replace
 from typing import Any, AsyncIterator
 
 from bot.coach.answers.extractive import extractive_answer, hit_citation
@@ -125,10 +126,10 @@ class AnswerService:
             previous = next((turn.text for turn in reversed(history) if turn.role == "assistant"), "")
             answer = await self._extractive(query, result, lang, already_said=previous if query != question else "")
             yield AnswerDelta(answer.text)
-            yield answer
+            yield _marked_partial(answer, result, lang)
             return
         async for item in self._llm_answer(question, query, result, history, lang):
-            yield item
+            yield _marked_partial(item, result, lang) if isinstance(item, Answer) else item
 
     # ---- the three kinds of answer ------------------------------------------
     async def _decline(self, lang: str, prompt_tokens: int = 0, completion_tokens: int = 0) -> Answer:
@@ -275,3 +276,11 @@ class AnswerService:
             prompt_tokens=stream.prompt_tokens,
             completion_tokens=stream.completion_tokens,
         )
+
+
+def _marked_partial(answer: Answer, result: SearchResult, lang: str) -> Answer:
+    """A grounded answer to a question the material only touches says so first (issue: decline less, never mislead)."""
+    if not (result.partial and answer.grounded):
+        return answer
+    notice = t("answer.partial_notice", lang)
+    return replace(answer, partial=True, notice=f"{notice}\n{answer.notice}".strip())
