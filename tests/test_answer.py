@@ -357,3 +357,16 @@ async def test_a_model_silent_until_the_deadline_gets_the_extractive_answer(make
     openai_server.reply = FakeReply(text="礼品要有故事[1]。", delay_s=3.0)
     answer = await make_service(openai_server.base_url, llm_answer_deadline_s=1.0, llm_timeout_s=10.0).answer(IN_SCOPE)
     assert answer.mode == "extractive" and answer.notice == t("answer.llm_fallback_notice", "zh")
+
+
+async def test_a_question_the_material_only_touches_is_answered_with_what_it_says_and_says_so(
+    make_service: ServiceFactory, knowledge_base: Any
+) -> None:
+    question = "成品油开增值税专票，现在到底按13%还是9%的税率开？"  # the material covers invoices, not tax rates
+    result = knowledge_base.search(question, 5)
+    assert result.covered and result.partial, result.signals
+    _, answer = await collect(make_service(), question)
+    assert answer.grounded and answer.partial and answer.citations
+    assert answer.notice.startswith(t("answer.partial_notice", "zh"))
+    _, full = await collect(make_service(), "客户说我们的油里有水、颜色也不对，我该怎么回应？")
+    assert full.grounded and not full.partial and t("answer.partial_notice", "zh") not in full.notice
