@@ -5,8 +5,8 @@ Why: the primary embedder (e5-small, a 12-layer transformer on the CPU) costs
 BM25 (≈1 ms) and the fast embedder (USE multilingual, ≈4 ms) rank about as well
 together but cannot on their own tell an off-topic question from a real one.
 When both fast signals clearly agree that the material covers the question,
-their fused ranking is the answer; otherwise the primary embedder runs and its
-calibrated coverage policy decides, exactly as without the fast stage.
+their fused ranking is the answer; otherwise the primary embedder runs and the
+coverage yardstick (`coverage.py`) decides, exactly as without the fast stage.
 
 Chosen on the dev set, our held-out set and 20 extra off-topic questions (34
 off-topic in all): every off-topic question with a BM25 score ≥ 8 had a
