@@ -29,6 +29,7 @@ from bot.store.users import UserStore
 
 if TYPE_CHECKING:
     from bot.coach.answers.service import AnswerService
+    from bot.coach.gaps import Gaps
     from bot.coach.material import Material
     from bot.coach.practice.session import PracticeService
     from bot.coach.team.summary import Team
@@ -156,6 +157,13 @@ class Services:
         from bot.coach.material import Material
 
         return Material(self.knowledge)
+
+    @cached_property
+    def gaps(self) -> "Gaps":
+        """What the material is missing: flagged questions by topic (`salescoach report gaps`, /gaps)."""
+        from bot.coach.gaps import Gaps
+
+        return Gaps(self.usage, self.knowledge)
 
     def close(self) -> None:
         ownership = getattr(self.__dict__.get("knowledge"), "ownership", None)

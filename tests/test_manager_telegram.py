@@ -215,3 +215,16 @@ async def test_a_long_import_can_be_cancelled_and_changes_nothing(manager_bot: B
     await server.wait_for(lambda: "已取消导入《厚手册.pdf》" in status.text, what="the cancellation")
     assert not status.buttons
     assert [s.file for s in kb.sources()] == before and not (kb.settings.sources_dir / "厚手册.pdf").exists()
+
+
+async def test_gaps_lists_what_reps_asked_and_the_material_lacks(manager_bot: BotHarness) -> None:
+    server = manager_bot.server
+    server.send_text(REP, "年假有几天？")  # the library only has 送礼的学问: declined
+    await server.wait_for_text(REP, "没有")
+    server.send_command(REP, "/gaps")
+    assert (await server.wait_for_messages(REP, count=2))[-1].text == t("bot.admin_only", "zh")
+    server.send_command(ADMIN, "/gaps")
+    report = await final_status(server, ADMIN, "资料缺口")
+    assert "最近 30 天" in report.text and "1. 问了 1 次（没答上 1）" in report.text and "· 年假有几天？" in report.text
+    assert "资料里最接近的：《送礼的学问》" in report.text and str(REP) not in report.text  # no rep identity
+    assert report.versions[0] == t("manager.gaps_working", "zh")  # the grouping's status, then the report in its place

@@ -38,6 +38,7 @@ class Answer:
     notice: str = ""  # one-line notice, e.g. "模型暂时不可用，以下为资料摘录"
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    partial: bool = False  # grounded, but the material covers only part of the question (a gap for the manager)
 
     def as_dict(self) -> dict[str, object]:
         return {

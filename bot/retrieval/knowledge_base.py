@@ -74,6 +74,7 @@ class SourceInfo:
     file: str
     chunks: int
     sha256: str
+    indexed_at: float = 0.0  # when this version was indexed (0: before the index kept it); the gaps report uses it
 
 
 class KnowledgeBase:
@@ -270,6 +271,7 @@ class KnowledgeBase:
         ids: list[str] = []
         texts: list[str] = []
         metadatas: list[dict] = []
+        indexed_at = time.time()
         for c in chunks:
             asks = hints.get(c.chunk_id, [])
             ids.append(c.chunk_id)
@@ -286,6 +288,7 @@ class KnowledgeBase:
                     "file": file_name,
                     "fingerprint": fingerprint,
                     "sha256": doc.sha256,
+                    "indexed_at": indexed_at,
                     "search_text": c.embed_text + ("\n" + "\n".join(asks) if asks else ""),
                 }
             )
@@ -311,6 +314,7 @@ class KnowledgeBase:
                 file=str(m.get("file", "")),
                 chunks=(info.chunks if info else 0) + 1,
                 sha256=str(m.get("sha256", "")),
+                indexed_at=float(m.get("indexed_at", 0.0) or 0.0),
             )
         return sorted(docs.values(), key=lambda s: s.file)
 
