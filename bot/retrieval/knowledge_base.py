@@ -339,6 +339,12 @@ class KnowledgeBase:
         found = locate_quote(quote, [c.text for c in candidates])
         return None if found is None else _hit(candidates[found], score=1.0)
 
+    def passages(self, doc_id: str) -> list[Hit]:
+        """A document's passages in reading order (drafting its hints reads them)."""
+        self._refresh_cache()
+        chunks = sorted((c for c in self._chunks.values() if c.metadata.get("doc_id") == doc_id), key=lambda c: int(c.metadata.get("ordinal", 0)))
+        return [_hit(c, score=1.0) for c in chunks]
+
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Two-stage hybrid search, fused by reciprocal rank.
 
