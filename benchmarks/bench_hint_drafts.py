@@ -58,7 +58,7 @@ def knowledge_folder(target: Path, corpus: Path, shipped: bool, drafted: Path | 
     return target
 
 
-def draft(corpus: Path, out: Path, settings: Settings) -> None:
+def draft(corpus: Path, out: Path, settings: Settings, only: list[str] | None = None) -> None:
     llm = build_llm(settings)
     if llm is None:
         raise SystemExit("没有配置大模型（OPENAI_BASE_URL / OPENAI_API_KEY / OPENAI_MODEL）。")
@@ -70,6 +70,8 @@ def draft(corpus: Path, out: Path, settings: Settings) -> None:
         out.mkdir(parents=True, exist_ok=True)
         totals = {"passages": 0, "drafted": 0, "dropped": 0, "failed": 0}
         for source in kb.sources():
+            if only and not any(part in source.file for part in only):
+                continue  # a slow shared model: draft the documents asked for
             started = time.perf_counter()
 
             def progress(done: int, total: int, title: str = source.title) -> None:
@@ -121,12 +123,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="buildmat")
     parser.add_argument("--reuse", action="store_true", help="measure the drafted files already there, without drafting")
+    parser.add_argument("--only", nargs="*", help="draft only the files whose names contain one of these (e.g. .pdf .docx)")
     args = parser.parse_args()
     corpus = CORPORA / args.corpus
     drafted = corpus / "hints-drafted"
     settings = Settings.load()
     if not args.reuse:
-        draft(corpus, drafted, settings)
+        draft(corpus, drafted, settings, args.only)
     measure(corpus, drafted, replace(settings, openai_base_url="", openai_api_key=""))
     return 0
 
