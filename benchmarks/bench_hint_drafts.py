@@ -58,7 +58,7 @@ def knowledge_folder(target: Path, corpus: Path, shipped: bool, drafted: Path | 
     return target
 
 
-def draft(corpus: Path, out: Path, settings: Settings, only: list[str] | None = None) -> None:
+def draft(corpus: Path, out: Path, settings: Settings, only: list[str] | None = None, minutes: float = 0.0) -> None:
     llm = build_llm(settings)
     if llm is None:
         raise SystemExit("没有配置大模型（OPENAI_BASE_URL / OPENAI_API_KEY / OPENAI_MODEL）。")
@@ -67,6 +67,7 @@ def draft(corpus: Path, out: Path, settings: Settings, only: list[str] | None = 
         kb = KnowledgeBase(replace(settings, data_dir=Path(tmp) / "data", knowledge_dir=knowledge))
         kb.ingest()
         drafter = HintDrafter(kb, llm)
+        deadline = time.monotonic() + minutes * 60 if minutes > 0 else float("inf")
         out.mkdir(parents=True, exist_ok=True)
         totals = {"passages": 0, "drafted": 0, "dropped": 0, "failed": 0}
         for source in kb.sources():
@@ -77,10 +78,11 @@ def draft(corpus: Path, out: Path, settings: Settings, only: list[str] | None = 
             def progress(done: int, total: int, title: str = source.title) -> None:
                 print(f"\r  {title}: {done}/{total}", end="", file=sys.stderr, flush=True)
 
-            report = asyncio.run(drafter.draft(source.doc_id, progress))
+            report = asyncio.run(drafter.draft(source.doc_id, progress, stop=lambda: time.monotonic() > deadline))
             print(
                 f"\r{source.title}: {report.passages} passages, drafted {report.drafted}, dropped {report.dropped} "
-                f"(quote not in the source), failed {report.failed}, {time.perf_counter() - started:.0f} s",
+                f"(quote not in the source), failed {report.failed}, {time.perf_counter() - started:.0f} s"
+                + (" — stopped at the time budget" if report.stopped else ""),
                 file=sys.stderr,
             )
             totals["passages"] += report.passages
@@ -123,13 +125,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="buildmat")
     parser.add_argument("--reuse", action="store_true", help="measure the drafted files already there, without drafting")
+    parser.add_argument("--minutes", type=float, default=0, help="stop drafting after this long (drafts so far are kept)")
     parser.add_argument("--only", nargs="*", help="draft only the files whose names contain one of these (e.g. .pdf .docx)")
     args = parser.parse_args()
     corpus = CORPORA / args.corpus
     drafted = corpus / "hints-drafted"
     settings = Settings.load()
     if not args.reuse:
-        draft(corpus, drafted, settings, args.only)
+        draft(corpus, drafted, settings, args.only, args.minutes)
     measure(corpus, drafted, replace(settings, openai_base_url="", openai_api_key=""))
     return 0
 

@@ -134,3 +134,10 @@ def test_the_command_says_clearly_when_no_model_is_configured(library: Knowledge
     args = build_parser().parse_args(["hints", "draft", "handbook"])
     assert args.func(args, library.settings) == 2
     assert "没有配置大模型" in capsys.readouterr().err
+
+
+def test_a_stopped_draft_keeps_what_was_drafted(library: KnowledgeBase, server: FakeOpenAIServer) -> None:
+    report = asyncio.run(drafter(library, server).draft("handbook", stop=lambda: len(server.chat_requests) >= 1))
+    assert report.stopped and len(server.chat_requests) == 1 and report.drafted == 2  # the credit passage only
+    text = (library.settings.knowledge_dir / "hints" / "handbook.yaml").read_text(encoding="utf-8")
+    assert text.startswith(HAND_WRITTEN) and "大客户的账期最长不超过六十天" in text

@@ -61,6 +61,7 @@ class DraftReport:
     dropped: int = 0  # hints whose quote is not in the source (or not in their passage)
     failed: int = 0  # passages whose call failed or whose reply could not be read
     error: str = ""  # the last model error, for the message
+    stopped: bool = False  # stopped before the end (what was drafted until then is saved)
     seconds: float = 0.0
 
 
@@ -160,8 +161,13 @@ class HintDrafter:
         )
         return [{"role": "user", "content": prompt}]
 
-    async def draft(self, doc_id: str, progress: Progress | None = None) -> DraftReport:
-        """Draft hints for the passages of `doc_id` that have none; raises KeyError for an unknown document."""
+    async def draft(
+        self, doc_id: str, progress: Progress | None = None, stop: Callable[[], bool] | None = None
+    ) -> DraftReport:
+        """Draft hints for the passages of `doc_id` that have none; raises KeyError for an unknown document.
+
+        `stop()` is asked before each model call; when it says so, the hints drafted so far are saved.
+        """
         import asyncio
 
         from bot.llm.client import LLMError
@@ -183,6 +189,9 @@ class HintDrafter:
         drafted: list[Hint] = []
         failures_in_a_row = 0
         for done, passage in enumerate(todo):
+            if stop is not None and stop():
+                report.stopped = True
+                break
             if progress is not None:
                 progress(done, len(todo))
             try:
@@ -212,7 +221,7 @@ class HintDrafter:
                 kept += 1
             if not proposals:
                 report.skipped += 1
-        if progress is not None:
+        if progress is not None and not report.stopped:
             progress(len(todo), len(todo))
         if drafted:
             note = f"由大模型起草（salescoach hints draft，{time.strftime('%Y-%m-%d')}），请核对：quote 是原文，asks 可以改、可以删"
