@@ -29,6 +29,8 @@ from bot.store.users import UserStore
 
 if TYPE_CHECKING:
     from bot.coach.answers.service import AnswerService
+    from bot.coach.gaps import Gaps
+    from bot.coach.hint_drafts import HintDrafter
     from bot.coach.material import Material
     from bot.coach.practice.session import PracticeService
     from bot.coach.team.summary import Team
@@ -156,6 +158,22 @@ class Services:
         from bot.coach.material import Material
 
         return Material(self.knowledge)
+
+    @cached_property
+    def gaps(self) -> "Gaps":
+        """What the material is missing: flagged questions by topic (`salescoach report gaps`, /gaps)."""
+        from bot.coach.gaps import Gaps
+
+        return Gaps(self.usage, self.knowledge)
+
+    @cached_property
+    def hint_drafter(self) -> "HintDrafter | None":
+        """Drafts situation hints with the LLM (`salescoach hints draft`, the upload button); None without an LLM."""
+        if self.llm is None:
+            return None
+        from bot.coach.hint_drafts import HintDrafter
+
+        return HintDrafter(self.knowledge, self.llm)
 
     def close(self) -> None:
         ownership = getattr(self.__dict__.get("knowledge"), "ownership", None)

@@ -195,3 +195,55 @@ def test_a_long_pdf_reports_its_pages_and_can_be_cancelled_between_them(tmp_path
 
     with pytest.raises(IngestCancelled):
         read_source(path, None, ReadLimits(), cancel)
+
+
+# ---- titles a person would give (issue 10, part 4) --------------------------------------------
+POLICY_PAGE = "内部资料 请勿外传\n华筑建材贸易有限公司\n客户信用管理与回款政策（2024版）\n第一条 大客户账期最长不超过60天。"
+
+
+@pytest.mark.parametrize("placeholder", ["untitled", "Microsoft Word - 回款政策.docx", "", "无标题"])
+def test_a_pdf_with_a_placeholder_title_is_named_by_its_title_line(tmp_path: Path, placeholder: str) -> None:
+    path = tmp_path / "信用与回款政策.pdf"
+    path.write_bytes(make_pdf([POLICY_PAGE, PRIVATE_STATION], title=placeholder))
+    doc = read_source(path, None, ReadLimits(max_bytes=10_000_000))
+    assert doc.title == "客户信用管理与回款政策（2024版）"  # not the stamp, not the company, never 《untitled》
+
+
+def test_a_pdf_whose_name_says_nothing_takes_its_first_title_line(tmp_path: Path) -> None:
+    path = tmp_path / "scan0001.pdf"
+    path.write_bytes(make_pdf([POLICY_PAGE], title="untitled"))
+    assert read_source(path, None, ReadLimits(max_bytes=10_000_000)).title == "客户信用管理与回款政策（2024版）"
+    bare = tmp_path / "回款须知.pdf"
+    bare.write_bytes(make_pdf(["大客户账期最长不超过60天，逾期要停止发货，并且要书面通知客户。"], title="PowerPoint Presentation"))
+    assert read_source(bare, None, ReadLimits(max_bytes=10_000_000)).title == "回款须知"  # a sentence is not a title
+
+
+def test_office_files_with_placeholder_metadata_use_their_heading(tmp_path: Path) -> None:
+    word = tmp_path / "手册.docx"
+    word.write_bytes(make_docx("油品销售手册", [("磅差的处理", [WEIGHBRIDGE])], core_title="Microsoft Word - 手册.docx"))
+    assert read_source(word, None, ReadLimits(max_bytes=10_000_000)).title == "油品销售手册"
+    headless = tmp_path / "发票须知.docx"
+    headless.write_bytes(make_docx("", [("开票前的核对", [INVOICE])], core_title="untitled"))
+    assert read_source(headless, None, ReadLimits(max_bytes=10_000_000)).title == "开票前的核对"
+    deck = tmp_path / "培训.pptx"
+    deck.write_bytes(make_pptx([("幻灯片 1", ["欢迎"]), ("客情维护", ["客情是长期投入"])], core_title="PowerPoint Presentation"))
+    assert read_source(deck, None, ReadLimits(max_bytes=10_000_000)).title == "客情维护"
+    named = tmp_path / "话术.pptx"
+    named.write_bytes(make_pptx([("客情维护", ["客情是长期投入"])], core_title="异议处理话术"))
+    assert read_source(named, None, ReadLimits(max_bytes=10_000_000)).title == "异议处理话术"  # a real metadata title wins
+
+
+def test_a_transcript_with_a_long_first_line_is_named_by_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "老销售经验分享.txt"
+    path.write_text(
+        "（2024年一季度销售部大会录音整理，发言人：工程渠道销售主管 周建国，整理：行政部小刘，未校对）\n\n"
+        "嗯，好，那个，主持人让我讲两句啊，我就随便讲讲，讲得不对的大家别往心里去。\n",
+        encoding="utf-8",
+    )
+    assert read_source(path, None, ReadLimits(max_bytes=10_000_000)).title == "老销售经验分享"
+    spoken = tmp_path / "meeting.txt"
+    spoken.write_text("嗯，那个，今天主要讲三个事情，一个是收款，一个是投诉，还有一个是怎么跟工地上的人打交道啊\n", encoding="utf-8")
+    assert read_source(spoken, None, ReadLimits(max_bytes=10_000_000)).title == "meeting"
+    titled = tmp_path / "x.txt"
+    titled.write_text("# 我给客户送了礼品，为什么感觉关系没有提升呢#销售技巧 #销售话术\n\n好，大家好啊。\n", encoding="utf-8")
+    assert read_source(titled, None, ReadLimits(max_bytes=10_000_000)).title == "我给客户送了礼品，为什么感觉关系没有提升呢"

@@ -6,6 +6,7 @@ Uploads go into a knowledge base on a temporary library (never the shipped corpu
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from bot.store.history import HistoryStore
 from bot.store.practice import PracticeStore
 from bot.store.users import UserStore
 from tests.fakes.office_files import encrypt_pdf, make_docx, make_pdf
+from tests.fakes.openai_server import FakeReply, fake_openai_server
 from tests.fakes.telegram_server import BotMessage, FakeTelegramServer
 from tests.team_data import seed_team
 from tests.telegram_fixtures import BotHarness, bot_settings, telegram_server  # noqa: F401  (pytest fixtures)
@@ -64,6 +66,7 @@ async def test_admin_upload_is_ingested_with_progress(manager_bot: BotHarness) -
     server.send_document(ADMIN, "手册.docx", content)
     status = await final_status(server, ADMIN, "已加入知识库")
     assert status.text.startswith("已加入知识库：1 段") and "《油品销售手册》" in status.text
+    assert status.buttons == []  # no model configured: no "draft hints" button
     assert status.versions[0].startswith("收到《手册.docx》") and any("正在导入《手册.docx》" in v for v in status.versions)
     assert len(server.messages(ADMIN)) == 1  # progress was edited into one message
     assert (kb.settings.sources_dir / "手册.docx").read_bytes() == content  # kept by a later full re-ingest
@@ -215,3 +218,48 @@ async def test_a_long_import_can_be_cancelled_and_changes_nothing(manager_bot: B
     await server.wait_for(lambda: "已取消导入《厚手册.pdf》" in status.text, what="the cancellation")
     assert not status.buttons
     assert [s.file for s in kb.sources()] == before and not (kb.settings.sources_dir / "厚手册.pdf").exists()
+
+
+async def test_gaps_lists_what_reps_asked_and_the_material_lacks(manager_bot: BotHarness) -> None:
+    server = manager_bot.server
+    server.send_text(REP, "年假有几天？")  # the library only has 送礼的学问: declined
+    await server.wait_for_text(REP, "没有")
+    server.send_command(REP, "/gaps")
+    assert (await server.wait_for_messages(REP, count=2))[-1].text == t("bot.admin_only", "zh")
+    server.send_command(ADMIN, "/gaps")
+    report = await final_status(server, ADMIN, "资料缺口")
+    assert "最近 30 天" in report.text and "1. 问了 1 次（没答上 1）" in report.text and "· 年假有几天？" in report.text
+    assert "资料里最接近的：《送礼的学问》" in report.text and str(REP) not in report.text  # no rep identity
+    assert report.versions[0] == t("manager.gaps_working", "zh")  # the grouping's status, then the report in its place
+
+
+async def test_after_an_upload_the_admin_can_have_its_hints_drafted(
+    telegram_server: FakeTelegramServer,  # noqa: F811
+    bot_settings: Settings,  # noqa: F811
+    library_kb: KnowledgeBase,
+) -> None:
+    hint = {"quote": "磅差超过千分之三就要查原因", "asks": ["过磅少了好几吨，客户不认账咋办？", "磅单对不上怎么处理"]}
+    with fake_openai_server() as model:
+        model.reply = FakeReply(text=json.dumps({"hints": [hint]}, ensure_ascii=False))
+        settings = replace(
+            bot_settings, admin_user_ids=frozenset({ADMIN}), openai_base_url=model.base_url, openai_api_key="sk-test",
+            llm_max_retries=0, llm_timeout_s=5,
+        )
+        harness = await BotHarness(telegram_server, settings, library_kb).start()
+        try:
+            server = telegram_server
+            paragraph = WEIGHBRIDGE + "每次卸油都要留存磅单照片，发现磅差先和司机一起复磅再签字。"
+            server.send_document(ADMIN, "手册.docx", make_docx("油品销售手册", [("磅差的处理", [paragraph])]))
+            status = await final_status(server, ADMIN, "已加入知识库")
+            [(label, data)] = status.buttons
+            assert label == t("manager.hints_button", "zh") and data.startswith("hints:")
+            server.press_button(REP, status, data)  # not an admin: refused, nothing drafted
+            server.press_button(ADMIN, status, data)
+            done = await final_status(server, ADMIN, "起草了 1 条问法提示")
+            assert "已重新导入，提示已生效" in done.text and not model.chat_requests[1:]  # one passage, one call
+            hints_file = library_kb.settings.knowledge_dir / "hints" / f"{data.removeprefix('hints:')}.yaml"
+            assert "磅差超过千分之三就要查原因" in hints_file.read_text(encoding="utf-8")
+            hit = library_kb.search("过磅少了好几吨，客户不认账咋办？", 3).hits[0]
+            assert WEIGHBRIDGE in hit.text
+        finally:
+            await harness.stop()

@@ -177,11 +177,74 @@ def guess_kind(text: str) -> str:
     return "article"
 
 
+# A title a tool wrote, not a person: "untitled", "Microsoft Word - x.docx", "PowerPoint Presentation", "幻灯片 1"…
+_PLACEHOLDER_TITLE = re.compile(
+    r"""^(?:
+        untitled.*|無標題.*|无标题.*|未命名.*|title|标题|new\s+document|document\s*\d*|presentation\s*\d*|
+        (?:microsoft\s+)?(?:office\s+)?powerpoint(?:\s*(?:presentation|演示文稿|-präsentation))?\s*\d*|
+        (?:新建\s*)?(?:microsoft\s+)?(?:word|wps|ppt)\s*(?:文档|演示|演示文稿|文字)?\s*\d*|
+        (?:新建\s*)?(?:演示文稿|文档|幻灯片|slide|click\s+to\s+add\s+title|单击此处添加标题)\s*\d*|
+        microsoft\s+(?:word|powerpoint|excel)\s*-.*|
+        .*\.(?:docx?|pptx?|pdf|txt|md|wps|xlsx?)|
+        [\W\d_]*
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_TOOL_PREFIX = re.compile(r"^microsoft\s+(?:word|powerpoint|excel)\s*-\s*", re.IGNORECASE)
+# Lines at the top of a document that are not its title: notes in brackets, boilerplate, page furniture.
+_BRACKETED = re.compile(r"^[（(【\[〔<《].*[）)】\]〕>》]$")
+_BOILERPLATE = re.compile(
+    r"内部(?:资料|文件|使用|培训)|请勿外传|注意保密|仅供|机密|文件编号|版本号?\s*[:：]|生效日期|发布(?:部门|日期)|"
+    r"编制\s*[:：]|审核\s*[:：]|主讲\s*[:：]|未校对|^第\s*\d+\s*页$|^page\s*\d+|^(?:目录|前言|序言|contents|agenda)$",
+    re.IGNORECASE,
+)
+_ORGANISATION = re.compile(r"(?:公司|集团|有限公司|co\.,?\s*ltd\.?|inc\.?)$", re.IGNORECASE)
+_LIST_MARK = re.compile(r"^(?:[•·*\-]\s*)?(?:\d{1,2}[.、]\s*)?")
+MAX_TITLE_CHARS = 40
+_TITLE_LINES = 12
+
+
+def is_placeholder_title(title: str) -> bool:
+    """True for a title an application filled in ("untitled", "Microsoft Word - x.docx", "幻灯片 1", "")."""
+    return bool(_PLACEHOLDER_TITLE.match(title.strip()))
+
+
+def _title_line(line: str) -> str:
+    """The line as a title ("# 标题 #话题" -> "标题"), or "" when a person would not call it the title."""
+    line = re.split(r"\s*#", line.strip().lstrip("#").strip())[0]
+    line = _LIST_MARK.sub("", line).strip()
+    if not line or len(line) > MAX_TITLE_CHARS or is_placeholder_title(line):
+        return ""
+    if _BRACKETED.match(line) or _BOILERPLATE.search(line):
+        return ""
+    if line.endswith(("。", "！", "!", "…")) or sum(line.count(c) for c in "，,、") > 1:  # a spoken or written sentence
+        return ""
+    return line
+
+
+def _name_chars(text: str) -> set[str]:
+    return {ch for ch in text.lower() if ch.isalnum()}
+
+
+def file_title(path: Path) -> str:
+    """The file name as a title ("Microsoft Word - 合规.pdf" -> "合规")."""
+    return _TOOL_PREFIX.sub("", path.stem).strip() or path.stem
+
+
 def guess_title(text: str, path: Path) -> str:
-    """The first heading-like line, else the file name."""
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line:
-            line = re.split(r"\s#", line)[0].strip()
-            return line[:60] if len(line) <= 60 else path.stem
-    return path.stem
+    """The title a person would give: the top line that names the file, else the first title-like line, else the file name.
+
+    Why the file name first: managers name files for what they are ("信用与回款政策.pdf"),
+    while a document's first line is often the company or a "内部资料" stamp; a
+    long first line (a transcript's note "（2024年…录音整理，未校对）") is never a title.
+    """
+    lines = [ln for ln in (raw.strip() for raw in text.splitlines()) if ln][:_TITLE_LINES]
+    candidates = [title for title in map(_title_line, lines) if title]
+    name = file_title(path)
+    wanted = _name_chars(name)
+    if len(wanted) >= 2 and not is_placeholder_title(name):
+        for candidate in candidates:
+            if len(wanted & _name_chars(candidate)) >= 0.6 * len(wanted):
+                return candidate
+    people_named = [c for c in candidates if not _ORGANISATION.search(c)]
+    return (people_named or [name])[0]

@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.corpus.documents import Block, IngestFileError, ReadLimits
+from bot.corpus.documents import Block, IngestFileError, ReadLimits, is_placeholder_title
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,11 @@ def _clean(text: str) -> str:
     """Collapse runs of spaces inside a line; keep line breaks (they separate sentences)."""
     lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r", "\n").replace("\x0b", "\n").split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def _person_title(title: str) -> str:
+    """A metadata or slide title, or "" when an application filled it in ("untitled", "PowerPoint Presentation")."""
+    return "" if is_placeholder_title(title) else title
 
 
 def _join(blocks: list[Block], first_line: str = "") -> str:
@@ -111,8 +116,7 @@ def read_docx(path: Path, data: bytes, limits: ReadLimits, progress: PageProgres
             title = title or text
             continue
         blocks.append(Block(location=f"「{section}」" if section else "", section=section, text=text))
-    core_title = (document.core_properties.title or "").strip()
-    return _join(blocks, core_title or title), tuple(blocks)
+    return _join(blocks, _person_title((document.core_properties.title or "").strip()) or title), tuple(blocks)
 
 
 # ---- .pdf ----------------------------------------------------------------------------------
@@ -164,7 +168,7 @@ def read_pdf(path: Path, data: bytes, limits: ReadLimits, progress: PageProgress
         meta_title = str((reader.metadata or {}).get("/Title") or "").strip()
     except Exception:  # broken metadata is not worth refusing the file
         meta_title = ""
-    return _join(blocks, meta_title), tuple(blocks)
+    return _join(blocks, _person_title(meta_title)), tuple(blocks)
 
 
 # ---- .pptx ---------------------------------------------------------------------------------
@@ -191,12 +195,11 @@ def read_pptx(path: Path, data: bytes, limits: ReadLimits, progress: PageProgres
         text = "\n".join(t for t in body if t)
         if not text and not title:
             continue
-        deck_title = deck_title or title
+        deck_title = deck_title or _person_title(title)
         blocks.append(Block(location=f"第 {number} 张幻灯片", section=title, text=text or title))
     if not blocks:
         raise IngestFileError(path, "幻灯片里没有可用的文字（可能全是图片）。")
-    core_title = (presentation.core_properties.title or "").strip()
-    return _join(blocks, core_title or deck_title), tuple(blocks)
+    return _join(blocks, _person_title((presentation.core_properties.title or "").strip()) or deck_title), tuple(blocks)
 
 
 def _shape_texts(shape) -> list[str]:  # noqa: ANN001 - a python-pptx shape

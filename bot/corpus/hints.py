@@ -9,11 +9,16 @@ are indexed as extra vectors that point to their chunk, and as extra words for B
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from bot.corpus.documents import Chunk
-from bot.datafiles import DataFileError, read_yaml
+from bot.datafiles import DataFileError, parse_yaml, read_yaml
 from bot.text.quotes import quote_targets
 
 
@@ -71,3 +76,60 @@ def attach_hints(chunks: list[Chunk], hints: list[Hint]) -> dict[str, list[str]]
         for index in quote_targets(hint.quote, texts):
             attached.setdefault(chunks[index].chunk_id, []).extend(hint.asks)
     return attached
+
+
+def written_quotes(knowledge_dir: Path, doc_id: str) -> list[str]:
+    """The quotes of the hints already in a document's file (hand-written or drafted before); raises HintsError."""
+    path = hints_path(knowledge_dir, doc_id)
+    if not path.is_file():
+        return []
+    doc = read_yaml(path, error=HintsError)
+    f = doc.fields()
+    data = f.root(doc.data, "（hints: 列表）")
+    entries = data.get("hints") or []
+    if not isinstance(entries, list):
+        raise f.fail("hints", "需要顶层的 hints: 列表", data, "hints")
+    return [str(e["quote"]) for e in entries if isinstance(e, dict) and isinstance(e.get("quote"), str)]
+
+
+def _entry_yaml(hint: Hint) -> str:
+    """One list item in the hand-written files' layout (JSON strings are valid YAML scalars, quotes included)."""
+    lines = [f"  - quote: {json.dumps(hint.quote, ensure_ascii=False)}", "    asks:"]
+    lines += [f"      - {json.dumps(ask, ensure_ascii=False)}" for ask in hint.asks]
+    return "\n".join(lines) + "\n"
+
+
+def append_hints(knowledge_dir: Path, doc_id: str, hints: list[Hint], note: str) -> Path:
+    """Add hints at the end of a document's hints file, below a `# note` line; nothing already there changes.
+
+    The file is appended to as text, so a manager's entries and comments stay
+    byte for byte; if the result would not read back as the old entries plus
+    the new ones (an unusual layout), it is written out whole instead, entries
+    unchanged. Written to a temporary file and renamed: never half a file.
+    """
+    path = hints_path(knowledge_dir, doc_id)
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    before = (parse_yaml(old, path.name, error=HintsError).data or {}) if old.strip() else {}
+    if not isinstance(before, dict):
+        raise HintsError(path.name, "", "文件顶层应该是 doc / hints 的映射")
+    old_entries = before.get("hints") or []
+    added = [{"quote": h.quote, "asks": list(h.asks)} for h in hints]
+    head = old if old.strip() else f"doc: {doc_id}\nhints:\n"
+    if head and not head.endswith("\n"):
+        head += "\n"
+    text = head + f"  # {note}\n" + "".join(_entry_yaml(h) for h in hints)
+    try:
+        after = parse_yaml(text, path.name, error=HintsError).data or {}
+        ok = isinstance(after, dict) and after.get("hints") == list(old_entries) + added
+    except HintsError:
+        ok = False
+    if not ok:
+        whole = dict(before) if before else {"doc": doc_id}
+        whole["hints"] = list(old_entries) + added
+        text = f"# {note}\n" + yaml.safe_dump(whole, allow_unicode=True, sort_keys=False, width=1000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=".draft-", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(temp, path)
+    return path

@@ -77,6 +77,16 @@ def check_file(settings: Settings, path: Path, name: str | None = None) -> tuple
     return doc_id_for(shown, entry), doc.title
 
 
+def document_text(settings: Settings, file_name: str) -> str:
+    """The text of a document in the sources folder as the ingest reads it (hint quotes are checked against it)."""
+    path = settings.sources_dir / Path(file_name).name
+    try:
+        manifest = load_manifest(settings.sources_dir)
+    except ValueError:
+        manifest = {}
+    return read_source(path, manifest.get(path.name), ReadLimits.from_settings(settings)).text
+
+
 def stage(settings: Settings, path: Path, name: str | None = None) -> StagedFile:
     """Check `path`, then copy it into knowledge/sources as `name` (default: its own name).
 

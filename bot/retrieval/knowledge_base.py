@@ -81,6 +81,7 @@ class SourceInfo:
     file: str
     chunks: int
     sha256: str
+    indexed_at: float = 0.0  # when this version was indexed (0: before the index kept it); the gaps report uses it
 
 
 class KnowledgeBase:
@@ -298,6 +299,7 @@ class KnowledgeBase:
         ids: list[str] = []
         texts: list[str] = []
         metadatas: list[dict] = []
+        indexed_at = time.time()
         for c in chunks:
             asks = hints.get(c.chunk_id, [])
             ids.append(c.chunk_id)
@@ -314,6 +316,7 @@ class KnowledgeBase:
                     "file": file_name,
                     "fingerprint": fingerprint,
                     "sha256": doc.sha256,
+                    "indexed_at": indexed_at,
                     "search_text": c.embed_text + ("\n" + "\n".join(asks) if asks else ""),
                 }
             )
@@ -339,6 +342,7 @@ class KnowledgeBase:
                 file=str(m.get("file", "")),
                 chunks=(info.chunks if info else 0) + 1,
                 sha256=str(m.get("sha256", "")),
+                indexed_at=float(m.get("indexed_at", 0.0) or 0.0),
             )
         return sorted(docs.values(), key=lambda s: s.file)
 
@@ -362,6 +366,12 @@ class KnowledgeBase:
         candidates = [c for c in self._chunks.values() if c.metadata.get("doc_id") == doc_id]  # in reading order
         found = locate_quote(quote, [c.text for c in candidates])
         return None if found is None else _hit(candidates[found], score=1.0)
+
+    def passages(self, doc_id: str) -> list[Hit]:
+        """A document's passages in reading order (drafting its hints reads them)."""
+        self._refresh_cache()
+        chunks = sorted((c for c in self._chunks.values() if c.metadata.get("doc_id") == doc_id), key=lambda c: int(c.metadata.get("ordinal", 0)))
+        return [_hit(c, score=1.0) for c in chunks]
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Two-stage hybrid search, fused by reciprocal rank.

@@ -3,15 +3,18 @@
 Why: `/stats` reports questions and token spend, feedback refers to a question
 by its id, and a manager may want to see what reps ask. One row per answered
 question; token counts come from the answer service (0 in offline mode).
+The questions the material did not answer well — declined, answered only in
+part, or rated 👎 — are the manager's list of missing material (`flagged`).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.store.db import Database
+from bot.store.feedback import SCHEMA as FEEDBACK_SCHEMA
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
@@ -23,7 +26,8 @@ CREATE TABLE IF NOT EXISTS questions (
     grounded          INTEGER NOT NULL,
     prompt_tokens     INTEGER NOT NULL DEFAULT 0,
     completion_tokens INTEGER NOT NULL DEFAULT 0,
-    created_at        REAL NOT NULL
+    created_at        REAL NOT NULL,
+    partial           INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS questions_user ON questions(user_id, created_at);
 CREATE INDEX IF NOT EXISTS questions_time ON questions(created_at);
@@ -43,6 +47,22 @@ class UsageTotals:
         return self.prompt_tokens + self.completion_tokens
 
 
+# Columns added after the first release: (name, definition) for `ALTER TABLE … ADD COLUMN` on an older database.
+_ADDED_COLUMNS = (("partial", "INTEGER NOT NULL DEFAULT 0"),)
+
+Flag = Literal["declined", "partial", "disliked"]
+
+
+@dataclass(frozen=True)
+class FlaggedQuestion:
+    """A question the material did not serve well, without who asked it (the manager sees topics, not reps)."""
+
+    question_id: int
+    question: str
+    asked_at: float
+    flag: Flag
+
+
 class AnsweredQuestion(Protocol):
     """What the store logs of an answer (the coach's `Answer` has these fields)."""
 
@@ -58,6 +78,9 @@ class AnsweredQuestion(Protocol):
     @property
     def completion_tokens(self) -> int: ...
 
+    @property
+    def partial(self) -> bool: ...
+
 
 class UsageStore:
     """Repository of answered questions and their token cost."""
@@ -65,6 +88,11 @@ class UsageStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         db.ensure_schema("questions", SCHEMA)
+        db.ensure_schema("feedback", FEEDBACK_SCHEMA)  # `flagged` reads the ratings
+        present = {row["name"] for row in db.query("PRAGMA table_info(questions)")}
+        for name, definition in _ADDED_COLUMNS:
+            if name not in present:
+                db.execute(f"ALTER TABLE questions ADD COLUMN {name} {definition}")
 
     def record(self, user_id: int, chat_id: int, question: str, answer: AnsweredQuestion) -> int:
         """Log an answered question; returns its id (used by the feedback buttons)."""
@@ -72,8 +100,8 @@ class UsageStore:
             cur = conn.execute(
                 """
                 INSERT INTO questions (user_id, chat_id, question, mode, grounded, prompt_tokens,
-                                       completion_tokens, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                       completion_tokens, created_at, partial)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     user_id,
@@ -84,6 +112,7 @@ class UsageStore:
                     int(answer.prompt_tokens or 0),
                     int(answer.completion_tokens or 0),
                     time.time(),
+                    int(bool(answer.partial)),
                 ),
             )
             return int(cur.lastrowid)
@@ -109,6 +138,31 @@ class UsageStore:
         row = self.db.query_one(sql, params)
         assert row is not None
         return UsageTotals(**{key: int(row[key]) for key in row.keys()})
+
+    def flagged(self, since: float = 0.0, limit: int = 2000) -> list[FlaggedQuestion]:
+        """Declined, partly answered and 👎-rated questions since a unix time, newest first.
+
+        Ratings live in the feedback table (`bot.store.feedback`); a rating changed
+        to 👍 later un-flags the question.
+        """
+        rows = self.db.query(
+            """
+            SELECT q.id, q.question, q.created_at, q.grounded, q.partial,
+                   EXISTS (SELECT 1 FROM feedback f WHERE f.question_id = q.id AND f.rating = -1) AS disliked
+            FROM questions q
+            WHERE q.created_at >= ?
+              AND (q.grounded = 0 OR q.partial = 1
+                   OR EXISTS (SELECT 1 FROM feedback f WHERE f.question_id = q.id AND f.rating = -1))
+            ORDER BY q.created_at DESC, q.id DESC
+            LIMIT ?
+            """,
+            (since, limit),
+        )
+        out: list[FlaggedQuestion] = []
+        for row in rows:
+            flag: Flag = "declined" if not row["grounded"] else "disliked" if row["disliked"] else "partial"
+            out.append(FlaggedQuestion(int(row["id"]), str(row["question"]), float(row["created_at"]), flag))
+        return out
 
     def delete_user(self, user_id: int) -> int:
         """Drop a user's questions (they hold the question text) for /forget_me; returns rows removed."""

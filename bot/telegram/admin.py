@@ -1,4 +1,4 @@
-"""Admin commands: /reload re-imports the material with live progress; /stats shows usage.
+"""Admin commands: /reload re-imports the material with live progress; /stats shows usage; /gaps what the material lacks.
 
 Admins are `ADMIN_USER_IDS`; the `admin_only` decorator refuses everyone else.
 The ingest is blocking work (reading, embedding), so it runs in a thread while
@@ -15,6 +15,7 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
+from bot.coach.gaps import DEFAULT_DAYS, gaps_text, since_days
 from bot.llm.prompts import t
 from bot.telegram.access import admin_only
 from bot.telegram.context import CoachContext, add_menu_command
@@ -112,8 +113,30 @@ def stats_text(context: CoachContext, lang: str) -> str:
     )
 
 
+@admin_only
+async def gaps(update: Update, context: CoachContext) -> None:
+    """`/gaps [days]`: declined, partial and 👎 questions by topic, most asked first (grouping takes seconds)."""
+    lang = await context.language()
+    message = update.effective_message
+    assert message is not None
+    days: float = DEFAULT_DAYS
+    if context.args:
+        try:
+            days = float(context.args[0])
+        except ValueError:
+            days = DEFAULT_DAYS
+    status = await message.reply_text(t("manager.gaps_working", lang))
+    report = await asyncio.to_thread(context.services.gaps.report, since_days(days))
+    parts = render_plain(gaps_text(report, lang, days))
+    await edit_part(context.bot, status, parts[0])
+    for part in parts[1:]:
+        await message.reply_text(part.plain)
+
+
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("reload", reload, block=False))
     application.add_handler(CommandHandler("stats", stats))
+    application.add_handler(CommandHandler("gaps", gaps, block=False))
     add_menu_command(application, "reload", "bot.cmd_reload", admin_only=True)
     add_menu_command(application, "stats", "bot.cmd_stats", admin_only=True)
+    add_menu_command(application, "gaps", "manager.cmd_gaps", admin_only=True)

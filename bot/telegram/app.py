@@ -34,7 +34,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.llm.prompts import t
 from bot.services import Services
-from bot.telegram import access, admin, commands, errors, fallbacks, feedback, manager, practice, questions, tips
+from bot.telegram import access, admin, commands, errors, fallbacks, feedback, hints, manager, practice, questions, tips
 from bot.telegram.context import (
     ADMIN_MENU_COMMANDS_KEY,
     MENU_COMMANDS_KEY,
@@ -58,6 +58,7 @@ HANDLER_MODULES = (
     practice,
     tips,
     manager,
+    hints,
     questions,  # any remaining text is a question
     fallbacks,  # anything else gets a friendly hint
 )

@@ -33,6 +33,7 @@ from bot.llm.prompts import t
 from bot.telegram.access import admin_only
 from bot.telegram.admin import INGEST_LOCK_KEY
 from bot.telegram.context import CoachContext, add_menu_command, services_of
+from bot.telegram.hints import draft_button
 from bot.telegram.persistence import SqlitePersistence
 from bot.telegram.streaming import EDIT_INTERVAL_S, StreamEditor
 
@@ -115,8 +116,8 @@ async def _receive(context: CoachContext, chat_id: int, file_id: str, name: str,
         context.bot_data.setdefault(CANCEL_KEY, {})[token] = cancel
         status = await context.bot.send_message(chat_id, t("manager.upload_received", lang, name=name), reply_markup=stop)
 
-        async def show(text: str, done: bool = False) -> None:
-            markup = None if done else stop
+        async def show(text: str, done: bool = False, after: InlineKeyboardMarkup | None = None) -> None:
+            markup = after if done else stop
             await context.bot.edit_message_text(text, chat_id=status.chat_id, message_id=status.message_id, reply_markup=markup)
 
         material = context.services.material
@@ -129,12 +130,14 @@ async def _receive(context: CoachContext, chat_id: int, file_id: str, name: str,
             except TelegramError as exc:
                 await show(t("manager.upload_download_failed", lang, name=name, error=exc.message), done=True)
                 return
-            text = await _import(material, local, name, lang, show, cancel)
+            text, added = await _import(material, local, name, lang, show, cancel)
         finally:
             context.bot_data.get(CANCEL_KEY, {}).pop(token, None)
             await asyncio.to_thread(shutil.rmtree, staging, True)
     # Released before the result is shown: an admin who reads it may send the next file at once.
-    await show(text, done=True)
+    # With a model configured, a new or changed document gets the button that drafts its hints.
+    after = draft_button(added, lang) if added and context.services.llm is not None else None
+    await show(text, done=True, after=after)
 
 
 def _staging_dir(data_dir: Path) -> str:
@@ -144,8 +147,12 @@ def _staging_dir(data_dir: Path) -> str:
     return tempfile.mkdtemp(prefix="upload-", dir=root)
 
 
-async def _import(material: Material, local: Path, name: str, lang: str, show, cancel: threading.Event) -> str:  # noqa: ANN001
-    """Check, copy and ingest in a thread while progress is edited into the status message; the final text.
+async def _import(
+    material: Material, local: Path, name: str, lang: str, show, cancel: threading.Event  # noqa: ANN001
+) -> tuple[str, str | None]:
+    """Check, copy and ingest in a thread while progress is edited into the status message.
+
+    Returns the final text, and the document's id when it was added or changed (None otherwise).
 
     The progress callback runs in the ingest thread between pages and batches; when
     the admin pressed "取消导入" it raises, and the import is undone.
@@ -163,23 +170,23 @@ async def _import(material: Material, local: Path, name: str, lang: str, show, c
         result = await asyncio.to_thread(material.add, [local], [name], progress)
     except IngestCancelled:
         await editor.close()
-        return t("manager.upload_cancelled", lang, name=name)
+        return t("manager.upload_cancelled", lang, name=name), None
     except Exception as exc:  # embedding or vector store failure: the previous index still answers
         logger.exception("Ingest of an uploaded file failed")
         await editor.close()
-        return t("manager.upload_failed", lang, error=f"{name}：{type(exc).__name__}")
+        return t("manager.upload_failed", lang, error=f"{name}：{type(exc).__name__}"), None
     await editor.close()
     if result.rejected:
-        return t("manager.upload_failed", lang, error=result.rejected[0])
+        return t("manager.upload_failed", lang, error=result.rejected[0]), None
     staged, report = result.staged[0], result.report
     assert report is not None
     if not result.indexed(staged):
-        return t("manager.upload_failed", lang, error="；".join(report.errors) or name)
+        return t("manager.upload_failed", lang, error="；".join(report.errors) or name), None
     chunks = report.chunks_written
     if staged.doc_id in report.unchanged:
         info = await asyncio.to_thread(material.find, staged.doc_id)
-        return t("manager.upload_unchanged", lang, title=staged.title, chunks=info.chunks if info else 0)
-    return t("manager.upload_done", lang, chunks=chunks, title=staged.title, file=staged.path.name)
+        return t("manager.upload_unchanged", lang, title=staged.title, chunks=info.chunks if info else 0), None
+    return t("manager.upload_done", lang, chunks=chunks, title=staged.title, file=staged.path.name), staged.doc_id
 
 
 # ---- /sources -------------------------------------------------------------------------------

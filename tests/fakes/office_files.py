@@ -67,12 +67,23 @@ def encrypt_pdf(data: bytes, password: str = "secret") -> bytes:
     return buffer.getvalue()
 
 
-def make_docx(title: str, sections: list[tuple[str, list[str]]], intro: str = "", table: list[list[str]] | None = None) -> bytes:
-    """A Word file: a Title, an optional intro paragraph, then Heading 1 sections with paragraphs."""
+def make_docx(
+    title: str,
+    sections: list[tuple[str, list[str]]],
+    intro: str = "",
+    table: list[list[str]] | None = None,
+    core_title: str = "",
+) -> bytes:
+    """A Word file: a Title (none when `title` is empty), an optional intro paragraph, then Heading 1 sections.
+
+    `core_title` is the metadata title (File → Properties), which tools often fill with "Microsoft Word - x.docx".
+    """
     from docx import Document
 
     document = Document()
-    document.add_heading(title, level=0)
+    document.core_properties.title = core_title
+    if title:
+        document.add_heading(title, level=0)
     if intro:
         document.add_paragraph(intro)
     for heading, paragraphs in sections:
@@ -89,11 +100,12 @@ def make_docx(title: str, sections: list[tuple[str, list[str]]], intro: str = ""
     return buffer.getvalue()
 
 
-def make_pptx(slides: list[tuple[str, list[str]]]) -> bytes:
-    """A deck: slide N has title `slides[N-1][0]` and the bullet lines below it."""
+def make_pptx(slides: list[tuple[str, list[str]]], core_title: str = "") -> bytes:
+    """A deck: slide N has title `slides[N-1][0]` and the bullet lines below it; `core_title` is the metadata title."""
     from pptx import Presentation
 
     deck = Presentation()
+    deck.core_properties.title = core_title
     layout = deck.slide_layouts[1]  # "Title and Content"
     for title, bullets in slides:
         slide = deck.slides.add_slide(layout)
