@@ -39,7 +39,6 @@ class Answer:
     partial: bool = False  # the material only touches the question: the answer gives what it does say
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    partial: bool = False  # grounded, but the material covers only part of the question (a gap for the manager)
 
     def as_dict(self) -> dict[str, object]:
         return {
