@@ -11,6 +11,7 @@ import pytest
 from bot.coach.answers.service import AnswerService, is_follow_up, retrieval_query
 from bot.coach.citations import MarkerRewriter, rewrite_markers
 from bot.coach.answers.extractive import clean_spoken, extractive_answer, point_sentences
+from tests.readability import check
 from bot.coach.answers.prompt import build_answer_prompt, neutralise
 from bot.coach.types import Answer, AnswerDelta, Turn
 from bot.llm.prompts import t
@@ -265,13 +266,15 @@ async def test_extractive_answer_is_clean_short_and_cited(make_service: ServiceF
     assert answer.mode == "extractive" and answer.grounded and not answer.notice
     assert deltas == [answer.text]
     lines = answer.text.splitlines()
-    assert 3 <= len(lines) <= 6 and "《" in lines[0]
+    # One line that answers, then the supporting points under one heading.
+    assert 3 <= len(lines) <= 7 and lines[1] == t("answer.extractive_more", "zh")
     hits = {(h.title, h.location): h.text for h in knowledge_base.search(IN_SCOPE, knowledge_base.settings.top_k).hits}
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     for c in answer.citations:
         assert hits[(c.title, c.location)] == c.text  # a real retrieved chunk
-    for line in lines[1:]:
-        match = re.fullmatch(r"\d\. (.+)\[(\d+)\]", line)
+    assert check(answer.text, [c.text for c in answer.citations]) == []
+    for line in [lines[0], *lines[2:]]:
+        match = re.fullmatch(r"(?:\d\. )?(.+)\[(\d+)\]", line)
         assert match, line
         point, n = match.group(1), int(match.group(2))
         assert point.endswith(("。", "！", "…"))

@@ -101,3 +101,8 @@ class DenseIndex:
             if similarity > best.get(chunk_id, -1.0):
                 best[chunk_id] = similarity
         return sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:pool]
+
+    def cached_vector(self, text: str) -> list[float] | None:
+        """The question's vector when this index has already embedded it (no model call), else None."""
+        with self._lock:
+            return self._vector_cache.get(text)

@@ -123,7 +123,10 @@ class AnswerService:
             return
         if self.llm is None:
             previous = next((turn.text for turn in reversed(history) if turn.role == "assistant"), "")
-            answer = await self._extractive(query, result, lang, already_said=previous if query != question else "")
+            answer = await self._extractive(
+                query, result, lang, already_said=previous if query != question else "",
+                focus=question if query != question else "",
+            )
             yield AnswerDelta(answer.text)
             yield answer
             return
@@ -154,16 +157,28 @@ class AnswerService:
         except Exception:
             return query
 
+    def _stored_sentences(self, query: str, result: SearchResult, focus: str) -> dict:
+        """The hits' display sentences stored at ingest, scored with the question's vectors (none: split now)."""
+        lookup = getattr(self.knowledge, "answer_sentences", None)
+        if lookup is None:
+            return {}
+        try:
+            return lookup(query, [hit.chunk_id for hit in result.hits], focus=focus)
+        except Exception:
+            log.exception("stored sentences unavailable; splitting the passages instead")
+            return {}
+
     async def _extractive(
-        self, query: str, result: SearchResult, lang: str, notice: str = "", already_said: str = ""
+        self, query: str, result: SearchResult, lang: str, notice: str = "", already_said: str = "", focus: str = ""
     ) -> Answer:
-        # Lexical sentence scoring only: the CPU embedder costs ~60 ms per sentence.
-        return await asyncio.to_thread(
-            lambda: extractive_answer(
+        def build() -> Answer:
+            return extractive_answer(
                 self._scoring_query(query), result, lang, notice=notice, already_said=already_said,
-                tokeniser=self.knowledge.tokeniser,
+                tokeniser=self.knowledge.tokeniser, sentences=self._stored_sentences(query, result, focus),
+                focus=self._scoring_query(focus) if focus else "",
             )
-        )
+
+        return await asyncio.to_thread(build)
 
     async def _fallback(self, query: str, result: SearchResult, lang: str, exc: Exception) -> Answer:
         kind = exc.kind if isinstance(exc, LLMError) else type(exc).__name__
