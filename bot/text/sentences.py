@@ -216,7 +216,7 @@ def whole_sentences(text: str, limit: int = 100) -> list[tuple[int, int]]:
             if spans:
                 spans[-1] = (spans[-1][0], end)
             start = end
-    spans = _join_lists(text, spans)
+    spans = _join_semicolons(text, _join_lists(text, spans), limit)
     out: list[tuple[int, int]] = []
     for s, e in spans:
         out.extend(_cut_whole(text, s, e, limit))
@@ -251,6 +251,20 @@ def _join_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
             continue
         out.append((s, e))
         i += 1
+    return out
+
+
+def _join_semicolons(text: str, spans: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    """Short clauses ending in a semicolon are the items of one rule ("尽量不卖;若是卖了不负责卸油;要签字确认"): one sentence."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out:
+            ps, pe = out[-1]
+            previous = text[ps:pe].strip()
+            if previous[-1:] in "；;" and len(previous) <= 60 and len(text[s:e].strip()) <= 60 and e - ps <= limit:
+                out[-1] = (ps, e)
+                continue
+        out.append((s, e))
     return out
 
 
@@ -307,7 +321,7 @@ def _cut_whole(text: str, s: int, e: int, limit: int) -> list[tuple[int, int]]:
     piece = text[s:e]
     runs = _list_runs(piece)
     # A list inside a long run of commas ends its sentence: what follows is another point.
-    if len(piece.strip()) <= limit and not any(len(piece) - r1 > 12 for _, r1 in runs):
+    if len(piece.strip()) <= limit and not any(len(piece) - r1 > 12 or r0 > 25 for r0, r1 in runs):
         return [(s, e)]
     depth = _bracket_depth(piece)
     points = []
@@ -324,6 +338,10 @@ def _cut_whole(text: str, s: int, e: int, limit: int) -> list[tuple[int, int]]:
     begin = 0
     fill = max(40, limit * 2 // 3)
     ends = {r1 + 1 for _, r1 in runs}  # right after a list, or a sentence's end, is the natural place to cut
+    for r0, _ in runs:  # …and before the clause that introduces a list ("……高达34，顾客资料的收集，（1）姓名")
+        before = [p for p in points if p < r0 - 1]
+        if before and before[-1] >= 12:
+            ends.add(before[-1])
     ends |= {i + 1 for i, ch in enumerate(piece) if ch in SENTENCE_ENDS and not depth[i]}
     points = sorted(set(points) | {at for at in ends if 0 < at < len(piece)})
     for at in points:

@@ -42,7 +42,7 @@ _ENUMERATOR = re.compile(
 # Video/slide boilerplate that is never an answer ("点个赞", "大家好", template residue).
 _BOILERPLATE = re.compile(r"点个?赞|投个[币笔]|关注我|大家好|祝大家|给大家讲|单击此处|母版|\*")
 # Sentences that give advice read like coaching; a small bonus lifts them over anecdote.
-_ADVICE = re.compile(r"要|应该|一定|建议|不要|必须|可以|关键|最好|注意|避免|先|学会")
+_ADVICE = re.compile(r"要|应该|应|一定|建议|不要|必须|可以|关键|最好|注意|避免|先|学会|积极|主动|及时|定期|协助|利用|严禁|不得|务必|切记")
 # A slide heading that the flattening glued to its own first line: "满足合理利益满足合理利益".
 _DOUBLED_RUN = re.compile(rf"([{HAN}][^。！？!?]{{5,39}}?)\1")
 # A sentence that leans on the one before it, or announces the one after it.
@@ -75,11 +75,13 @@ class _Candidate:
     said: bool = False  # the previous reply already showed it
 
 
+@lru_cache(maxsize=8192)
 def _tokens(text: str, tokeniser: Tokeniser) -> frozenset[str]:
     """Words of two characters or more, with the shorter words inside long ones (search mode)."""
     return frozenset(tokeniser.words(text, fine=True, min_length=2))
 
 
+@lru_cache(maxsize=8192)
 def _bigrams(text: str) -> frozenset[str]:
     """Adjacent-character pairs with punctuation ignored: how alike two sentences read."""
     chars = re.sub(rf"[^{HAN}a-z0-9]", "", text.lower())
@@ -150,7 +152,7 @@ def _score(query: str, focus: str, candidates: list[_Candidate], n_hits: int, to
         if c.similarity is None:
             c.score = 0.55 * lexical + 0.2 * chars + 0.15 * prior + 0.1 * advice
         else:
-            c.score = 0.4 * c.similarity + 0.3 * lexical + 0.1 * chars + 0.15 * prior + 0.05 * advice
+            c.score = 0.4 * c.similarity + 0.3 * lexical + 0.1 * chars + 0.15 * prior + 0.08 * advice
 
 
 def _lexical_scorer(query: str, candidates: list[_Candidate], tokeniser: Tokeniser):
@@ -201,7 +203,8 @@ def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = 
     ranked = [c for c in ranked if not _unfinished_list(c.text)] or ranked
     if not ranked:
         return []
-    per_chunk_cap = 2 if n_hits > 1 else MAX_POINTS
+    # The best passage often holds several answering sentences (a procedure's steps); others give two at most.
+    cap = {0: 3} if n_hits > 1 else {0: MAX_POINTS}
     best = ranked[0].score
     picked: list[_Candidate] = []
     per_chunk: dict[int, int] = {}
@@ -222,7 +225,7 @@ def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = 
             continue  # only the lead may repeat what the rep has just read
         if len(picked) >= 2 and c.score < 0.55 * best:
             break
-        if per_chunk.get(c.hit_rank, 0) >= per_chunk_cap:
+        if per_chunk.get(c.hit_rank, 0) >= cap.get(c.hit_rank, 2):
             continue
         if len(c.text) < SHORT_POINT_CHARS and c.lexical == 0:  # "这是之前要讲的。" says nothing alone
             continue

@@ -31,6 +31,7 @@ from typing import Any, AsyncIterator
 
 from bot.coach.answers.extractive import extractive_answer, hit_citation
 from bot.coach.answers.prompt import NOT_COVERED_MARKER, PromptTemplateError, build_answer_prompt
+from bot.coach.answers.usefulness import useless_reason, well_covered
 from bot.coach.citations import MarkerRewriter
 from bot.coach.types import Answer, AnswerDelta, Turn
 from bot.llm.client import LLMClient, LLMError
@@ -185,6 +186,11 @@ class AnswerService:
         log.warning("LLM unavailable (%s); answering extractively", kind)
         return await self._extractive(query, result, lang, notice=t("answer.llm_fallback_notice", lang))
 
+    async def _not_useful(self, query: str, result: SearchResult, lang: str, reason: str) -> Answer:
+        """The model's reply was titles, fragments or a needless decline: the material's own sentences instead."""
+        log.warning("LLM answer not usable (%s); answering extractively", reason)
+        return await self._extractive(query, result, lang, notice=t("answer.llm_not_useful_notice", lang))
+
     async def _llm_answer(
         self, question: str, query: str, result: SearchResult, history: list[Turn], lang: str
     ) -> AsyncIterator[AnswerDelta | Answer]:
@@ -259,6 +265,9 @@ class AnswerService:
             log.warning("LLM answer cut at its %.0f s deadline", self.settings.llm_answer_deadline_s)
             cut_notice = t("answer.cut_deadline", lang)
         if declined:  # stopped reading early: estimate the usage offline
+            if well_covered(result):  # a weak model's needless decline: the material does answer it
+                yield await self._not_useful(query, result, lang, "decline")
+                return
             yield await self._decline(lang, prompt.prompt_tokens, count_tokens(head))
             return
         if not head_done:
@@ -275,7 +284,14 @@ class AnswerService:
             yield AnswerDelta(tail)
         text = "".join(shown)
         if NOT_COVERED_MARKER in text or (not rewriter.used and _DECLINES.search(text)):
+            if well_covered(result):
+                yield await self._not_useful(query, result, lang, "decline")
+                return
             yield await self._decline(lang, stream.prompt_tokens, stream.completion_tokens)
+            return
+        reason = "" if truncated or timed_out else useless_reason(text, [hit.title for hit in prompt.materials])
+        if reason:
+            yield await self._not_useful(query, result, lang, reason)
             return
         if rewriter.dropped:
             log.info("dropped %d citation marker(s) pointing at material that was not given", rewriter.dropped)
