@@ -270,8 +270,8 @@ def _join_semicolons(text: str, spans: list[tuple[int, int]], limit: int) -> lis
 
 def _opens_list(piece: str) -> int:
     """1 when a sentence introduces a list and gives its first item ("…三条底线：一是法律底线。")."""
-    first = re.search(rf"[：:]\s*(?:一是|第一[，,、是]|[（(]1[)）]|1[、．])", piece)
-    return 1 if first and not re.search(r"二是|第二[，,、是]|[（(]2[)）]", piece[first.end():]) else 0
+    first = re.search(rf"[：:，,]\s*(?:一是|第一[，,、是]|第一件事|第一点|[（(]1[)）]|1[、．])", piece)
+    return 1 if first and not re.search(r"二是|第二[，,、是]|第二件事|第二点|[（(]2[)）]", piece[first.end():]) else 0
 
 
 def _list_end(text: str, spans: list[tuple[int, int]], i: int) -> int:
@@ -287,7 +287,7 @@ def han_len(text: str) -> int:
     return len(re.findall(r"[\u4e00-\u9fff]", text))
 
 
-_INLINE_ITEM = re.compile(rf"([{_ORDINALS}])是|第([{_ORDINALS}])[，,、是]|[（(]([1-9])[)）]")
+_INLINE_ITEM = re.compile(rf"([{_ORDINALS}])是|第([{_ORDINALS}])(?:[，,、是]|件事|点)|[（(]([1-9])[)）]")
 
 
 def _list_runs(piece: str) -> list[tuple[int, int]]:
@@ -343,7 +343,8 @@ def _cut_whole(text: str, s: int, e: int, limit: int) -> list[tuple[int, int]]:
         if before and before[-1] >= 12:
             ends.add(before[-1])
     ends |= {i + 1 for i, ch in enumerate(piece) if ch in SENTENCE_ENDS and not depth[i]}
-    points = sorted(set(points) | {at for at in ends if 0 < at < len(piece)})
+    ends = {at for at in ends if 0 < at < len(piece) and not any(r0 < at < r1 for r0, r1 in runs)}
+    points = sorted(set(points) | ends)
     for at in points:
         if (at - begin >= fill and len(piece.strip()) > limit) or (at in ends and at - begin >= 12):
             out.append((s + begin, s + at))
