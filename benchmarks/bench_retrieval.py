@@ -38,12 +38,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, file_of_docs, setup_knowledge  # noqa: E402
 from bot.corpus.chunking import ChunkingConfig  # noqa: E402
 from bot.corpus.documents import load_manifest  # noqa: E402
 from bot.retrieval.evaluation import EvalQuestion, evaluate, load_questions  # noqa: E402
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, file_of_docs, setup_knowledge  # noqa: E402
 
 MODES = ("lexical", "dense", "fast", "full", "hybrid")
 # Off-topic questions beyond the sets' own, for the coverage evidence only.

@@ -119,7 +119,7 @@ def rejoin_fragments(fragments: list[str]) -> str:
 
 
 # ---- display sentences ------------------------------------------------------
-_SECTION_HEAD = re.compile(rf"^\s*(?:\d{{1,2}}(?:\.\d{{1,2}}){{1,3}}|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
+_SECTION_HEAD = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2}){1,3}|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
 _ITEM_HEAD = re.compile(rf"^\s*(?:[•·▪●◆■\-]\s*|\d{{1,2}}\s*[、．)）]\s*|\d{{1,2}}\.(?!\d)\s*|0?\d(?![\d{UNIT_CHARS}])(?=[{HAN}]{{2}}))")
 _ENUM_BRACKET = re.compile(r"[（(]\s*(\d{1,2}|[一二三四五六七八九十])\s*[)）]")
 _LABEL = re.compile(r"【[^【】]{0,40}】")

@@ -270,7 +270,7 @@ def _join_semicolons(text: str, spans: list[tuple[int, int]], limit: int) -> lis
 
 def _opens_list(piece: str) -> int:
     """1 when a sentence introduces a list and gives its first item ("…三条底线：一是法律底线。")."""
-    first = re.search(rf"[：:，,]\s*(?:一是|第一[，,、是]|第一件事|第一点|[（(]1[)）]|1[、．])", piece)
+    first = re.search(r"[：:，,]\s*(?:一是|第一[，,、是]|第一件事|第一点|[（(]1[)）]|1[、．])", piece)
     return 1 if first and not re.search(r"二是|第二[，,、是]|第二件事|第二点|[（(]2[)）]", piece[first.end():]) else 0
 
 
