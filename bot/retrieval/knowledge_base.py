@@ -99,7 +99,7 @@ class KnowledgeBase:
         fast = (fast_embedder or build_fast_embedder(settings)) if settings.fast_retrieval else None
         self.fast: DenseIndex | None = DenseIndex(settings, fast) if fast is not None else None
         self.fast_path = fast_path or FastPathPolicy()
-        self.sentences = SentenceIndex(settings, [dense.embedder for dense in self._dense_indexes()])
+        self.sentences = SentenceIndex(settings, [dense.embedder for dense in self._dense_indexes()], self.tokeniser)
         self._lexical: LexicalIndex | None = None
         self._chunks: dict[str, StoredChunk] = {}
         self._lexical_count = -1

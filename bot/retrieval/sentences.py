@@ -20,6 +20,7 @@ import numpy as np
 from bot.retrieval.types import Embedder
 from bot.retrieval.vector_store import ChromaVectorStore
 from bot.settings import Settings
+from bot.text.words import Tokeniser
 
 CHECK_INTERVAL_S = 1.0
 
@@ -32,14 +33,17 @@ class SentenceMatch:
     order: int          # position in its document
     text: str
     similarity: float
+    words: frozenset[str] = frozenset()  # its content words (cut once, when the store is loaded)
 
 
 class SentenceIndex:
     """Display sentences per chunk, with one vector per embedder."""
 
-    def __init__(self, settings: Settings, embedders: list[Embedder]) -> None:
+    def __init__(self, settings: Settings, embedders: list[Embedder], tokeniser: Tokeniser | None = None) -> None:
         self.settings = settings
         self.embedders = embedders
+        self.tokeniser = tokeniser
+        self._words: list[frozenset[str]] = []
         self._stores: dict[str, ChromaVectorStore] = {}
         self._lock = threading.RLock()
         self._rows: list[tuple[str, int, str]] = []  # (doc id, order, text)
@@ -119,6 +123,11 @@ class SentenceIndex:
             entries, vectors = self.store(self.embedders[0]).all_entries()
             index = {entry.chunk_id: i for i, entry in enumerate(entries)}
             self._rows = [(str(e.metadata.get("doc_id")), int(e.metadata.get("order", 0)), e.text) for e in entries]
+            # Cutting words (jieba) is the slow part of scoring a sentence: done here once, not per question.
+            self._words = [
+                frozenset(self.tokeniser.words(e.text, fine=True, min_length=2)) if self.tokeniser else frozenset()
+                for e in entries
+            ]
             self._by_chunk = {}
             for i, entry in enumerate(entries):
                 for chunk_id in str(entry.metadata.get("chunks", "")).split("|"):
@@ -167,5 +176,7 @@ class SentenceIndex:
             for chunk_id in chunk_ids:
                 for i in self._by_chunk.get(chunk_id, []):
                     doc, order, text = self._rows[i]
-                    out.setdefault(chunk_id, []).append(SentenceMatch(chunk_id, order, text, float(scores[position[i]])))
+                    out.setdefault(chunk_id, []).append(
+                        SentenceMatch(chunk_id, order, text, float(scores[position[i]]), self._words[i])
+                    )
             return out

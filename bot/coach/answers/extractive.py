@@ -117,16 +117,17 @@ def _candidates(
     for rank, hit in enumerate(hits):
         matches = stored.get(hit.chunk_id)
         rows = (
-            [(m.order, m.text, m.similarity) for m in matches]
+            [(m.order, m.text, m.similarity, m.words) for m in matches]
             if matches
-            else [(hit.ordinal * 1000 + i, text, None) for i, text in enumerate(_split_now(hit.text))]
+            else [(hit.ordinal * 1000 + i, text, None, None) for i, text in enumerate(_split_now(hit.text))]
         )
-        for order, text, similarity in rows:
+        for order, text, similarity, words in rows:
             key = re.sub(r"\W", "", text)
             if key in seen or not _usable(text):
                 continue
             seen.add(key)
-            out.append(_Candidate(text, rank, order, _tokens(text, tokeniser), _bigrams(text), similarity=similarity))
+            tokens = words if words else _tokens(text, tokeniser)
+            out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity))
     return out
 
 
