@@ -246,6 +246,8 @@ def _join_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
                 nxt = _item_number(text[spans[i + 1][0]:spans[i + 1][1]])
                 if nxt == 1 or han_len(text[s:e]) < 20:
                     last = i + 1 if nxt != 1 else _list_end(text, spans, i + 1)
+            if spans[last][1] - s > 250:  # a list of long paragraphs: each item is a sentence of its own
+                last = i
             out.append((s, spans[last][1]))
             i = last + 1
             continue
@@ -331,8 +333,8 @@ def _cut_whole(text: str, s: int, e: int, limit: int) -> list[tuple[int, int]]:
             continue
         if DANGLING_END.search(piece[:at]):
             continue
-        if at < len(piece) and piece[at:at + 1].isdigit() and piece[at - 2:at - 1].isdigit():
-            continue  # a number split from its unit in a flattened slide (有,250,个)
+        if at < len(piece) and piece[at:at + 1].isdigit():
+            continue  # a number split from its unit in a flattened slide (有,250,个), or "98%是感情，2%是……"
         points.append(at)
     out: list[tuple[int, int]] = []
     begin = 0
