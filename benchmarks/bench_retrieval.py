@@ -38,17 +38,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, file_of_docs, setup_knowledge  # noqa: E402
 from bot.corpus.chunking import ChunkingConfig  # noqa: E402
 from bot.corpus.documents import load_manifest  # noqa: E402
 from bot.retrieval.evaluation import EvalQuestion, evaluate, load_questions  # noqa: E402
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
-DEFAULT_SETS = [
-    ROOT.parent / "shared" / "eval" / "dev_questions.jsonl",
-    ROOT / "benchmarks" / "heldout_questions.jsonl",
-    ROOT / "benchmarks" / "validation_questions.jsonl",
-]
 MODES = ("lexical", "dense", "fast", "full", "hybrid")
 # Off-topic questions beyond the sets' own, for the coverage evidence only.
 EXTRA_OFF_TOPIC = [
@@ -141,44 +137,6 @@ def print_fast_path_evidence(kb: KnowledgeBase, question_sets: list[list[EvalQue
         f"  best fast similarity, in scope: median {statistics.median(s[1] for s in inside):.3f}; "
         f"off topic: median {statistics.median(s[1] for s in off):.3f}, max {max(s[1] for s in off):.3f}"
     )
-
-
-CORPORA_DIR = ROOT / "benchmarks" / "data" / "corpora"
-SHIPPED = ROOT / "knowledge"
-
-
-def setup_knowledge(target: Path, corpus: Path | None, shipped: bool, hints: bool) -> Path:
-    """A knowledge folder for one set-up: the corpus's files, the shipped sources, the shipped hints."""
-    import shutil
-
-    sources = target / "sources"
-    sources.mkdir(parents=True)
-    shutil.copy(SHIPPED / "vocabulary.yaml", target / "vocabulary.yaml")
-    if shipped:
-        for f in (SHIPPED / "sources").iterdir():
-            if f.is_file():
-                shutil.copy(f, sources / f.name)
-    if corpus is not None:
-        for f in (corpus / "sources").iterdir():
-            if f.is_file():
-                shutil.copy(f, sources / f.name)
-    (target / "hints").mkdir()
-    if hints:
-        for f in (SHIPPED / "hints").glob("*.yaml"):
-            shutil.copy(f, target / "hints" / f.name)
-    return target
-
-
-def file_of_docs(kb: KnowledgeBase) -> dict[str, str]:
-    """doc_id -> file name for every indexed document (manifest entries and files found in the folder)."""
-    from bot.corpus.documents import doc_id_for
-
-    manifest = load_manifest(kb.settings.sources_dir)
-    out = {}
-    for path in kb.settings.sources_dir.iterdir():
-        if path.is_file() and path.name != "manifest.yaml":
-            out[doc_id_for(path, manifest.get(path.name))] = path.name
-    return out
 
 
 def run_setups(holdout: bool) -> None:

@@ -11,6 +11,8 @@ import pytest
 from bot.coach.answers.service import AnswerService, is_follow_up, retrieval_query
 from bot.coach.citations import MarkerRewriter, rewrite_markers
 from bot.coach.answers.extractive import clean_spoken, extractive_answer, point_sentences
+from tests.readability import check
+from bot.coach.answers.usefulness import useless_reason, well_covered
 from bot.coach.answers.prompt import build_answer_prompt, neutralise
 from bot.coach.types import Answer, AnswerDelta, Turn
 from bot.llm.prompts import t
@@ -219,14 +221,74 @@ async def test_out_of_scope_is_declined_without_calling_the_llm(make_service: Se
     assert openai_server.chat_requests == []
 
 
+class _WeaklyCovered:
+    """A knowledge base whose search is unsure: covered, but neither fast route nor high confidence."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.tokeniser, self.analyzer = real, real.tokeniser, real.analyzer
+
+    def search(self, query: str, k: int) -> SearchResult:
+        result = self.real.search(query, k)
+        return SearchResult(query, result.hits, True, 0.3, route="full")
+
+    def sources(self) -> Any:
+        return self.real.sources()
+
+
 @pytest.mark.parametrize("reply", ["NOT_COVERED", "  NOT_COVERED\n", "抱歉，资料中没有涉及这个问题。"])
-async def test_llm_saying_not_covered_becomes_a_decline(make_service: ServiceFactory, 
+async def test_llm_saying_not_covered_becomes_a_decline(make_service: ServiceFactory,
     knowledge_base: Any, openai_server: FakeOpenAIServer, reply: str
 ) -> None:
+    """When retrieval itself was unsure, the model's "not covered" is believed."""
     openai_server.reply = FakeReply(text=reply, chunk_chars=2)
-    deltas, answer = await collect(make_service(openai_server.base_url), IN_SCOPE)
+    service = make_service(openai_server.base_url)
+    service.knowledge = _WeaklyCovered(knowledge_base)
+    deltas, answer = await collect(service, IN_SCOPE)
     assert not answer.grounded and answer.citations == []
     assert "没有讲到" in answer.text and "NOT_COVERED" not in "".join(deltas)
+
+
+@pytest.mark.parametrize("reply", ["NOT_COVERED", "抱歉，资料中没有涉及这个问题。"])
+async def test_a_needless_decline_of_well_covered_material_gets_the_extractive_answer(
+    make_service: ServiceFactory, knowledge_base: Any, openai_server: FakeOpenAIServer, reply: str
+) -> None:
+    openai_server.reply = FakeReply(text=reply, chunk_chars=2)
+    assert well_covered(knowledge_base.search(IN_SCOPE, knowledge_base.settings.top_k))
+    _, answer = await collect(make_service(openai_server.base_url), IN_SCOPE)
+    assert answer.grounded and answer.mode == "extractive" and answer.citations
+    assert answer.notice == t("answer.llm_not_useful_notice", "zh")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "1. **客户关系的建立与维护** [1]\n2. **我给客户送了礼品，为什么感觉关系没有提升呢** [2]",
+        "1. 礼品[1]\n2. 故事[2]\n3. 回访[1]",
+    ],
+)
+async def test_titles_or_fragments_from_a_weak_model_fall_back_to_the_extractive_answer(
+    make_service: ServiceFactory, knowledge_base: Any, openai_server: FakeOpenAIServer, reply: str
+) -> None:
+    openai_server.reply = FakeReply(text=reply, chunk_chars=5)
+    _, answer = await collect(make_service(openai_server.base_url), IN_SCOPE)
+    assert answer.mode == "extractive" and answer.grounded
+    assert answer.notice == t("answer.llm_not_useful_notice", "zh")
+    assert "**" not in answer.text and check(answer.text, [c.text for c in answer.citations]) == []
+
+
+async def test_citation_forms_of_small_models_become_checked_markers(
+    make_service: ServiceFactory, knowledge_base: Any, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.reply = FakeReply(
+        text="送礼要有新意和故事，客户才记得住[编号2]。\n1. 送之前把礼品的故事想圆[资料1]。\n2. 送之后要回访客户的收礼感受【2】，问问合不合口味(1)。",
+        chunk_chars=3,
+    )
+    deltas, answer = await collect(make_service(openai_server.base_url), IN_SCOPE)
+    assert answer.mode == "llm" and answer.text == "".join(deltas)
+    assert "编号" not in answer.text and "资料1" not in answer.text and "【" not in answer.text and "(1)" not in answer.text
+    assert markers(answer.text) == [1, 2, 1, 2] and len(answer.citations) == 2
+    sent = sent_materials(openai_server)
+    assert answer.citations[0].text == sent[1][3]  # "[编号2]" was the second material
 
 
 async def test_follow_up_is_searched_with_the_previous_question(make_service: ServiceFactory, 
@@ -265,13 +327,15 @@ async def test_extractive_answer_is_clean_short_and_cited(make_service: ServiceF
     assert answer.mode == "extractive" and answer.grounded and not answer.notice
     assert deltas == [answer.text]
     lines = answer.text.splitlines()
-    assert 3 <= len(lines) <= 6 and "《" in lines[0]
+    # One line that answers, then the supporting points under one heading.
+    assert 3 <= len(lines) <= 7 and lines[1] == t("answer.extractive_more", "zh")
     hits = {(h.title, h.location): h.text for h in knowledge_base.search(IN_SCOPE, knowledge_base.settings.top_k).hits}
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     for c in answer.citations:
         assert hits[(c.title, c.location)] == c.text  # a real retrieved chunk
-    for line in lines[1:]:
-        match = re.fullmatch(r"\d\. (.+)\[(\d+)\]", line)
+    assert check(answer.text, [c.text for c in answer.citations]) == []
+    for line in [lines[0], *lines[2:]]:
+        match = re.fullmatch(r"(?:\d\. )?(.+)\[(\d+)\]", line)
         assert match, line
         point, n = match.group(1), int(match.group(2))
         assert point.endswith(("。", "！", "…"))
@@ -370,3 +434,11 @@ async def test_a_question_the_material_only_touches_is_answered_with_what_it_say
     assert answer.notice.startswith(t("answer.partial_notice", "zh"))
     _, full = await collect(make_service(), "客户说我们的油里有水、颜色也不对，我该怎么回应？")
     assert full.grounded and not full.partial and t("answer.partial_notice", "zh") not in full.notice
+
+
+def test_useless_reason_tells_titles_and_fragments_from_short_answers() -> None:
+    titles = ["客户关系的建立与维护"]
+    assert useless_reason("1. **客户关系的建立与维护** [1]", titles) == "titles"
+    assert useless_reason("1. 礼品[1]\n2. 故事[2]", titles) == "fragments"
+    assert useless_reason("送礼要有故事[1]。", titles) == ""
+    assert useless_reason("不能打到个人账户，要走公司对公账户[1]。\n1. 先说明货、票、款一致的规定[1]。", titles) == ""

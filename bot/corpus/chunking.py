@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from bot.corpus.documents import Block, Chunk, SourceDocument
 from bot.corpus.structure import is_slide_dump, parse_blocks
-from bot.text.cleaning import rejoin_fragments, remove_filler
-from bot.text.sentences import split_sentences
+from bot.text.cleaning import display_sentence, rejoin_fragments, remove_filler
+from bot.text.sentences import split_sentences, whole_sentences
 from bot.tokens import count_tokens
 
 
@@ -91,6 +91,7 @@ def chunk_document(doc: SourceDocument, config: ChunkingConfig | None = None) ->
     """
     config = config or ChunkingConfig()
     clean = search_cleaner(doc)
+    flattened = is_slide_dump(doc)
     blocks = merge_small_blocks(parse_blocks(doc), config.target_tokens)
     chunks: list[Chunk] = []
     paragraph_counter = 0
@@ -99,7 +100,12 @@ def chunk_document(doc: SourceDocument, config: ChunkingConfig | None = None) ->
         # one is cut at pauses, spaces and 【labels】 so that it can still be packed.
         sentences = split_sentences(block.text, config.max_sentence_tokens, measure=count_tokens, at_spaces=True)
         pieces = pack_sentences(sentences, config)
+        shown = _display_spans(block.text, flattened)
+        cursor = 0
         for index, piece in enumerate(pieces):
+            start = block.text.find(piece, cursor)
+            start = cursor if start < 0 else start
+            cursor = start + 1
             paragraph_counter += 1
             location = _location(block, index, len(pieces), paragraph_counter)
             ordinal = len(chunks)
@@ -114,9 +120,30 @@ def chunk_document(doc: SourceDocument, config: ChunkingConfig | None = None) ->
                     embed_text=f"{header}\n{clean(piece)}",
                     ordinal=ordinal,
                     section=block.section,
+                    sentences=_sentences_within(shown, start, start + len(piece)),
                 )
             )
     return chunks
+
+
+def _display_spans(text: str, flattened: bool) -> list[tuple[int, int, str]]:
+    """(start, end, display sentence) for the whole sentences of a block, headings left out."""
+    out = []
+    for start, end in whole_sentences(text):
+        sentence = display_sentence(text[start:end], flattened=flattened)
+        if sentence:
+            out.append((start, end, sentence))
+    return out
+
+
+def _sentences_within(shown: list[tuple[int, int, str]], start: int, end: int) -> tuple[str, ...]:
+    """The display sentences of a chunk: those mostly inside it (a long list may be longer than the chunk)."""
+    out = []
+    for s, e, sentence in shown:
+        overlap = min(e, end) - max(s, start)
+        if overlap > 0 and 2 * overlap >= min(e - s, end - start):
+            out.append(sentence)
+    return tuple(out)
 
 
 def merge_small_blocks(blocks: list[Block], target_tokens: int) -> list[Block]:

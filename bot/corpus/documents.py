@@ -108,6 +108,9 @@ class Chunk:
     embed_text: str
     ordinal: int
     section: str = ""
+    # The whole, readable sentences a rep may be shown from this passage (`bot.text.cleaning.display_sentences`);
+    # one that straddles the passage's edge belongs to it when most of it lies inside.
+    sentences: tuple[str, ...] = ()
 
 
 def file_sha256(data: bytes) -> str:

@@ -189,3 +189,8 @@ class DenseIndex:
             score = np.maximum(score, hinted)
         top = np.argsort(-score)[:pool]
         return DenseRanking([(loaded.chunk_ids[i], float(score[i])) for i in top], float(similarity.max()))
+
+    def cached_vector(self, text: str) -> list[float] | None:
+        """The question's vector when this index has already embedded it (no model call), else None."""
+        with self._lock:
+            return self._vector_cache.get(text)

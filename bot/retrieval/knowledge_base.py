@@ -30,6 +30,7 @@ from bot.retrieval.fusion import reciprocal_rank_fusion
 from bot.retrieval.lexical import LexicalIndex
 from bot.retrieval.query import QueryAnalyzer
 from bot.retrieval.routing import FastPathPolicy
+from bot.retrieval.sentences import SentenceIndex, SentenceMatch
 from bot.retrieval.types import Embedder, Hit, SearchResult
 from bot.retrieval.vector_store import ChromaVectorStore, CorruptStoreError, StoredChunk, StoreOwnership, set_aside
 from bot.retrieval.vocabulary import load_vocabulary
@@ -40,7 +41,7 @@ from bot.text.words import tokeniser_for
 logger = logging.getLogger(__name__)
 
 # Bump when chunking changes so unchanged files are re-chunked once.
-CHUNKER_VERSION = "v4"
+CHUNKER_VERSION = "v5"  # v5: display sentences stored with their vectors
 
 Progress = Callable[[str, int, int], None]
 CHANGE_CHECK_INTERVAL_S = 1.0
@@ -108,6 +109,7 @@ class KnowledgeBase:
         fast = (fast_embedder or build_fast_embedder(settings)) if settings.fast_retrieval else None
         self.fast: DenseIndex | None = DenseIndex(settings, fast) if fast is not None else None
         self.fast_path = fast_path or FastPathPolicy()
+        self.sentences = SentenceIndex(settings, [dense.embedder for dense in self._dense_indexes()], self.tokeniser)
         self._lexical: LexicalIndex | None = None
         self._chunks: dict[str, StoredChunk] = {}
         self._lexical_count = -1
@@ -212,8 +214,10 @@ class KnowledgeBase:
             report.notices.append(f"向量库文件已损坏，已移到 {moved}；这次导入从资料重新建立了索引。")
             for dense in indexes:
                 dense.reset()
+            self.sentences.reset()
             stored = {dense.name: dense.fingerprints() for dense in indexes}
         existing = stored[self.primary.name]
+        sentence_fps = self.sentences.fingerprints()
         seen_doc_ids: set[str] = set()
         failed_doc_ids: set[str] = set()
         limits = ReadLimits.from_settings(self.settings)
@@ -233,7 +237,8 @@ class KnowledgeBase:
             fingerprint = f"{doc.sha256}:{CHUNKER_VERSION}:{doc.title}:{doc.kind}:{hints_fp}"
             # Each collection is brought up to date on its own (e.g. the fast one after an upgrade).
             stale_indexes = [dense for dense in indexes if stored[dense.name].get(doc.doc_id) != {fingerprint}]
-            if not stale_indexes:
+            stale_sentences = sentence_fps.get(doc.doc_id) != {fingerprint}
+            if not stale_indexes and not stale_sentences:
                 report.unchanged.append(doc.doc_id)
                 continue
             chunks = chunk_document(doc, self.chunking)
@@ -253,6 +258,10 @@ class KnowledgeBase:
                 label = f"向量化 {doc.title}" if dense is self.primary else f"快速索引 {doc.title}"
                 on_batch = functools.partial(progress, label) if progress else None
                 vectors[dense.name] = dense.embed_entries(passages, questions, on_batch)
+            if stale_sentences:  # an index from before the sentence store gets its sentences here
+                if progress:
+                    progress(f"句子向量 {doc.title}", position, len(files))
+                self.sentences.replace_doc(doc.doc_id, fingerprint, chunks)
             for dense in stale_indexes:
                 dense.replace_doc(doc.doc_id, ids, vectors[dense.name], texts, metadatas)
             if existing.get(doc.doc_id) != {fingerprint}:
@@ -266,6 +275,7 @@ class KnowledgeBase:
             for doc_id in sorted(known - seen_doc_ids - failed_doc_ids):
                 for dense in indexes:
                     dense.delete_doc(doc_id)
+                self.sentences.delete_doc(doc_id)
                 report.removed.append(doc_id)
         if progress:
             progress("完成", len(files), len(files))
@@ -349,6 +359,7 @@ class KnowledgeBase:
     def remove(self, doc_id: str) -> bool:
         """Delete a document's chunks from every collection; True if anything was removed."""
         removed = [dense.delete_doc(doc_id) for dense in self._dense_indexes()]
+        self.sentences.delete_doc(doc_id)
         if not any(removed):
             return False
         self._refresh_cache(force=True)
@@ -372,6 +383,32 @@ class KnowledgeBase:
         self._refresh_cache()
         chunks = sorted((c for c in self._chunks.values() if c.metadata.get("doc_id") == doc_id), key=lambda c: int(c.metadata.get("ordinal", 0)))
         return [_hit(c, score=1.0) for c in chunks]
+
+    def answer_sentences(self, query: str, chunk_ids: list[str], focus: str = "") -> dict[str, list[SentenceMatch]]:
+        """The stored display sentences of `chunk_ids`, each with its closeness to the question.
+
+        The question's vectors are the ones the search just made (no model call);
+        the fast embedder, which costs a few ms, also embeds `focus` (a follow-up's
+        own words, weighted double, so the new question picks its sentence). A
+        chunk missing from the result has no stored sentences (an index from
+        before the sentence store): the caller splits it itself.
+        """
+        dense_text = self.analyzer.analyse(query).dense_text
+        queries: dict[str, list[tuple[list[float], float]]] = {}
+        for dense in self._dense_indexes():
+            vector = dense.cached_vector(dense_text)
+            if vector is None and dense is self.fast:
+                vector = dense.query_vector(dense_text)
+            if vector is not None:
+                queries.setdefault(dense.name, []).append((vector, 1.0))
+        if focus and self.fast is not None and focus != query:
+            focus_text = self.analyzer.analyse(focus).dense_text or focus
+            queries.setdefault(self.fast.name, []).append((self.fast.query_vector(focus_text), 2.0))
+        try:
+            return self.sentences.of_chunks(chunk_ids, queries)
+        except Exception:  # an unreadable sentence store must not cost the answer
+            logger.exception("reading stored sentences failed; answering from the passages")
+            return {}
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Two-stage hybrid search, fused by reciprocal rank.

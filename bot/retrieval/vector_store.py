@@ -106,7 +106,7 @@ class StoredChunk:
 class ChromaVectorStore:
     """One chromadb collection of chunks for one embedding model."""
 
-    def __init__(self, settings: Settings, embedder_name: str) -> None:
+    def __init__(self, settings: Settings, embedder_name: str, kind: str = "chunks") -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -124,7 +124,7 @@ class ChromaVectorStore:
             if not settings.chroma_host and _looks_corrupt(exc):
                 raise CorruptStoreError(Path(settings.chroma_dir), str(exc)) from exc
             raise VectorStoreError(f"无法打开向量库（{where}）：{exc}") from exc
-        self.collection_name = f"chunks-{embedder_name}"[:63]
+        self.collection_name = f"{kind}-{embedder_name}"[:63]
         self._collection = self._client.get_or_create_collection(
             name=self.collection_name,
             metadata={"hnsw:space": "cosine", "embedder": embedder_name},
@@ -153,6 +153,16 @@ class ChromaVectorStore:
     def all_metadata(self) -> list[dict[str, Any]]:
         """Every entry's metadata, without its text (enough to tell what is indexed)."""
         return [dict(m or {}) for m in self._collection.get(include=["metadatas"])["metadatas"]]
+
+    def all_entries(self) -> tuple[list[StoredChunk], list[list[float]]]:
+        """Every entry with its vector (the sentence store keeps them in memory)."""
+        data = self._collection.get(include=["documents", "metadatas", "embeddings"])
+        entries = [
+            StoredChunk(chunk_id=i, text=d or "", metadata=dict(m or {}))
+            for i, d, m in zip(data["ids"], data["documents"], data["metadatas"])
+        ]
+        embeddings = data["embeddings"]
+        return entries, [list(v) for v in (embeddings if embeddings is not None else [])]
 
     def doc_chunk_ids(self, doc_id: str) -> list[str]:
         return list(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])

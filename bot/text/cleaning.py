@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 from bot.text.chars import ASCII_TO_CHINESE_PUNCT, HAN
-from bot.text.sentences import SENTENCE_ENDS
+from bot.text.chars import han_count
+from bot.text.sentences import UNIT_CHARS
+from bot.text.sentences import SENTENCE_ENDS, whole_sentences
 
 # Template noise left by slide exports.
 TEMPLATE_NOISE = (
@@ -114,3 +116,60 @@ def rejoin_fragments(fragments: list[str]) -> str:
         out += glue + frag
         prev = frag
     return out
+
+
+# ---- display sentences ------------------------------------------------------
+_SECTION_HEAD = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2}){1,3}|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
+_ITEM_HEAD = re.compile(rf"^\s*(?:[•·▪●◆■\-]\s*|\d{{1,2}}\s*[、．)）]\s*|\d{{1,2}}\.(?!\d)\s*|0?\d(?![\d{UNIT_CHARS}])(?=[{HAN}]{{2}}))")
+_ENUM_BRACKET = re.compile(r"[（(]\s*(\d{1,2}|[一二三四五六七八九十])\s*[)）]")
+_LABEL = re.compile(r"【[^【】]{0,40}】")
+_DOUBLED = re.compile(rf"([{HAN}][^。！？!?]{{3,39}}?)\1")
+_END = re.compile(r"[。！？!?…」”）)]$")
+# Slide notes in 【…】 are the presenter's cues, not the sentence ("【油荒启示录;真正的客户】").
+_JOKE = re.compile(r"开玩笑|别学|反话|说笑")
+
+
+def display_sentence(raw: str, *, flattened: bool = False) -> str:
+    """One span of source text (`whole_sentences`) as a rep should read it, or "" when it is only a heading.
+
+    Spoken filler goes, a flattened slide's split words and numbers are glued back,
+    bracketed list numbers get one bracket style ("(2）" → "（2）"), a leading section
+    number or list number goes, a slide heading doubled onto its text is kept once,
+    and the sentence ends with Chinese end punctuation.
+    """
+    text = raw.strip()
+    heading = bool(_SECTION_HEAD.match(text))  # "2.3区外市场客户的发展过程" titles a slide; it is not a point
+    if flattened:
+        text = rejoin_fragments(strip_template_noise(re.split(r"[,\n]", text)))
+    text = _ENUM_BRACKET.sub(lambda m: f"（{m.group(1)}）", text)
+    text = remove_filler(text.replace("\n", " "))
+    text = _ENUM_BRACKET.sub(lambda m: f"（{m.group(1)}）", text)
+    text = _LABEL.sub("", text).strip()
+    text = _SECTION_HEAD.sub("", text)
+    text = _ITEM_HEAD.sub("", text, count=1)
+    text = _DOUBLED.sub(r"\1", text)
+    text = strip_leading_punct(text).strip()
+    text = re.sub(r"[，,、：:；;\s]+$", "", text)
+    if han_count(text) < 6:
+        return ""
+    punctuated = bool(re.search(r"[。！？!?，,；;：:]", text))
+    if not punctuated and (han_count(text) <= 14 or heading) and not _END.search(raw.strip()):
+        return ""  # a heading or a slide title standing alone
+    if not _END.search(text):
+        text += "。"
+    return text
+
+
+def display_sentences(text: str, *, flattened: bool = False) -> list[str]:
+    """The whole, readable sentences of a passage, in order (headings dropped)."""
+    out = []
+    for start, end in whole_sentences(text):
+        sentence = display_sentence(text[start:end], flattened=flattened)
+        if sentence:
+            out.append(sentence)
+    return out
+
+
+def is_joke(sentence: str) -> bool:
+    """The speaker says this was a joke or must not be copied ("开玩笑的", "千万别学")."""
+    return bool(_JOKE.search(sentence))

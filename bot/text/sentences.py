@@ -122,3 +122,236 @@ def split_clauses(text: str, *, list_items: bool = False) -> list[str]:
     """
     marks = _ITEM_MARKS if list_items else _CLAUSE_MARKS
     return [c.strip() for c in marks.split(text) if c.strip()]
+
+
+# ---- whole sentences for display ---------------------------------------------
+# What a rep reads must be whole: a sentence never ends inside brackets, on a dangling
+# connector or half-way through a list; a slide's section number and heading stand apart
+# from the text they title. These rules give spans of the source text; the cleaning of
+# each span (filler, bracket forms, the heading itself) is `bot.text.cleaning.display_sentences`.
+
+_OPENERS = "（(【《“「"
+_CLOSERS = "）)】》”」"
+# A section number that titles what follows: "8.1 提升…", "4.1.1 客户分类" (a decimal such as 3.5吨 has no space).
+UNIT_CHARS = "吨元万亿千百个倍米升天年月日号次件箱条块斤辆人名家度分秒小时周"
+SECTION_NUMBER = re.compile(
+    r"(?<![\d.])\d{1,2}(?:\.\d{1,2}(?:\s+|(?=\.))|(?:\.\d{1,2}){2,3}\s*)(?=[\u4e00-\u9fff])"
+    rf"|(?<=[\u4e00-\u9fff])\d\.\d(?=[\u4e00-\u9fff]{{4}})(?![{UNIT_CHARS}])"
+)
+# A piece that cannot end a sentence: the thought goes on in the next piece.
+DANGLING_END = re.compile(
+    r"(?:就是|因为|所以|但是|而且|并且|然后|如果|比如|例如|包括|即|还是|以及|或者|首先|其次|的话|就|和|与|及|或|把|被|"
+    r"对|在|从|给|让|跟|向|要|得|第[一二三四五六七八九十]件事)[，,、：:\s]*$"
+)
+_SPACE_BREAK = re.compile(r"(?<=[\u4e00-\u9fff）)”！？。])[ \t\u3000]+(?=[\u4e00-\u9fff“（(])")
+_INTRO_END = re.compile(r"[：:]\s*$")
+_ORDINALS = "一二三四五六七八九十"
+
+
+def _item_number(piece: str) -> int:
+    """The list position a piece starts with (一是/第二/（3）/4、), or 0."""
+    s = piece.lstrip(" ，,、\n")
+    m = re.match(rf"(?:([{_ORDINALS}])是|第([{_ORDINALS}])(?:[，,、是：:]|[件点条步类种个])|[（(]([1-9])[)）]|([1-9])[、．])", s)
+    if not m:
+        return 0
+    token = next(g for g in m.groups() if g)
+    return int(token) if token.isdigit() else _ORDINALS.index(token) + 1
+
+
+def _bracket_depth(text: str) -> list[int]:
+    """Open-bracket depth after each character; an opener not closed within 60 characters does not count."""
+    depth, out = 0, []
+    for i, ch in enumerate(text):
+        if ch in _OPENERS and any(c in _CLOSERS for c in text[i + 1 : i + 61]):
+            depth += 1
+        elif ch in _CLOSERS and depth:
+            depth -= 1
+        elif ch == "\n":
+            depth = 0
+        out.append(depth)
+    return out
+
+
+def _boundaries(text: str) -> list[int]:
+    """Where sentences end: after an end mark or a line break outside brackets, and around section headings."""
+    depth = _bracket_depth(text)
+    cuts = set()
+    for i, ch in enumerate(text):
+        if (ch in SENTENCE_ENDS or ch == "\n") and (depth[i] == 0 or ch == "\n"):
+            cuts.add(i + 1)
+    for m in _SPACE_BREAK.finditer(text):  # a slide's items and headings stand on their own, apart by spaces
+        if not depth[m.start()]:
+            cuts.add(m.end())
+    for m in SECTION_NUMBER.finditer(text):
+        cuts.add(m.start())
+        # The heading runs from the number to a space, a glued list number or punctuation ("8.1 提升服务质量1机关…").
+        title = re.match(r"[\u4e00-\u9fff]{2,20}", text[m.end():])
+        if title:
+            end = m.end() + title.end()
+            if end < len(text) and (text[end].isdigit() or text[end] in " \u3000"):
+                cuts.add(end)
+    cuts.discard(0)
+    cuts.add(len(text))
+    return sorted(cuts)
+
+
+def whole_sentences(text: str, limit: int = 100) -> list[tuple[int, int]]:
+    """Spans (start, end) of the whole sentences of `text`, for display.
+
+    A sentence ends at an end mark or a line break (not inside brackets); a
+    section number and its heading are cut off from the text they title. A list
+    (一是…二是…三是, (1)…(2)…) is kept in one span with the sentence that
+    introduces it, and a sentence that ends on a colon joins what follows. A
+    sentence longer than `limit` is cut at its pauses, but never inside brackets
+    or a list, and never after a dangling connector ("就是", "因为", "第一件事").
+    """
+    cuts = _boundaries(text)
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for end in cuts:
+        if text[start:end].strip():
+            spans.append((start, end))
+            start = end
+        else:
+            if spans:
+                spans[-1] = (spans[-1][0], end)
+            start = end
+    spans = _join_semicolons(text, _join_lists(text, spans), limit)
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        out.extend(_cut_whole(text, s, e, limit))
+    return out
+
+
+def _join_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Keep an enumeration with its introduction and its items, and an intro ending on a colon with what follows."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(spans):
+        s, e = spans[i]
+        piece = text[s:e]
+        first = _item_number(piece) or _opens_list(piece)
+        intro = bool(_INTRO_END.search(piece.strip()))
+        if first == 1 or intro:
+            # Walk forward over the items 2, 3, … (explanations between items are kept); stop after the last.
+            expected, j, last = 2, i + 1, i
+            while j < len(spans) and j <= i + 12:
+                n = _item_number(text[spans[j][0]:spans[j][1]])
+                if n == expected:
+                    last, expected = j, expected + 1
+                elif n == 1 and expected > 2:
+                    break
+                j += 1
+            if last == i and intro and i + 1 < len(spans):
+                nxt = _item_number(text[spans[i + 1][0]:spans[i + 1][1]])
+                if nxt == 1 or han_len(text[s:e]) < 20:
+                    last = i + 1 if nxt != 1 else _list_end(text, spans, i + 1)
+            if spans[last][1] - s > 250:  # a list of long paragraphs: each item is a sentence of its own
+                last = i
+            out.append((s, spans[last][1]))
+            i = last + 1
+            continue
+        out.append((s, e))
+        i += 1
+    return out
+
+
+def _join_semicolons(text: str, spans: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    """Short clauses ending in a semicolon are the items of one rule ("尽量不卖;若是卖了不负责卸油;要签字确认"): one sentence."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out:
+            ps, pe = out[-1]
+            previous = text[ps:pe].strip()
+            if previous[-1:] in "；;" and len(previous) <= 60 and len(text[s:e].strip()) <= 60 and e - ps <= limit:
+                out[-1] = (ps, e)
+                continue
+        out.append((s, e))
+    return out
+
+
+def _opens_list(piece: str) -> int:
+    """1 when a sentence introduces a list and gives its first item ("…三条底线：一是法律底线。")."""
+    first = re.search(r"[：:，,]\s*(?:一是|第一[，,、是]|第一件事|第一点|[（(]1[)）]|1[、．])", piece)
+    return 1 if first and not re.search(r"二是|第二[，,、是]|第二件事|第二点|[（(]2[)）]", piece[first.end():]) else 0
+
+
+def _list_end(text: str, spans: list[tuple[int, int]], i: int) -> int:
+    """The last span of the list that starts at span `i` (item 1)."""
+    expected, last = 2, i
+    for j in range(i + 1, min(len(spans), i + 13)):
+        if _item_number(text[spans[j][0]:spans[j][1]]) == expected:
+            last, expected = j, expected + 1
+    return last
+
+
+def han_len(text: str) -> int:
+    return len(re.findall(r"[\u4e00-\u9fff]", text))
+
+
+_INLINE_ITEM = re.compile(rf"([{_ORDINALS}])是|第([{_ORDINALS}])(?:[，,、是]|件事|点)|[（(]([1-9])[)）]")
+
+
+def _list_runs(piece: str) -> list[tuple[int, int]]:
+    """Spans of the inline enumerations in one piece ("一是…，二是…，三是…"), each up to its last item's clause."""
+    runs: list[tuple[int, int]] = []
+    current: list[re.Match[str]] = []
+    style = -1
+    for m in _INLINE_ITEM.finditer(piece):
+        kind = next(i for i, g in enumerate(m.groups()) if g)
+        token = m.group(kind + 1)
+        n = int(token) if token.isdigit() else _ORDINALS.index(token) + 1
+        if current and kind == style and n == len(current) + 1:
+            current.append(m)
+            continue
+        if len(current) >= 2:
+            runs.append(_run_span(piece, current))
+        current, style = ([m], kind) if n == 1 else ([], -1)
+    if len(current) >= 2:
+        runs.append(_run_span(piece, current))
+    return runs
+
+
+def _run_span(piece: str, items: list[re.Match[str]]) -> tuple[int, int]:
+    last = items[-1]
+    tail = re.search(rf"[{PAUSES}{SENTENCE_ENDS}\n]", piece[last.end():])
+    return items[0].start(), last.end() + (tail.start() if tail else len(piece) - last.end())
+
+
+def _cut_whole(text: str, s: int, e: int, limit: int) -> list[tuple[int, int]]:
+    """An over-long span cut at pauses outside brackets and lists, never after a dangling connector."""
+    piece = text[s:e]
+    runs = _list_runs(piece)
+    # A list inside a long run of commas ends its sentence: what follows is another point.
+    if len(piece.strip()) <= limit and not any(len(piece) - r1 > 12 or r0 > 25 for r0, r1 in runs):
+        return [(s, e)]
+    depth = _bracket_depth(piece)
+    points = []
+    for m in _PAUSE_BREAK.finditer(piece):
+        at = m.start()
+        if depth[at - 1] or any(r0 <= at < r1 for r0, r1 in runs):
+            continue
+        if DANGLING_END.search(piece[:at]):
+            continue
+        if at < len(piece) and piece[at:at + 1].isdigit():
+            continue  # a number split from its unit in a flattened slide (有,250,个), or "98%是感情，2%是……"
+        points.append(at)
+    out: list[tuple[int, int]] = []
+    begin = 0
+    fill = max(40, limit * 2 // 3)
+    ends = {r1 + 1 for _, r1 in runs}  # right after a list, or a sentence's end, is the natural place to cut
+    for r0, _ in runs:  # …and before the clause that introduces a list ("……高达34，顾客资料的收集，（1）姓名")
+        before = [p for p in points if p < r0 - 1]
+        if before and before[-1] >= 12:
+            ends.add(before[-1])
+    ends |= {i + 1 for i, ch in enumerate(piece) if ch in SENTENCE_ENDS and not depth[i]}
+    ends = {at for at in ends if 0 < at < len(piece) and not any(r0 < at < r1 for r0, r1 in runs)}
+    points = sorted(set(points) | ends)
+    for at in points:
+        if (at - begin >= fill and len(piece.strip()) > limit) or (at in ends and at - begin >= 12):
+            out.append((s + begin, s + at))
+            begin = at
+    out.append((s + begin, e))
+    if len(out) > 1 and len(text[out[-1][0]:out[-1][1]].strip()) < 12:  # a short tail joins the piece before
+        out[-2:] = [(out[-2][0], out[-1][1])]
+    return out

@@ -20,15 +20,16 @@ from functools import lru_cache
 
 from bot.coach.types import Answer, Citation
 from bot.llm.prompts import t
+from bot.retrieval.sentences import SentenceMatch
 from bot.retrieval.types import Hit, SearchResult
 from bot.text.chars import HAN, han_count
-from bot.text.cleaning import remove_filler as clean_spoken
-from bot.text.cleaning import strip_leading_punct
+from bot.text.cleaning import display_sentences, is_joke, strip_leading_punct
+from bot.text.cleaning import remove_filler as clean_spoken  # noqa: F401 - tests clean a quote the same way
 from bot.text.sentences import split_clauses, split_sentences
 from bot.text.words import Tokeniser, tokeniser_for
 
-MAX_HITS = 4          # chunks we draw sentences from
-MAX_POINTS = 4        # points in the reply
+MAX_HITS = 5          # chunks we draw sentences from
+MAX_POINTS = 5        # sentences in the reply: the lead and up to four supporting points
 MIN_POINT_CHARS = 8
 SHORT_POINT_CHARS = 14     # shorter points must share a word with the question
 MAX_POINT_CHARS = 110
@@ -41,9 +42,23 @@ _ENUMERATOR = re.compile(
 # Video/slide boilerplate that is never an answer ("点个赞", "大家好", template residue).
 _BOILERPLATE = re.compile(r"点个?赞|投个[币笔]|关注我|大家好|祝大家|给大家讲|单击此处|母版|\*")
 # Sentences that give advice read like coaching; a small bonus lifts them over anecdote.
-_ADVICE = re.compile(r"要|应该|一定|建议|不要|必须|可以|关键|最好|注意|避免|先|学会")
+_ADVICE = re.compile(r"要|应该|应|一定|建议|不要|必须|可以|关键|最好|注意|避免|先|学会|积极|主动|及时|定期|协助|利用|严禁|不得|务必|切记")
 # A slide heading that the flattening glued to its own first line: "满足合理利益满足合理利益".
 _DOUBLED_RUN = re.compile(rf"([{HAN}][^。！？!?]{{5,39}}?)\1")
+# A sentence that leans on the one before it, or announces the one after it.
+_LEANS_BACK = re.compile(r"^(所以说|所以|因此|因而|这样|这就|这也|这个|这些|这种|那么|但是|但|可是|而且|并且|同时|否则|其中|它|他们|她们|也就是说|换句话说)[，,]?")
+_LEANS_FORWARD = re.compile(r"^(因为|否则|也就是说|即|比如|例如)")
+# Reported speech from a talk ("有人问我说，周哥……", "我跟他说：“……”").
+_CONVERSATION = re.compile(r"问我说|跟我说|对我说|跟他说|对他说|他就说|我就说|有人问")
+# A number whose unit the source lost ("71的人" for 71%): better unsaid than wrong.
+_UNITLESS = re.compile(r"(?<![\d.])\d{2,3}的(?:人|客户|顾客|时间)|(?:高达|占)\d+(?=[，。,；;]|$)|他岁")
+# "礼品和礼物……差在哪", "客勤和客情是一回事吗": a question about the difference between two terms.
+_DIFFERENCE = re.compile(r"区别|不一样|不同|差在|差别|一回事|差不多|分开讲|分清")
+_PAIR = re.compile(rf"([{HAN}]{{2,8}})(?:和|跟|与|同)([{HAN}]{{2,8}})")
+_TERM_END = re.compile(r"(?:搞混|弄混|混|有啥|有什么|是|的|到底|听着|听起来|不都|不|区别|之间|这俩|两个|都).*$")
+# The first item of a list whose second item is not in the same sentence: alone it reads as a cut list.
+_FIRST_ITEM = re.compile(r"一是|第一件事|（1）")
+_SECOND_ITEM = re.compile(r"二是|第二件事|（2）")
 _SECTION_NUMBER = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})+|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
 
 
@@ -54,15 +69,19 @@ class _Candidate:
     order: int
     tokens: frozenset[str]
     bigrams: frozenset[str]
+    similarity: float | None = None  # to the question, from the stored vectors (None: not stored)
     score: float = 0.0
     lexical: float = 0.0
+    said: bool = False  # the previous reply already showed it
 
 
+@lru_cache(maxsize=8192)
 def _tokens(text: str, tokeniser: Tokeniser) -> frozenset[str]:
     """Words of two characters or more, with the shorter words inside long ones (search mode)."""
     return frozenset(tokeniser.words(text, fine=True, min_length=2))
 
 
+@lru_cache(maxsize=8192)
 def _bigrams(text: str) -> frozenset[str]:
     """Adjacent-character pairs with punctuation ignored: how alike two sentences read."""
     chars = re.sub(rf"[^{HAN}a-z0-9]", "", text.lower())
@@ -74,32 +93,13 @@ def point_sentences(text: str) -> list[str]:
     return split_sentences(text, LONG_SENTENCE_CHARS, fill=LONG_SENTENCE_CHARS - 10, trim=True)
 
 
-def _as_point(text: str) -> str:
-    """A clean, complete-looking sentence: no enumerator, proper Chinese end punctuation."""
-    text = strip_leading_punct(text)
-    text = _DOUBLED_RUN.sub(r"\1", text)
-    close, open_ = text.find("】"), text.find("【")
-    if close != -1 and (open_ == -1 or close < open_):  # a label cut off by the sentence split
-        text = text[close + 1 :]
-    if text.rfind("【") > text.rfind("】"):
-        text = text[: text.rfind("【")]
-    text = _ENUMERATOR.sub("", _SECTION_NUMBER.sub("", text.strip())).strip()
-    text = re.sub(r"[，,、：:；;\s]+$", "", text)
-    if len(text) > MAX_POINT_CHARS:
-        cut = max(text.rfind(p, 0, MAX_POINT_CHARS) for p in "，,、；")
-        text = text[: cut if cut > MAX_POINT_CHARS // 2 else MAX_POINT_CHARS].rstrip("，,、；") + "……"
-    if not re.search(r"[。！？!?…]$", text):
-        text += "。"
-    return text
-
-
 def _usable(text: str) -> bool:
     cjk = han_count(text)
     if cjk < 6 or len(text) < MIN_POINT_CHARS:
         return False
     if re.search(r"[？?]$", text):  # the speaker's rhetorical questions are not advice
         return False
-    if _BOILERPLATE.search(text):
+    if _BOILERPLATE.search(text) or _UNITLESS.search(text):
         return False
     clauses = split_clauses(text, list_items=True)
     if sum(len(c) <= 2 for c in clauses) > 0.3 * len(clauses):  # a flattened slide: 经，济，关，系
@@ -107,36 +107,57 @@ def _usable(text: str) -> bool:
     return cjk / max(1, len(text)) >= 0.45  # mostly numbers/noise (price tables, slide residue)
 
 
-@lru_cache(maxsize=1024)
-def _chunk_points(chunk_text: str, tokeniser: Tokeniser) -> tuple[tuple[int, str, str, frozenset[str], frozenset[str]], ...]:
-    """(order, point, dedupe key, words, bigrams) for each usable sentence of a chunk.
-
-    Cached because the same chunks come back for many questions, and cutting
-    them into words (jieba) is most of an extractive answer's cost.
-    """
-    out = []
-    for order, raw in enumerate(point_sentences(clean_spoken(chunk_text))):
-        text = _as_point(raw)
-        if _usable(text):
-            out.append((order, text, re.sub(r"\W", "", text), _tokens(text, tokeniser), _bigrams(text)))
-    return tuple(out)
-
-
-def _candidates(hits: list[Hit], tokeniser: Tokeniser) -> list[_Candidate]:
+def _candidates(
+    hits: list[Hit], tokeniser: Tokeniser, stored: dict[str, list[SentenceMatch]]
+) -> list[_Candidate]:
+    """Every usable display sentence of the hits: the stored ones (with their closeness to the question),
+    or, for a passage indexed before the sentence store, its sentences split now (lexical scoring only)."""
     out: list[_Candidate] = []
     seen: set[str] = set()
     for rank, hit in enumerate(hits):
-        for order, text, key, tokens, bigrams in _chunk_points(hit.text, tokeniser):
-            if key in seen:
+        matches = stored.get(hit.chunk_id)
+        rows = (
+            [(m.order, m.text, m.similarity, m.words) for m in matches]
+            if matches
+            else [(hit.ordinal * 1000 + i, text, None, None) for i, text in enumerate(_split_now(hit.text))]
+        )
+        for order, text, similarity, words in rows:
+            key = re.sub(r"\W", "", text)
+            if key in seen or not _usable(text):
                 continue
             seen.add(key)
-            out.append(_Candidate(text, rank, order, tokens, bigrams))
+            tokens = words if words else _tokens(text, tokeniser)
+            out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity))
     return out
 
 
-def _score(query: str, candidates: list[_Candidate], n_hits: int, tokeniser: Tokeniser) -> None:
+@lru_cache(maxsize=512)
+def _split_now(chunk_text: str) -> tuple[str, ...]:
+    return tuple(display_sentences(chunk_text, flattened=chunk_text.count(",") > 3 * max(1, chunk_text.count("。"))))
+
+
+def _score(query: str, focus: str, candidates: list[_Candidate], n_hits: int, tokeniser: Tokeniser) -> None:
+    """How well each sentence answers: its vectors against the question's, shared content words
+    (weighted by rarity among the candidates), shared characters, and its passage's rank."""
+    lexical_of = _lexical_scorer(query, candidates, tokeniser)
+    focus_of = _lexical_scorer(focus, candidates, tokeniser) if focus else None
+    q_bigrams = _bigrams(focus or query)
+    for c in candidates:
+        lexical = lexical_of(c)
+        if focus_of is not None:
+            lexical = 0.35 * lexical + 0.65 * focus_of(c)
+        c.lexical = lexical
+        chars = len(c.bigrams & q_bigrams) / max(1, len(q_bigrams))
+        prior = 1.0 - c.hit_rank / max(1, n_hits)
+        advice = 1.0 if _ADVICE.search(c.text) else 0.0
+        if c.similarity is None:
+            c.score = 0.55 * lexical + 0.2 * chars + 0.15 * prior + 0.1 * advice
+        else:
+            c.score = 0.4 * c.similarity + 0.3 * lexical + 0.1 * chars + 0.15 * prior + 0.08 * advice
+
+
+def _lexical_scorer(query: str, candidates: list[_Candidate], tokeniser: Tokeniser):
     q_tokens = _tokens(query, tokeniser)
-    q_bigrams = _bigrams(query)
     n = len(candidates)
     df: dict[str, int] = {}
     for c in candidates:
@@ -144,12 +165,24 @@ def _score(query: str, candidates: list[_Candidate], n_hits: int, tokeniser: Tok
             df[tok] = df.get(tok, 0) + 1
     idf = {tok: math.log((n + 1) / (df.get(tok, 0) + 0.5)) for tok in q_tokens}
     total = sum(idf.values()) or 1.0
-    for c in candidates:
-        lexical = c.lexical = sum(idf[tok] for tok in c.tokens & q_tokens) / total
-        chars = len(c.bigrams & q_bigrams) / max(1, len(q_bigrams))
-        prior = 1.0 - c.hit_rank / max(1, n_hits)
-        advice = 1.0 if _ADVICE.search(c.text) else 0.0
-        c.score = 0.55 * lexical + 0.2 * chars + 0.15 * prior + 0.1 * advice
+    return lambda c: sum(idf[tok] for tok in c.tokens & q_tokens) / total
+
+
+def compared_terms(question: str) -> tuple[str, ...]:
+    """The two terms a "what is the difference" question compares ("礼品和礼物……差在哪" → 礼品, 礼物), or ()."""
+    if not _DIFFERENCE.search(question):
+        return ()
+    for m in _PAIR.finditer(re.sub(r"[“”\"'「」‘’]", "", question)):
+        left = re.sub(r"^(?:我老把|老把|我把|把|说|讲|问|看|听|团队决策里)", "", m.group(1))[-5:]
+        right = _TERM_END.sub("", m.group(2))
+        if len(left) >= 2 and len(right) >= 2:
+            return left, right
+    return ()
+
+
+def _defines(text: str, term: str) -> bool:
+    """The sentence says what `term` is ("礼品是客户赢得的", "什么叫礼物", "礼品有点类似于……")."""
+    return bool(re.search(rf"(?<![和与跟])(?<!“){term}(?:”)?(?:是(?!什么)|就是|有点类似|类似于|指|更注重|即|的服务)|(?:才|就|这)叫{term}|所谓{term}", text))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -161,20 +194,39 @@ def _contained(a: frozenset[str], b: frozenset[str]) -> bool:
     return len(a & b) >= 0.7 * max(1, min(len(a), len(b)))
 
 
-def _select(candidates: list[_Candidate], n_hits: int) -> list[_Candidate]:
+def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = ()) -> list[_Candidate]:
+    """The lead (best) sentence first, then supporting points: at most two per passage, no repeats.
+
+    For a question about the difference between two terms, the best sentence
+    saying what each term is comes first, so that the difference is stated.
+    """
     ranked = sorted(candidates, key=lambda c: (-c.score, c.hit_rank, c.order))
+    ranked = [c for c in ranked if not _unfinished_list(c.text)] or ranked
     if not ranked:
         return []
-    per_chunk_cap = 2 if n_hits > 1 else MAX_POINTS
+    # The best passage often holds several answering sentences (a procedure's steps); others give two at most.
+    cap = {0: 3} if n_hits > 1 else {0: MAX_POINTS}
     best = ranked[0].score
     picked: list[_Candidate] = []
     per_chunk: dict[int, int] = {}
+    for term in terms:
+        defining = [c for c in ranked if _defines(c.text, term) and c not in picked]
+        if defining:
+            picked.append(defining[0])
+            per_chunk[defining[0].hit_rank] = per_chunk.get(defining[0].hit_rank, 0) + 1
+    if picked:
+        picked.sort(key=lambda c: -c.score)
+        best = max(best, picked[0].score)
     for c in ranked:
+        if c in picked:
+            continue
         if len(picked) >= MAX_POINTS:
             break
-        if len(picked) >= 2 and c.score < 0.5 * best:
+        if picked and c.said:
+            continue  # only the lead may repeat what the rep has just read
+        if len(picked) >= 2 and c.score < 0.55 * best:
             break
-        if per_chunk.get(c.hit_rank, 0) >= per_chunk_cap:
+        if per_chunk.get(c.hit_rank, 0) >= cap.get(c.hit_rank, 2):
             continue
         if len(c.text) < SHORT_POINT_CHARS and c.lexical == 0:  # "这是之前要讲的。" says nothing alone
             continue
@@ -182,11 +234,48 @@ def _select(candidates: list[_Candidate], n_hits: int) -> list[_Candidate]:
             continue
         picked.append(c)
         per_chunk[c.hit_rank] = per_chunk.get(c.hit_rank, 0) + 1
-    # Read as a reply: chunks by their best point, sentences in their original order.
-    first_pos = {}
-    for i, c in enumerate(picked):
+    lead, rest = picked[0], picked[1:]
+    # Supporting points read as a reply: grouped by passage (in the order they first appear), in reading order.
+    first_pos: dict[int, int] = {lead.hit_rank: -1}
+    for i, c in enumerate(rest):
         first_pos.setdefault(c.hit_rank, i)
-    return sorted(picked, key=lambda c: (first_pos[c.hit_rank], c.order))
+    return [lead, *sorted(rest, key=lambda c: (first_pos[c.hit_rank], c.order))]
+
+
+def _with_neighbour(lead: _Candidate, candidates: list[_Candidate]) -> str:
+    """The lead sentence with the one next to it that it depends on ("所以……" needs the sentence before).
+
+    A neighbour that would open a list it does not finish is left out; then a
+    leading "而且/所以" that pointed at it goes too, so the lead stands alone.
+    """
+    same = {c.order: c for c in candidates if c.hit_rank == lead.hit_rank}
+    text = lead.text
+    before = same.get(lead.order - 1)
+    leans = _LEANS_BACK.match(lead.text)
+    if leans or han_count(lead.text) < 14:
+        if before is not None and not _unfinished_list(before.text):
+            text = before.text + text
+        elif leans:
+            text = strip_leading_punct(text[leans.end():])
+    after = same.get(lead.order + 1)
+    if after is not None and not _unfinished_list(after.text) and (
+        re.search(r"[：:]$", lead.text.rstrip("。")) or _LEANS_FORWARD.match(after.text)
+    ):
+        text = text + after.text
+    return text
+
+
+def _unfinished_list(text: str) -> bool:
+    return bool(_FIRST_ITEM.search(text)) and not _SECOND_ITEM.search(text)
+
+
+def _shown(c: _Candidate, text: str, lang: str) -> str:
+    """A sentence as shown: a joke or a conversation is said to be one, not given as the rule."""
+    if is_joke(text):
+        return t("answer.extractive_joke", lang) + text
+    if _CONVERSATION.search(text):
+        return t("answer.extractive_conversation", lang) + text
+    return text
 
 
 def hit_citation(n: int, hit: Hit) -> Citation:
@@ -202,39 +291,50 @@ def extractive_answer(
     notice: str = "",
     already_said: str = "",
     tokeniser: Tokeniser | None = None,
+    sentences: dict[str, list[SentenceMatch]] | None = None,
+    focus: str = "",
 ) -> Answer:
     """A short cited reply built from the best sentences of `result` (blocking: run in a thread).
 
-    `already_said` (the previous reply in a conversation) keeps a follow-up from
-    repeating points the rep has just read. `tokeniser` is the knowledge base's
-    (with the domain words); without one, jieba's plain dictionary is used.
+    `sentences` are the hits' stored display sentences with their closeness to
+    the question (`KnowledgeBase.answer_sentences`); `focus` is a follow-up's own
+    words, which weigh most. `already_said` (the previous reply) keeps a
+    follow-up from repeating points — unless the repeated sentence is the answer
+    to the new question: then it leads, marked "（前面提到）". `tokeniser` is the
+    knowledge base's (with the domain words).
     """
     tokeniser = tokeniser or tokeniser_for()
     hits = result.hits[:MAX_HITS]
     if not hits:
         return Answer(text=t("answer.extractive_nothing", lang), citations=[], grounded=False,
                       mode="extractive", notice=notice)
-    candidates = _candidates(hits, tokeniser)
+    candidates = _candidates(hits, tokeniser, sentences or {})
     if already_said:
         said = [_bigrams(line) for line in point_sentences(already_said)]
-        fresh = [c for c in candidates if not any(_contained(c.bigrams, b) for b in said)]
-        candidates = fresh or candidates
-    _score(query, candidates, len(hits), tokeniser)
-    picked = _select(candidates, len(hits))
+        for c in candidates:
+            c.said = any(_contained(c.bigrams, b) for b in said)
+    _score(query, focus, candidates, len(hits), tokeniser)
+    picked = _select(candidates, len(hits), compared_terms(focus or query))
     if not picked:
         citation = hit_citation(1, hits[0])
         return Answer(text=t("answer.extractive_nothing", lang), citations=[citation], grounded=True,
                       mode="extractive", notice=notice)
     numbers: dict[int, int] = {}
     citations: list[Citation] = []
-    lines: list[str] = []
-    for i, c in enumerate(picked, start=1):
+
+    def cite(c: _Candidate) -> int:
         if c.hit_rank not in numbers:
             numbers[c.hit_rank] = len(numbers) + 1
             citations.append(hit_citation(numbers[c.hit_rank], hits[c.hit_rank]))
-        lines.append(f"{i}. {c.text}[{numbers[c.hit_rank]}]")
-    titles = {hits[c.hit_rank].title for c in picked}
-    lead_key = "answer.extractive_lead_one" if len(titles) == 1 else "answer.extractive_lead_many"
-    lead = t(lead_key, lang, title=hits[picked[0].hit_rank].title)
-    return Answer(text="\n".join([lead, *lines]), citations=citations, grounded=True,
-                  mode="extractive", notice=notice)
+        return numbers[c.hit_rank]
+
+    lead = picked[0]
+    lead_text = _shown(lead, _with_neighbour(lead, candidates), lang)
+    if lead.said:
+        lead_text = t("answer.extractive_said_before", lang) + lead_text
+    lines = [f"{lead_text}[{cite(lead)}]"]
+    if len(picked) > 1:
+        lines.append(t("answer.extractive_more", lang))
+        for i, c in enumerate(picked[1:], start=1):
+            lines.append(f"{i}. {_shown(c, c.text, lang)}[{cite(c)}]")
+    return Answer(text="\n".join(lines), citations=citations, grounded=True, mode="extractive", notice=notice)

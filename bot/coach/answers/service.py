@@ -32,6 +32,7 @@ from typing import Any, AsyncIterator
 
 from bot.coach.answers.extractive import extractive_answer, hit_citation
 from bot.coach.answers.prompt import NOT_COVERED_MARKER, PromptTemplateError, build_answer_prompt
+from bot.coach.answers.usefulness import useless_reason, well_covered
 from bot.coach.citations import MarkerRewriter
 from bot.coach.types import Answer, AnswerDelta, Turn
 from bot.llm.client import LLMClient, LLMError
@@ -124,7 +125,10 @@ class AnswerService:
             return
         if self.llm is None:
             previous = next((turn.text for turn in reversed(history) if turn.role == "assistant"), "")
-            answer = await self._extractive(query, result, lang, already_said=previous if query != question else "")
+            answer = await self._extractive(
+                query, result, lang, already_said=previous if query != question else "",
+                focus=question if query != question else "",
+            )
             yield AnswerDelta(answer.text)
             yield _marked_partial(answer, result, lang)
             return
@@ -155,21 +159,38 @@ class AnswerService:
         except Exception:
             return query
 
+    def _stored_sentences(self, query: str, result: SearchResult, focus: str) -> dict:
+        """The hits' display sentences stored at ingest, scored with the question's vectors (none: split now)."""
+        lookup = getattr(self.knowledge, "answer_sentences", None)
+        if lookup is None:
+            return {}
+        try:
+            return lookup(query, [hit.chunk_id for hit in result.hits], focus=focus)
+        except Exception:
+            log.exception("stored sentences unavailable; splitting the passages instead")
+            return {}
+
     async def _extractive(
-        self, query: str, result: SearchResult, lang: str, notice: str = "", already_said: str = ""
+        self, query: str, result: SearchResult, lang: str, notice: str = "", already_said: str = "", focus: str = ""
     ) -> Answer:
-        # Lexical sentence scoring only: the CPU embedder costs ~60 ms per sentence.
-        return await asyncio.to_thread(
-            lambda: extractive_answer(
+        def build() -> Answer:
+            return extractive_answer(
                 self._scoring_query(query), result, lang, notice=notice, already_said=already_said,
-                tokeniser=self.knowledge.tokeniser,
+                tokeniser=self.knowledge.tokeniser, sentences=self._stored_sentences(query, result, focus),
+                focus=self._scoring_query(focus) if focus else "",
             )
-        )
+
+        return await asyncio.to_thread(build)
 
     async def _fallback(self, query: str, result: SearchResult, lang: str, exc: Exception) -> Answer:
         kind = exc.kind if isinstance(exc, LLMError) else type(exc).__name__
         log.warning("LLM unavailable (%s); answering extractively", kind)
         return await self._extractive(query, result, lang, notice=t("answer.llm_fallback_notice", lang))
+
+    async def _not_useful(self, query: str, result: SearchResult, lang: str, reason: str) -> Answer:
+        """The model's reply was titles, fragments or a needless decline: the material's own sentences instead."""
+        log.warning("LLM answer not usable (%s); answering extractively", reason)
+        return await self._extractive(query, result, lang, notice=t("answer.llm_not_useful_notice", lang))
 
     async def _llm_answer(
         self, question: str, query: str, result: SearchResult, history: list[Turn], lang: str
@@ -245,6 +266,9 @@ class AnswerService:
             log.warning("LLM answer cut at its %.0f s deadline", self.settings.llm_answer_deadline_s)
             cut_notice = t("answer.cut_deadline", lang)
         if declined:  # stopped reading early: estimate the usage offline
+            if well_covered(result):  # a weak model's needless decline: the material does answer it
+                yield await self._not_useful(query, result, lang, "decline")
+                return
             yield await self._decline(lang, prompt.prompt_tokens, count_tokens(head))
             return
         if not head_done:
@@ -261,7 +285,14 @@ class AnswerService:
             yield AnswerDelta(tail)
         text = "".join(shown)
         if NOT_COVERED_MARKER in text or (not rewriter.used and _DECLINES.search(text)):
+            if well_covered(result):
+                yield await self._not_useful(query, result, lang, "decline")
+                return
             yield await self._decline(lang, stream.prompt_tokens, stream.completion_tokens)
+            return
+        reason = "" if truncated or timed_out else useless_reason(text, [hit.title for hit in prompt.materials])
+        if reason:
+            yield await self._not_useful(query, result, lang, reason)
             return
         if rewriter.dropped:
             log.info("dropped %d citation marker(s) pointing at material that was not given", rewriter.dropped)

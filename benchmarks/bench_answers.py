@@ -1,0 +1,178 @@
+"""Answer benchmark: does the answer a rep reads contain the sentence that answers, and is it readable?
+
+For every question set — development (../shared/eval), held-out and validation
+(benchmarks/*.jsonl), the spoken questions of benchmarks/data/voice_sentences.jsonl,
+and each own-material corpus under benchmarks/data/corpora/<name>/ (indexed alone
+in a temporary store) — it prints, over the in-scope questions:
+
+  gold in answer   share whose answer text holds ≥ 60 % of a gold quote as one run
+                   (punctuation, spaces and spoken filler ignored on both sides)
+  defects/answer   readability defects (tests/readability.py) per answer, by kind
+  p50              retrieval + answer latency for a new question, offline (no LLM)
+
+Not a test: figures, not assertions. Sets named *holdout* (benchmarks/data/
+answers_holdout.jsonl with its follow-up pairs, each corpus's questions_holdout)
+are measured only with --holdout, once, at the end of a piece of work.
+
+    .venv/bin/python benchmarks/bench_answers.py [--holdout] [--show] [--only NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, setup_knowledge  # noqa: E402
+from bot.coach.answers.service import AnswerService  # noqa: E402
+from bot.coach.types import Turn  # noqa: E402
+from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from tests.readability import check  # noqa: E402
+
+VOICE = ROOT / "benchmarks" / "data" / "voice_sentences.jsonl"
+ANSWERS_HOLDOUT = ROOT / "benchmarks" / "data" / "answers_holdout.jsonl"
+_NOISE = re.compile(r"[\W_啊嗯呃诶唉哎呀哈]+")
+
+
+@dataclass(frozen=True)
+class Question:
+    qid: str
+    question: str
+    quotes: tuple[str, ...]  # empty: out of scope
+    follow_up_of: str | None = None
+
+
+def load(path: Path) -> list[Question]:
+    """Either schema: `gold` quotes (shared/eval/README.md) or one `must_include` (answers/voice sets)."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row.get("kind") == "roleplay":
+            continue
+        quotes = tuple(g["quote"] for g in row.get("gold", [])) or ((row["must_include"],) if row.get("must_include") else ())
+        out.append(Question(row["id"], row.get("question") or row["text"], quotes, row.get("follow_up_of")))
+    return out
+
+
+def normalise(text: str) -> str:
+    return _NOISE.sub("", text).lower()
+
+
+def longest_run(a: str, b: str) -> int:
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+
+
+def holds_gold(answer: str, quotes: tuple[str, ...]) -> bool:
+    text = normalise(answer)
+    return any(longest_run(text, normalise(q)) >= 0.6 * len(normalise(q)) for q in quotes)
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(p * (len(ordered) - 1))] if ordered else float("nan")
+
+
+async def measure(service: AnswerService, name: str, questions: list[Question], show: bool) -> None:
+    by_id = {q.qid: q for q in questions}
+    answers: dict[str, str] = {}
+    hits = declined_wrongly = oos_declined = 0
+    defects: Counter[str] = Counter()
+    times: list[float] = []
+    misses: list[str] = []
+    in_scope = [q for q in questions if q.quotes]
+    for q in questions:
+        history: list[Turn] = []
+        if q.follow_up_of and q.follow_up_of in answers:
+            history = [Turn("user", by_id[q.follow_up_of].question), Turn("assistant", answers[q.follow_up_of])]
+        t0 = time.perf_counter()
+        answer = await service.answer(q.question, history)
+        times.append((time.perf_counter() - t0) * 1000)
+        answers[q.qid] = answer.text
+        if not q.quotes:
+            oos_declined += not answer.grounded
+            continue
+        found = answer.grounded and holds_gold(answer.text, q.quotes)
+        hits += found
+        declined_wrongly += not answer.grounded
+        if not found:
+            misses.append(q.qid)
+        problems = check(answer.text, [c.text for c in answer.citations], [c.title for c in answer.citations]) if answer.grounded else []
+        defects.update(d.kind for d in problems)
+        if show:
+            mark = "✓" if found else "✗"
+            print(f"\n--- {q.qid} {mark} {q.question}\n{answer.text}")
+            for d in problems:
+                print(f"   ! {d}")
+    n = max(1, len(in_scope))
+    kinds = ", ".join(f"{k} {v}" for k, v in defects.most_common()) or "-"
+    oos = len(questions) - len(in_scope)
+    print(
+        f"{name:28s} {len(in_scope):3d} {hits / n:6.2f} {sum(defects.values()) / n:8.2f}  {declined_wrongly:3d}  "
+        f"{f'{oos_declined}/{oos}':>5s}  {pct(times, 0.5):6.1f}  misses: {' '.join(misses) or '-'}; defects: {kinds}"
+    )
+
+
+def header() -> None:
+    print(f"{'question set':28s} {'n':>3s} {'gold':>6s} {'defects':>8s}  {'dcl':>3s}  {'oos':>5s}  {'p50ms':>6s}")
+
+
+async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
+    sets = [p for p in DEFAULT_SETS if p.is_file()] + ([VOICE] if VOICE.is_file() else [])
+    if holdout and ANSWERS_HOLDOUT.is_file():
+        sets.append(ANSWERS_HOLDOUT)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = replace(Settings.load(env={}), data_dir=data or Path(tmp) / "data")
+        kb = KnowledgeBase(settings)
+        kb.ingest()
+        service = AnswerService(kb, None, settings)
+        await service.answer("预热一下")
+        print(f"embedders: primary {kb.embedder.name}, fast {kb.fast_embedder.name if kb.fast_embedder else '-'}; extractive answers (no LLM)")
+        header()
+        for path in sets:
+            if not only or only in path.name:
+                await measure(service, path.name, load(path), show)
+        embedder, fast = kb.embedder, kb.fast_embedder
+    corpora = sorted(d for d in CORPORA_DIR.iterdir() if (d / "sources").is_dir()) if CORPORA_DIR.is_dir() else []
+    for corpus in corpora:
+        files = sorted(p for p in corpus.glob("questions*.jsonl") if holdout or "holdout" not in p.name)
+        files = [p for p in files if not only or only in f"{corpus.name}/{p.name}"]
+        if not files:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            knowledge = setup_knowledge(Path(tmp) / "knowledge", corpus, shipped=False, hints=False)
+            settings = replace(Settings.load(env={}), data_dir=Path(tmp) / "data", knowledge_dir=knowledge)
+            kb = KnowledgeBase(settings, embedder=embedder, fast_embedder=fast)
+            kb.ingest()
+            service = AnswerService(kb, None, settings)
+            for path in files:
+                await measure(service, f"{corpus.name}/{path.name}", load(path), show)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--holdout", action="store_true", help="include the held-out sets (measure once, at the end)")
+    parser.add_argument("--show", action="store_true", help="print every answer with its defects")
+    parser.add_argument("--only", default="", help="only the sets whose name contains this")
+    parser.add_argument("--data", type=Path, help="keep the sample's index in this folder between runs (development)")
+    args = parser.parse_args()
+    asyncio.run(run(args.holdout, args.show, args.only, args.data))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Answers that answer: whole display sentences at ingest, the answering sentence chosen, readable text.
+
+The readability checker (`tests/readability.py`) is pinned first — each defect
+kind it must find — so that the answer tests below can rely on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.coach.answers.extractive import compared_terms, extractive_answer
+from bot.coach.answers.service import AnswerService
+from bot.coach.types import Turn
+from bot.llm.prompts import t
+from bot.retrieval.knowledge_base import KnowledgeBase
+from bot.retrieval.sentences import SentenceMatch
+from bot.retrieval.types import Hit, SearchResult
+from bot.settings import Settings
+from bot.text.cleaning import display_sentences
+from bot.text.sentences import whole_sentences
+from tests.readability import check
+
+
+def kinds(text: str, sources: tuple[str, ...] = ()) -> set[str]:
+    return {d.kind for d in check(text, sources)}
+
+
+# ---- the checker finds every defect kind -------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("1. 有两件事大家是要注意的，第一件事就是。[1]", "fragment"),
+        ("1. 你比如说送之前要把故事想圆……[1]", "fragment"),
+        ("1. 操作者要把握三条原则或底线：一是法律底线。[1]", "cut_list"),
+        ("1. 机关服务质量8.1 提升机关服务质量1机关业务部要重视第一车配送。[1]", "heading_glued"),
+        ("1. 客户分类4.1 找到用油决策人，先弄清谁拍板。[1]", "heading_glued"),
+        ("1. 基本概念 中石油的批发业务 客户开发的三个关键点 民营加油站客户开发。[1]", "contents"),
+        ("1. 据统计，71的人之所以从你那里购买，是因为喜欢你。[1]", "number_mangled"),
+        ("1. 顾客资料包括(1）姓名，(2）籍贯，(3）学历。[1]", "number_mangled"),
+        ("1. 客户是我们利润的来源【企业与个人角度。[1]", "brackets"),
+        ("1. 送之后呢，要回访一下客户的收礼感受啊。[1]", "filler"),
+        ("1. **客户关系的建立与维护** [1]", "title_only"),
+        ("1. 有人问我说，周哥，你手上这么多客户怎么都不逾期的？[1]", "quote_as_rule"),
+    ],
+)
+def test_the_checker_finds_each_defect_kind(text: str, kind: str) -> None:
+    assert kind in kinds(text)
+
+
+def test_the_checker_finds_a_joke_given_as_the_rule() -> None:
+    source = "最好的办法就是给他批个半年账期，保证他一辈子都记得你，哈哈哈，开玩笑的啊，这个千万别学。"
+    assert "quote_as_rule" in kinds("1. 最好的办法就是给他批个半年账期，保证他一辈子都记得你。[1]", (source,))
+    assert kinds("1. （讲者的玩笑话，原意是别这样做）最好的办法就是给他批个半年账期，开玩笑的，千万别学。[1]", (source,)) == set()
+
+
+def test_a_clean_answer_has_no_defects() -> None:
+    text = (
+        "礼品是有来有回的，是客户照顾你之后你给的报酬或心意。[1]\n资料里还讲到：\n"
+        "1. 操作者要把握三条原则：一是法律底线，二是道德底线，三是效益底线。[1]\n"
+        "2. 推销，98%是感情，2%是对产品知识的掌握。[2]"
+    )
+    assert check(text) == []
+
+
+# ---- display sentences: whole at ingest ----------------------------------------------
+def test_headings_and_section_numbers_stand_apart_from_the_text() -> None:
+    shown = display_sentences("机关服务质量8.1 提升机关服务质量1机关业务部要重视新开发客户第一车配送计划的跟进工作; 资源管理岗负责确定资源计划。")
+    assert shown[0].startswith("机关业务部要重视新开发客户第一车配送计划的跟进工作；")
+    assert not any("8.1" in s or "提升机关服务质量" in s for s in shown)
+    shown = display_sentences("九大发现2.3区外市场客户的发展过程及应对形态 大公司大都是公家的多，应该更放心。")
+    assert shown == ["大公司大都是公家的多，应该更放心。"]
+
+
+def test_an_enumeration_stays_with_its_items() -> None:
+    text = "操作者要把握三条原则或底线:一是法律底线。要想做成事,需要谨慎。二是道德底线。三是效益底线。国企需要履行三大责任。"
+    shown = display_sentences(text)
+    assert shown[0].startswith("操作者要把握三条原则或底线：一是法律底线。") and shown[0].endswith("三是效益底线。")
+    assert shown[1] == "国企需要履行三大责任。"
+    flat = "产品销售包括四个阶段:,一是推销自己,二是推销产品利益,三是推销产品本身,四是推销服务,据统计,客户之所以从你那里购买,是因为他们喜欢你、信任你、尊重你,也因为你的服务周到细致,而且价格合理。"
+    shown = display_sentences(flat, flattened=True)
+    assert shown[0] == "产品销售包括四个阶段：一是推销自己，二是推销产品利益，三是推销产品本身，四是推销服务。"
+
+
+def test_numbers_units_and_brackets_stay_whole() -> None:
+    shown = display_sentences("圈子法则,每个人身边有,250,个生意机会,推销,98%是感情,2%是对产品知识的掌握。", flattened=True)
+    assert "250个生意机会" in shown[0] and "98%是感情，2%是对产品知识的掌握" in shown[0]
+    shown = display_sentences("顾客个人资料的收集,(1)姓名,(2)籍贯,(3)学历和经历。")
+    assert shown == ["顾客个人资料的收集，（1）姓名，（2）籍贯，（3）学历和经历。"]
+    # A sentence end inside brackets does not end the sentence.
+    assert len(whole_sentences("客户是利润的来源。【油荒启示录;真正的客户】客户不依赖我们。")) == 2
+
+
+def test_spoken_filler_goes_and_no_sentence_ends_on_a_dangling_connector() -> None:
+    spoken = (
+        "可能大家不太就经常送礼吧，很少收礼啊，其实从收礼的人的角度来看呢，有两件事大家是要注意的，第一件事就是，"
+        "他们手里收的真的挺多的，而且挺拼的，他们不一定能记得住，而且他们会比较，就假如说你送的礼品没什么新意也没什么故事的话，"
+        "大概率会被客户给忘了。"
+    )
+    shown = display_sentences(spoken)
+    assert len(shown) >= 2 and "啊" not in "".join(shown)
+    assert all(check(f"{s}[1]") == [] or not {d.kind for d in check(f"{s}[1]")} & {"fragment", "filler"} for s in shown)
+    assert not any(s.endswith(("就是。", "第一件事。")) for s in shown)
+
+
+def test_a_joke_is_kept_with_its_retraction_and_shown_as_one() -> None:
+    text = "你们想让客户永远记住你，最好的办法就是给他批个半年账期，保证他一辈子都记得你，哈哈哈，开玩笑的啊，谁这么干，财务部能把你照片挂到墙上，这个千万别学。"
+    shown = display_sentences(text)
+    assert len(shown) == 1 and "开玩笑" in shown[0]
+    hit = Hit("c1", "talk", "老销售经验分享", "第 3 段", text, 1.0)
+    answer = extractive_answer("怎么让客户永远记住你", SearchResult("q", [hit], True, 1.0))
+    assert answer.text.startswith(t("answer.extractive_joke", "zh"))
+    assert check(answer.text, (text,)) == []
+
+
+# ---- choosing what answers ------------------------------------------------------------
+def _hit(chunk_id: str, text: str, rank_score: float = 1.0) -> Hit:
+    return Hit(chunk_id, "gift", "我给客户送了礼品", chunk_id, text, rank_score)
+
+
+def test_a_difference_question_states_both_sides() -> None:
+    assert compared_terms("礼品和礼物不都是送东西嘛，到底差在哪？") == ("礼品", "礼物")
+    assert compared_terms("我老把“客勤”和“客情”搞混，这俩是一回事吗？") == ("客勤", "客情")
+    hits = [
+        _hit("a", "礼品这个东西，它和礼物是完全两回事。送礼品要有新意，也要有故事。"),
+        _hit("b", "你咳嗽了，我给你送点薄荷糖，这个才叫礼物。"),
+        _hit("c", "礼品有点类似于说，你照顾我了，我给你送点礼品，这其实是有来有回的。"),
+    ]
+    answer = extractive_answer("礼品和礼物不都是送东西嘛，到底差在哪？", SearchResult("q", hits, True, 1.0))
+    assert "有来有回" in answer.text and "才叫礼物" in answer.text
+
+
+def test_the_stored_sentence_closest_to_the_question_leads() -> None:
+    """The vectors pick the sentence that answers, not its lexically similar neighbour."""
+    text = "初期求他办的小事，不要用工作上的事情去聊。因为人家对你有防备心。初期要找生活上的小事去求他帮忙。"
+    hit = _hit("c1", text)
+    sentences = {
+        "c1": [
+            SentenceMatch("c1", 0, "初期求他办的小事，不要用工作上的事情去聊。", 1.0),
+            SentenceMatch("c1", 1, "因为人家对你有防备心。", 0.6),
+            SentenceMatch("c1", 2, "初期要找生活上的小事去求他帮忙。", 0.1),
+        ]
+    }
+    answer = extractive_answer("初期找他帮的小事能跟业务有关吗", SearchResult("q", [hit], True, 1.0), sentences=sentences)
+    assert answer.text.splitlines()[0].startswith("初期求他办的小事，不要用工作上的事情去聊。")
+
+
+def test_a_follow_up_may_repeat_the_sentence_that_answers_it() -> None:
+    """The answering sentence was already shown: it leads again, marked as said before, instead of being dropped."""
+    answer_sentence = "因客户接卸地磅问题导致的损益超常情况，客户经理要协助客户做好地磅复核工作。"
+    text = "对于损益超常的大客户，要积极给出正面答复，不能否认。" + answer_sentence + "因运输环节导致的损益超常，公司要严肃处理承运商。"
+    hit = _hit("c1", text)
+    first = "对于损益超常的大客户，要积极给出正面答复，不能否认。[1]\n资料里还讲到：\n1. " + answer_sentence + "[1]"
+    follow = extractive_answer(
+        "收到的油少了怎么答复客户 要是查出来是他们自己地磅不准呢", SearchResult("q", [hit], True, 1.0),
+        already_said=first, focus="要是查出来是他们自己地磅不准呢",
+    )
+    lead = follow.text.splitlines()[0]
+    assert lead.startswith(t("answer.extractive_said_before", "zh")) and "协助客户做好地磅复核" in lead
+    assert "承运商" not in lead
+
+
+def test_an_index_without_stored_sentences_still_answers_and_is_backfilled(tmp_path: Path, knowledge_base: KnowledgeBase) -> None:
+    """An existing user's store from before the sentence store: no crash; the next ingest adds the sentences."""
+    sources = tmp_path / "knowledge" / "sources"
+    sources.mkdir(parents=True)
+    (sources / "gift.md").write_text(
+        "# 送礼\n\n送礼之前要把故事想圆，送之后要回访一下客户的收礼感受。礼物要针对客户的生活，比如客户咳嗽了就送薄荷糖。\n",
+        encoding="utf-8",
+    )
+    settings = replace(Settings.load(env={}), data_dir=tmp_path / "data", knowledge_dir=tmp_path / "knowledge")
+    kb = KnowledgeBase(settings, embedder=knowledge_base.embedder, fast_embedder=knowledge_base.fast_embedder)
+    (doc_id,) = kb.ingest().added
+    for embedder in kb.sentences.embedders:  # as if indexed by the previous version
+        store = kb.sentences.store(embedder)
+        store.delete(store.doc_chunk_ids(doc_id))
+    kb.sentences.reset()
+    question = "送礼之后要回访客户的收礼感受吗"
+    result = kb.search(question, 3)
+    assert kb.answer_sentences(question, [h.chunk_id for h in result.hits]) == {}
+    import asyncio
+
+    answer = asyncio.run(AnswerService(kb, None, settings).answer(question))
+    assert answer.grounded and "回访" in answer.text
+    report = kb.ingest()
+    assert report.backfilled == [doc_id] and report.chunks_written == 0
+    stored = kb.answer_sentences(question, [h.chunk_id for h in kb.search(question, 3).hits])
+    assert any("回访" in m.text for matches in stored.values() for m in matches)
+
+
+async def test_follow_up_in_a_conversation_keeps_the_answer(make_services) -> None:
+    """Through the service: a follow-up's answer is about the follow-up, and stays readable."""
+    service = make_services().answers
+    first_q = "客户收到的油比发货单少了，我怎么回应"
+    first = await service.answer(first_q)
+    follow = await service.answer("那要是他们自己的地磅有问题呢", [Turn("user", first_q), Turn("assistant", first.text)])
+    assert follow.grounded and "地磅" in follow.text.splitlines()[0]
+    assert check(follow.text, [c.text for c in follow.citations]) == []
