@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -31,6 +31,8 @@ from bot.settings import Settings
 
 HINT_MARK = "#h"  # a hint entry's id is "<chunk id>#h<n>"; it counts for its chunk
 QUERY_CACHE_SIZE = 512
+# (embedder name, question vector, chunk ids) -> each chunk's best sentence similarity, NaN where none is stored
+SentenceScores = Callable[[str, list[float], list[str]], Optional[np.ndarray]]
 HINT_OFFSET = 0.5  # standard deviations a hint match is lowered by before it competes with the passage itself
 
 
@@ -174,21 +176,34 @@ class DenseIndex:
             return [0.0] * len(vectors)
         return [float(v) for v in (np.asarray(vectors, dtype=np.float32) @ loaded.chunks.T).max(axis=1)]
 
-    def rank(self, text: str, pool: int) -> DenseRanking:
-        """Chunks by similarity to the question, a passage's hint questions fused as one signal (see above)."""
+    def rank(self, text: str, pool: int, sentences: SentenceScores | None = None) -> DenseRanking:
+        """Chunks by similarity to the question, a passage's hint questions fused as one signal (see above).
+
+        `sentences`, when given, returns each chunk's best sentence similarity
+        (NaN: none stored); a passage then scores the better of its whole text
+        and its best sentence, each standardised over the material.
+        """
         with self._lock:
             loaded = self._vectors
         if loaded is None or not loaded.chunk_ids:
             return DenseRanking([], 0.0)
-        query = np.asarray(self.query_vector(text), dtype=np.float32)
+        vector = self.query_vector(text)
+        query = np.asarray(vector, dtype=np.float32)
         similarity = loaded.chunks @ query
         score = _standardised(similarity)
+        best = float(similarity.max())
+        per_sentence = sentences(self.name, vector, loaded.chunk_ids) if sentences is not None else None
+        if per_sentence is not None and np.isfinite(per_sentence).any():
+            known = np.isfinite(per_sentence)
+            standardised = np.full(len(score), -np.inf, dtype=np.float32)
+            standardised[known] = _standardised(per_sentence[known])
+            score = np.maximum(score, standardised)
         if len(loaded.hints):
             hinted = np.full(len(score), -np.inf, dtype=np.float32)
             np.maximum.at(hinted, loaded.hint_rows, _standardised(loaded.hints @ query) - HINT_OFFSET)
             score = np.maximum(score, hinted)
         top = np.argsort(-score)[:pool]
-        return DenseRanking([(loaded.chunk_ids[i], float(score[i])) for i in top], float(similarity.max()))
+        return DenseRanking([(loaded.chunk_ids[i], float(score[i])) for i in top], best)
 
     def cached_vector(self, text: str) -> list[float] | None:
         """The question's vector when this index has already embedded it (no model call), else None."""

@@ -437,7 +437,7 @@ class KnowledgeBase:
                 if mode == "fast":
                     del rankings["lexical"]
                 return self._result(query, rankings, k, confident, 1.0 if confident else 0.0, "fast", signals)
-        dense = self.primary.rank(analysed.dense_text, pool)
+        dense = self.primary.rank(analysed.dense_text, pool, self.sentences.best_per_chunk)
         signals["dense"] = dense.best_similarity
         rankings["dense"] = [i for i, _ in dense.order]
         if mode in {"lexical", "dense"}:

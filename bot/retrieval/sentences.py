@@ -142,6 +142,32 @@ class SentenceIndex:
                         matrix[index[entry.chunk_id]] = vector
                 self._vectors[embedder.name] = matrix
             self._count = count
+            self._owners_key = None
+
+    def best_per_chunk(self, embedder_name: str, query: list[float], chunk_ids: list[str]) -> np.ndarray | None:
+        """Each chunk's best sentence similarity to the question (NaN for a chunk without stored sentences).
+
+        Why: a passage of several points matches a question about one of them
+        less well as a whole than that one sentence does; retrieval uses the
+        better of the two (see `DenseIndex.rank`).
+        """
+        self._refresh()
+        with self._lock:
+            matrix = self._vectors.get(embedder_name)
+            if matrix is None or not len(self._rows):
+                return None
+            key = tuple(chunk_ids)
+            if getattr(self, "_owners_key", None) != key:
+                row = {chunk_id: n for n, chunk_id in enumerate(chunk_ids)}
+                pairs = [(i, row[c]) for c, members in self._by_chunk.items() if c in row for i in members]
+                self._owners = (np.asarray([p[0] for p in pairs], dtype=np.int64), np.asarray([p[1] for p in pairs], dtype=np.int64))
+                self._owners_key = key
+            sentences, owners = self._owners
+        best = np.full(len(chunk_ids), -np.inf, dtype=np.float32)
+        if len(sentences):
+            np.maximum.at(best, owners, (matrix @ np.asarray(query, dtype=np.float32))[sentences])
+        best[np.isinf(best)] = np.nan
+        return best
 
     def has(self, chunk_id: str) -> bool:
         self._refresh()
