@@ -128,7 +128,7 @@ def plan(rows: list[dict]) -> list[dict]:
         clips.append({"id": f"{row['id']}", "sentence": row["id"], "text": row["text"], "kind": row["kind"],
                       "voice": voices[i % len(voices)], "variant": VARIANTS[(i // len(voices)) % len(VARIANTS)]})
     by_id = {r["id"]: r for r in rows}
-    long_ids = ["v22", "v23", "v31"]
+    long_ids = ["v22", "v33"]  # about 25 s: a long note still under 30 s
     clips.append({"id": "long1", "sentence": "+".join(long_ids), "text": "".join(by_id[k]["text"] for k in long_ids),
                   "kind": "roleplay", "voice": "female", "variant": "clean"})
     clips.append({"id": "silent1", "sentence": "", "text": "", "kind": "empty", "voice": "", "variant": "silence"})

@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 LONG_NOTE_S = 15  # from this length the rep first sees "正在听…" (edited into the transcript)
 TYPING_EVERY_S = 4.5  # Telegram shows "typing…" for about 5 s per action
 VOICE = filters.VOICE | filters.AUDIO
+_LOADING_KEY = "voice.loading"
 
 
 def _part(text: str) -> Part:
@@ -122,7 +123,8 @@ async def _load_speech(application: Application) -> None:
         except Exception as exc:  # the rep gets the reason (e.g. how to install) with their first note
             logger.warning("Speech recogniser not loaded: %s", exc)
 
-    application.create_task(load())
+    # post_init runs before the application is "running": a plain asyncio task, kept so it is not collected.
+    application.bot_data[_LOADING_KEY] = asyncio.get_running_loop().create_task(load())
 
 
 def register(application: Application) -> None:
