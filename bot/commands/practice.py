@@ -69,7 +69,7 @@ async def _run(args: argparse.Namespace, settings: Settings, services: Services,
         return 2
     # With --json the conversation goes to stderr so stdout carries only the JSON.
     talk = err if args.json else out
-    if args.voice_dir:
+    if getattr(args, "voice_dir", None):  # (callers that build the Namespace themselves may leave it out)
         files = voice_files(args.voice_dir)
         if not files:
             print(t("voice.no_files", lang, dir=args.voice_dir), file=err)
