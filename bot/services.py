@@ -123,8 +123,8 @@ class Services:
 
         from bot.retrieval.vocabulary import load_vocabulary
         from bot.speech.builtin import INSTALL_HINT, BuiltinRecognizer, speech_installed
-        from bot.speech.endpoint import EndpointRecognizer, UnavailableRecognizer
-        from bot.speech.recognizer import SpeechLimits
+        from bot.speech.endpoint import EndpointRecognizer
+        from bot.speech.recognizer import SpeechLimits, UnavailableRecognizer
 
         s = self.settings
         terms = load_vocabulary(s.knowledge_dir / "vocabulary.yaml").words  # the domain glossary for the prompt

@@ -46,7 +46,7 @@ import pytest
 from bot.services import Services
 from bot.settings import Settings
 from bot.speech.builtin import INSTALL_HINT
-from bot.speech.endpoint import UnavailableRecognizer
+from bot.speech.recognizer import UnavailableRecognizer
 from bot.telegram.app import build_application
 from tests.fakes.telegram_server import BotMessage, FakeTelegramServer
 

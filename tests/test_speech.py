@@ -12,8 +12,16 @@ from bot.coach.voice import CORRUPT, NOT_AUDIO, NOTHING, TOO_BIG, TOO_LONG, UNAV
 from bot.services import Services
 from bot.speech import audio as audio_module
 from bot.speech.audio import AudioRejected, check_upload, decode, sniff
-from bot.speech.endpoint import EndpointRecognizer, UnavailableRecognizer
-from bot.speech.recognizer import PROMPT_HEAD, NothingHeard, SpeechLimits, SpeechUnavailable, clean_transcript, glossary_prompt
+from bot.speech.endpoint import EndpointRecognizer
+from bot.speech.recognizer import (
+    PROMPT_HEAD,
+    NothingHeard,
+    SpeechLimits,
+    SpeechUnavailable,
+    UnavailableRecognizer,
+    clean_transcript,
+    glossary_prompt,
+)
 from tests.fakes.openai_server import FakeReply, closed_port_url, fake_openai_server
 
 VOICE = Path(__file__).parent / "data" / "voice"

@@ -96,17 +96,3 @@ class EndpointRecognizer:
         heard = self.fallback.transcribe(data, terms)
         return Transcript(text=heard.text, audio_s=heard.audio_s, compute_s=timer.elapsed, engine=heard.engine, fell_back=True)
 
-
-class UnavailableRecognizer:
-    """Stands in when neither the speech extra nor an endpoint is there: every note gets the install hint."""
-
-    engine = "none"
-
-    def __init__(self, hint: str) -> None:
-        self.hint = hint
-
-    def load(self) -> None:
-        return None
-
-    def transcribe(self, data: bytes, terms: Sequence[str] = ()) -> Transcript:
-        raise SpeechUnavailable(self.hint)

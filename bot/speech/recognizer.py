@@ -130,6 +130,21 @@ class Timer:
         return time.perf_counter() - self.start
 
 
+class UnavailableRecognizer:
+    """Stands in when neither the speech extra nor an endpoint is there: every note gets the install hint."""
+
+    engine = "none"
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+
+    def load(self) -> None:
+        return None
+
+    def transcribe(self, data: bytes, terms: Sequence[str] = ()) -> Transcript:
+        raise SpeechUnavailable(self.hint)
+
+
 __all__ = [
     "AudioRejected",
     "NothingHeard",
@@ -137,6 +152,7 @@ __all__ = [
     "SpeechLimits",
     "SpeechUnavailable",
     "Transcript",
+    "UnavailableRecognizer",
     "clean_transcript",
     "glossary_prompt",
     "prepare",
