@@ -13,10 +13,10 @@ import argparse
 import logging
 import sys
 
-from bot.commands import ask, bot, chat, config, hints, ingest, practice, report, search, sources, start, tips
+from bot.commands import ask, bot, chat, config, hints, ingest, practice, report, search, sources, start, tips, transcribe
 from bot.settings import Settings, SettingsError, StartupError
 
-COMMANDS = (start, ingest, search, ask, chat, bot, practice, tips, sources, hints, report, config)  # the order of --help
+COMMANDS = (start, ingest, search, ask, chat, bot, practice, transcribe, tips, sources, hints, report, config)  # the order of --help
 
 
 def build_parser() -> argparse.ArgumentParser:

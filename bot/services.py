@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from bot.coach.tips.service import TipService
     from bot.llm.client import LLMClient
     from bot.retrieval.knowledge_base import KnowledgeBase
+    from bot.speech.recognizer import Recognizer
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,31 @@ class Services:
         from bot.llm.client import build_llm
 
         return build_llm(self.settings)
+
+    @cached_property
+    def speech(self) -> "Recognizer":
+        """Voice notes to text: the endpoint when configured (built-in model as its fallback), else the
+        built-in model; without the speech extra, a stand-in whose every answer is the install hint.
+        Cheap to build; `speech.load()` (the bot's start-up, `transcribe`) loads the model once."""
+        from pathlib import Path
+
+        from bot.retrieval.vocabulary import load_vocabulary
+        from bot.speech.builtin import INSTALL_HINT, BuiltinRecognizer, speech_installed
+        from bot.speech.endpoint import EndpointRecognizer
+        from bot.speech.recognizer import SpeechLimits, UnavailableRecognizer
+
+        s = self.settings
+        terms = load_vocabulary(s.knowledge_dir / "vocabulary.yaml").words  # the domain glossary for the prompt
+        limits = SpeechLimits(max_seconds=s.max_voice_s, max_bytes=s.max_file_bytes)
+        model_dir = Path(s.asr_model_dir).expanduser() if s.asr_model_dir else None
+        builtin = None
+        if speech_installed(with_model=model_dir is None):
+            builtin = BuiltinRecognizer(s.speech_cache_dir, terms, limits, model_dir=model_dir)
+        if s.asr_endpoint_enabled:
+            return EndpointRecognizer(
+                s.asr_base_url, s.asr_model, s.asr_api_key, terms, limits, fallback=builtin, timeout_s=s.llm_timeout_s
+            )
+        return builtin or UnavailableRecognizer(INSTALL_HINT)
 
     # ---- the coach's features ----------------------------------------------------------------
     @cached_property

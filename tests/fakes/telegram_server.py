@@ -213,6 +213,7 @@ class FakeTelegramServer:
         self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._faults: list[_Fault] = []
         self._uploads: dict[str, _Upload] = {}
+        self._downloads: list[str] = []
         self._next_file = 1
         self._next_callback = 1
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
@@ -349,11 +350,31 @@ class FakeTelegramServer:
             body["caption"] = caption
         return self._inject_message(user_id, body, chat_id, None, None, None)
 
-    def send_voice(self, user_id: int, content: bytes = b"OggS fake", chat_id: int | None = None) -> int:
-        upload = self._store_upload(content, "voice/voice.oga")
-        voice = {"file_id": upload.file_id, "file_unique_id": upload.file_unique_id, "duration": 3,
-                 "mime_type": "audio/ogg", "file_size": len(content)}  # fmt: skip
-        return self._inject_message(user_id, {"voice": voice}, chat_id, None, None, None)
+    def send_voice(
+        self,
+        user_id: int,
+        content: bytes = b"OggS fake",
+        chat_id: int | None = None,
+        duration: int = 3,
+        file_size: int | None = None,
+        reply_to: "BotMessage | int | None" = None,
+        audio_file: str | None = None,
+    ) -> int:
+        """A voice note (or, with `audio_file`, an audio file such as "录音.mp3"); the bot fetches it with
+        getFile and the file URL. `duration` and `file_size` are what the update declares (a client can lie)."""
+        kind = "audio" if audio_file else "voice"
+        upload = self._store_upload(content, f"{kind}/{audio_file or 'voice.oga'}")
+        media = {"file_id": upload.file_id, "file_unique_id": upload.file_unique_id, "duration": duration,
+                 "mime_type": "audio/mpeg" if audio_file else "audio/ogg",
+                 "file_size": len(content) if file_size is None else file_size}  # fmt: skip
+        if audio_file:
+            media["file_name"] = audio_file
+        return self._inject_message(user_id, {kind: media}, chat_id, None, reply_to, None)
+
+    def file_downloads(self) -> list[str]:
+        """File paths the bot downloaded (GET /file/bot<token>/<path>), in order."""
+        with self._cond:
+            return list(self._downloads)
 
     def send_document(
         self,
@@ -802,6 +823,7 @@ class FakeTelegramServer:
 
     def file_content(self, file_path: str) -> bytes | None:
         with self._cond:
+            self._downloads.append(file_path)
             for upload in self._uploads.values():
                 if upload.file_path == file_path:
                     return upload.content

@@ -58,6 +58,7 @@ class PracticeSession:
     transcript: list[dict[str, str]] = field(default_factory=list)  # {"role": "customer"|"rep", "text": …}
     started_at: str = ""
     notices: list[str] = field(default_factory=list)
+    spoken: list[int] = field(default_factory=list)  # rep turns (1-based) that came as voice notes
 
     @property
     def ended(self) -> bool:
@@ -76,6 +77,7 @@ class PracticeSession:
             "transcript": [dict(t) for t in self.transcript],
             "started_at": self.started_at,
             "notices": list(self.notices),
+            "spoken": list(self.spoken),
         }
 
     @classmethod
@@ -89,6 +91,7 @@ class PracticeSession:
             transcript=[{"role": str(t["role"]), "text": str(t["text"])} for t in data.get("transcript", [])],
             started_at=str(data.get("started_at", "")),
             notices=[str(n) for n in data.get("notices", [])],
+            spoken=[int(n) for n in data.get("spoken", [])],
         )
 
 
@@ -179,17 +182,34 @@ class PracticeService:
             raise ValueError("说点什么吧")
         return text
 
-    def reply_offline(self, session: PracticeSession, rep_text: str) -> CustomerTurn:
+    def speech_terms(self, scenario_id: str) -> list[str]:
+        """Names a rep says in this scenario (customer, role, company), for the speech recogniser's glossary."""
+        scenario = self.catalog.get(scenario_id)
+        if scenario is None:
+            return []
+        persona = scenario.persona
+        return [x for x in (persona.name, persona.company, persona.role) if x]
+
+    @staticmethod
+    def _add_turns(session: PracticeSession, text: str, reply: str, spoken: bool) -> None:
+        session.transcript += [{"role": "rep", "text": text}, {"role": "customer", "text": reply}]
+        if spoken:
+            session.spoken.append(len(session.rep_turns))
+
+    def reply_offline(self, session: PracticeSession, rep_text: str, spoken: bool = False) -> CustomerTurn:
         """The scripted customer's answer (blocking: it embeds the rep's turn)."""
         text = self._rep_text(session, rep_text)
         turn = self.customer(session.scenario_id).respond(text, session.state)
-        session.transcript += [{"role": "rep", "text": text}, {"role": "customer", "text": turn.text}]
+        self._add_turns(session, text, turn.text, spoken)
         return turn
 
-    async def reply(self, session: PracticeSession, rep_text: str) -> CustomerTurn:
-        """The customer's answer: the LLM persona in LLM mode (scripted on any fault), else scripted."""
+    async def reply(self, session: PracticeSession, rep_text: str, spoken: bool = False) -> CustomerTurn:
+        """The customer's answer: the LLM persona in LLM mode (scripted on any fault), else scripted.
+
+        `spoken`: the text is a voice note's transcript; it is treated exactly like typed text and only
+        remembered so the score card can say which turns were spoken."""
         if session.mode != MODE_LLM or not self.llm_enabled:
-            return await asyncio.to_thread(self.reply_offline, session, rep_text)
+            return await asyncio.to_thread(self.reply_offline, session, rep_text, spoken)
         text = self._rep_text(session, rep_text)
         # Building a customer embeds every move and resolves citations (after a restart): never on the event loop.
         scripted = await asyncio.to_thread(self.customer, session.scenario_id)
@@ -198,7 +218,7 @@ class PracticeService:
         turn = await persona.respond(text, session.state, session.transcript, analysis)
         if turn.notice and turn.notice not in session.notices:
             session.notices.append(turn.notice)
-        session.transcript += [{"role": "rep", "text": text}, {"role": "customer", "text": turn.text}]
+        self._add_turns(session, text, turn.text, spoken)
         return turn
 
     def end_by_rep(self, session: PracticeSession) -> None:

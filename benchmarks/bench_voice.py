@@ -1,0 +1,199 @@
+"""Voice benchmark: how well and how fast voice notes are understood, and whether the answer survives.
+
+On the voice test set (tests/data/voice/, made by benchmarks/make_voice_clips.py from
+benchmarks/data/voice_sentences.jsonl, written by someone who had not read the code) it prints:
+
+* character error rate (CER) per clip and overall, by voice and by variant (target ≤ 10 %);
+  both sides are normalised the usual way first: punctuation and spaces removed, digits read
+  out as Chinese numerals (Whisper writes "92号", the sentence says "九十二号");
+* how many silent/noise-only clips were correctly "heard as nothing";
+* for the 20 spoken questions: the share whose offline (extractive, no LLM) answer cites the same
+  passage as the answer to the typed sentence (target ≥ 90 %), and how often either answer cites
+  the sentence's gold passage (`must_include`);
+* compute seconds per audio second (wall and CPU; target ≤ 0.3), model load time, memory.
+
+Not a test: figures, not assertions.
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bench_voice.py [--no-glossary] [--data-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.services import Services  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+VOICE = ROOT / "tests" / "data" / "voice"
+SENTENCES = ROOT / "benchmarks" / "data" / "voice_sentences.jsonl"
+DIGITS = "零一二三四五六七八九"
+_NOT_WORDS = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def read_number(digits: str) -> str:
+    """An integer as it is read in Mandarin: 92 → 九十二, 300 → 三百, 2024 → 二千零二十四 (good enough for CER)."""
+    n = int(digits)
+    if n == 0:
+        return "零"
+    if n >= 10000 or digits.startswith("0"):
+        return "".join(DIGITS[int(d)] for d in digits)
+    out, zero = "", False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        d, n = divmod(n, value)
+        if d:
+            if zero:
+                out += "零"
+            out += ("" if (value == 10 and d == 1 and not out) else DIGITS[d]) + unit
+            zero = False
+        elif out:
+            zero = True
+    return out
+
+
+def normalise(text: str) -> str:
+    """Both sides alike: numbers read out (98% → 百分之九十八, 0.8 → 零点八), 两 = 二, no punctuation."""
+    text = re.sub(r"(\d+(?:\.\d+)?)%", r"百分之\1", text)
+    text = re.sub(r"(\d+)\.(\d+)", lambda m: read_number(m.group(1)) + "点" + "".join(DIGITS[int(d)] for d in m.group(2)), text)
+    text = re.sub(r"\d+", lambda m: read_number(m.group(0)), text)
+    return _NOT_WORDS.sub("", text.replace("两", "二")).lower()
+
+
+def edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def passage(citation) -> tuple[str, str]:  # noqa: ANN001
+    return (citation.doc, citation.location)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-glossary", action="store_true", help="without the vocabulary.yaml glossary in the prompt")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where the knowledge index (and the joined model) live")
+    parser.add_argument("--show", action="store_true", help="print every transcript")
+    parser.add_argument("--speech-only", action="store_true", help="skip the answer comparison (no knowledge base)")
+    args = parser.parse_args()
+
+    base = Settings.load(env={})
+    settings = replace(base, data_dir=args.data_dir or base.data_dir, openai_base_url="", openai_api_key="", asr_base_url="")
+    services = Services.build(settings)
+    clips = [json.loads(line) for line in (VOICE / "manifest.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    sentences = {r["id"]: r for r in map(json.loads, SENTENCES.read_text(encoding="utf-8").splitlines()) if r}
+
+    # ---- speech: load, then every clip (before the knowledge base, so memory is the model's) ----
+    rss0 = rss_mb()
+    recognizer = services.speech
+    if args.no_glossary:
+        recognizer.base_terms = ()
+    started = time.perf_counter()
+    recognizer.load()
+    load_s = time.perf_counter() - started
+    rss_loaded = rss_mb()
+    from bot.coach.voice import listen
+
+    results = []
+    cpu0 = os.times()
+    for clip in clips:
+        data = (VOICE / clip["file"]).read_bytes()
+        heard = listen(recognizer, data)
+        results.append((clip, heard))
+    cpu1 = os.times()
+    rss_after = rss_mb()
+
+    errors = chars = 0
+    by: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    empty_ok = empty_total = 0
+    audio_s = sum(h.transcript.audio_s for _, h in results if h.transcript) + sum(c["seconds"] for c, h in results if not h.transcript)
+    compute_s = sum(h.transcript.compute_s for _, h in results if h.transcript)
+    print(f"{'clip':7} {'voice':7} {'variant':8} {'sec':>5} {'CER':>6}")
+    for clip, heard in results:
+        if clip["kind"] == "empty":
+            empty_total += 1
+            empty_ok += heard.transcript is None
+            print(f"{clip['id']:7} {'-':7} {clip['variant']:8} {clip['seconds']:5.1f}  heard: {heard.text or '(nothing)'}")
+            continue
+        ref, hyp = normalise(clip["text"]), normalise(heard.text)
+        e = edit_distance(ref, hyp)
+        errors += e
+        chars += len(ref)
+        for key in (f"voice={clip['voice']}", f"variant={clip['variant']}", f"kind={clip['kind']}"):
+            by[key][0] += e
+            by[key][1] += len(ref)
+        line = f"{clip['id']:7} {clip['voice']:7} {clip['variant']:8} {clip['seconds']:5.1f} {e / max(1, len(ref)):6.1%}"
+        print(line + (f"  {heard.text or '(' + heard.problem + ')'}" if args.show else ""))
+    print()
+    print(f"CER overall: {errors / chars:.1%} ({errors} errors in {chars} characters, {len(results) - empty_total} spoken clips)"
+          f"   target ≤ 10 %   glossary: {'off' if args.no_glossary else 'vocabulary.yaml'}")
+    for key in sorted(by):
+        e, n = by[key]
+        print(f"  {key:18} {e / n:6.1%}")
+    print(f"silence/noise clips heard as nothing: {empty_ok}/{empty_total}")
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    print(f"compute per audio second: {compute_s / audio_s:.2f} s wall (target ≤ 0.3), {cpu / audio_s:.2f} s CPU"
+          f" on {recognizer.threads} threads; {audio_s:.0f} s of audio; load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"model load: {load_s:.2f} s; memory: +{rss_loaded - rss0:.0f} MB loaded, peak RSS {rss_after:.0f} MB"
+          f" (process before loading {rss0:.0f} MB)")
+
+    if args.speech_only:
+        services.close()
+        return 0
+    # ---- answers: voice question vs typed question, offline extractive ----
+    knowledge = services.knowledge
+    if knowledge.is_empty():
+        print(f"\n索引为空，先导入资料到 {settings.data_dir} …", flush=True)
+        knowledge.ingest()
+    same = overlap = gold_typed = gold_voice = total = 0
+    print("\nvoice questions (offline answers): same top passage / any shared passage / gold passage typed, voice")
+    for clip, heard in results:
+        if clip["kind"] != "question":
+            continue
+        row = sentences[clip["sentence"]]
+        typed = asyncio.run(services.answers.answer(row["text"], None, "zh"))
+        spoken = asyncio.run(services.answers.answer(heard.text, None, "zh")) if heard.text else None
+        total += 1
+        t_top = passage(typed.citations[0]) if typed.citations else None
+        v_cites = [passage(c) for c in spoken.citations] if spoken else []
+        is_same = bool(t_top) and bool(v_cites) and v_cites[0] == t_top
+        shared = bool(set(v_cites) & {passage(c) for c in typed.citations})
+        g_t = any(row["must_include"] in c.text for c in typed.citations)
+        g_v = bool(spoken) and any(row["must_include"] in c.text for c in spoken.citations)
+        same += is_same
+        overlap += shared
+        gold_typed += g_t
+        gold_voice += g_v
+        print(f"  {clip['id']} {'=' if is_same else ('~' if shared else 'x')} gold typed {'✓' if g_t else '·'} voice {'✓' if g_v else '·'}"
+              + (f"  {heard.text}" if args.show else ""))
+    print(f"voice answer cites the same top passage as the typed one: {same}/{total} = {same / total:.0%} (target ≥ 90 %);"
+          f" shares a cited passage: {overlap}/{total} = {overlap / total:.0%}")
+    print(f"gold passage cited: typed {gold_typed}/{total}, voice {gold_voice}/{total}")
+    services.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
