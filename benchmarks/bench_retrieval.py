@@ -139,11 +139,13 @@ def print_fast_path_evidence(kb: KnowledgeBase, question_sets: list[list[EvalQue
     )
 
 
-def run_setups(holdout: bool) -> None:
+def run_setups(holdout: bool, only: list[str] | None = None) -> None:
     """The own-material table: each corpus alone and next to the shipped material, hints off and on."""
     sample_sets = [p for p in DEFAULT_SETS if p.is_file()]
     corpora = sorted(d for d in CORPORA_DIR.iterdir() if (d / "sources").is_dir()) if CORPORA_DIR.is_dir() else []
-    plans: list[tuple[str, Path | None, bool, bool, list[Path]]] = [
+    if only:
+        corpora = [d for d in corpora if d.name in only]
+    plans: list[tuple[str, Path | None, bool, bool, list[Path]]] = [] if only else [
         ("sample, hints off", None, True, False, sample_sets),
         ("sample, hints on", None, True, True, sample_sets),
     ]
@@ -194,9 +196,10 @@ def main() -> int:
     parser.add_argument("--questions", type=Path, nargs="+", default=[p for p in DEFAULT_SETS if p.is_file()])
     parser.add_argument("--setups-only", action="store_true", help="print only the own-material set-ups table")
     parser.add_argument("--holdout", action="store_true", help="include the held-out sets (measure once, at the end)")
+    parser.add_argument("--corpus", nargs="+", help="set-ups table: only these corpora (no sample rows)")
     args = parser.parse_args()
     if args.setups_only:
-        run_setups(args.holdout)
+        run_setups(args.holdout, args.corpus)
         print(f"peak RSS: {peak_rss_mb():.0f} MB")
         return 0
     missing = [p for p in args.questions if not p.is_file()]
