@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from bot.coach.answers.extractive import compared_terms, extractive_answer
-from bot.coach.answers.service import AnswerService
 from bot.coach.types import Turn
 from bot.llm.prompts import t
 from bot.retrieval.knowledge_base import KnowledgeBase
