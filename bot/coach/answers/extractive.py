@@ -73,6 +73,7 @@ class _Candidate:
     score: float = 0.0
     lexical: float = 0.0
     said: bool = False  # the previous reply already showed it
+    joke: bool = False  # the speaker says it was a joke (here or in the next sentence)
 
 
 @lru_cache(maxsize=8192)
@@ -121,13 +122,16 @@ def _candidates(
             if matches
             else [(hit.ordinal * 1000 + i, text, None, None) for i, text in enumerate(_split_now(hit.text))]
         )
-        for order, text, similarity, words in rows:
+        rows.sort(key=lambda row: row[0])
+        for j, (order, text, similarity, words) in enumerate(rows):
             key = re.sub(r"\W", "", text)
             if key in seen or not _usable(text):
                 continue
             seen.add(key)
             tokens = words if words else _tokens(text, tokeniser)
-            out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity))
+            # A joke may be taken back in the next sentence ("……开玩笑的，千万别学"): then it is one too.
+            joke = is_joke(text) or (j + 1 < len(rows) and is_joke(rows[j + 1][1][:20]))
+            out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity, joke=joke))
     return out
 
 
@@ -271,7 +275,7 @@ def _unfinished_list(text: str) -> bool:
 
 def _shown(c: _Candidate, text: str, lang: str) -> str:
     """A sentence as shown: a joke or a conversation is said to be one, not given as the rule."""
-    if is_joke(text):
+    if c.joke or is_joke(text):
         return t("answer.extractive_joke", lang) + text
     if _CONVERSATION.search(text):
         return t("answer.extractive_conversation", lang) + text
