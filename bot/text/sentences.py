@@ -248,7 +248,9 @@ def _join_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
                 nxt = _item_number(text[spans[i + 1][0]:spans[i + 1][1]])
                 if nxt == 1 or han_len(text[s:e]) < 20:
                     last = i + 1 if nxt != 1 else _list_end(text, spans, i + 1)
-            if spans[last][1] - s > 250:  # a list of long paragraphs: each item is a sentence of its own
+            joined = text[s : spans[last][1]]
+            # A list of long paragraphs, or a slide's items laid out with spaces: each item stands alone.
+            if len(joined) > 250 or re.search(rf"[{HAN}。]\s+[{HAN}]", joined.strip()):
                 last = i
             out.append((s, spans[last][1]))
             i = last + 1

@@ -102,6 +102,8 @@ def _usable(text: str) -> bool:
         return False
     if _BOILERPLATE.search(text) or _UNITLESS.search(text):
         return False
+    if any(text.count(a) != text.count(b) for a, b in ("（）", "“”", "【】", "《》")):
+        return False  # a typo in the source ("走出去“说“与……"): it would read as broken
     clauses = split_clauses(text, list_items=True)
     if sum(len(c) <= 2 for c in clauses) > 0.3 * len(clauses):  # a flattened slide: 经，济，关，系
         return False
