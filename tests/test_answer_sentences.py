@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from bot.coach.answers.extractive import compared_terms, extractive_answer
-from bot.coach.answers.service import AnswerService
 from bot.coach.types import Turn
 from bot.llm.prompts import t
 from bot.retrieval.knowledge_base import KnowledgeBase
@@ -115,6 +114,14 @@ def test_a_joke_is_kept_with_its_retraction_and_shown_as_one() -> None:
     assert check(answer.text, (text,)) == []
 
 
+def test_a_joke_taken_back_in_the_next_sentence_is_shown_as_one() -> None:
+    text = "当然了，你们要是想早点下岗，那也简单嘛，去给医生塞红包，保证你进货量蹭蹭往上涨。开玩笑的啊，这个千万别学。合规拜访要提前预约。"
+    hit = Hit("c1", "talk", "区域经理分享会", "第 2 段", text, 1.0)
+    answer = extractive_answer("怎么让进货量涨上去", SearchResult("q", [hit], True, 1.0))
+    line = next(line for line in answer.text.splitlines() if "塞红包" in line)
+    assert t("answer.extractive_joke", "zh") in line
+
+
 # ---- choosing what answers ------------------------------------------------------------
 def _hit(chunk_id: str, text: str, rank_score: float = 1.0) -> Hit:
     return Hit(chunk_id, "gift", "我给客户送了礼品", chunk_id, text, rank_score)
@@ -179,10 +186,9 @@ def test_an_index_without_stored_sentences_still_answers_and_is_backfilled(tmp_p
     kb.sentences.reset()
     question = "送礼之后要回访客户的收礼感受吗"
     result = kb.search(question, 3)
-    assert kb.answer_sentences(question, [h.chunk_id for h in result.hits]) == {}
-    import asyncio
-
-    answer = asyncio.run(AnswerService(kb, None, settings).answer(question))
+    stored = kb.answer_sentences(question, [h.chunk_id for h in result.hits])
+    assert stored == {}
+    answer = extractive_answer(question, result, sentences=stored, tokeniser=kb.tokeniser)  # split from the passages
     assert answer.grounded and "回访" in answer.text
     report = kb.ingest()
     assert report.backfilled == [doc_id] and report.chunks_written == 0

@@ -111,6 +111,11 @@ def test_retrieval_against_the_server_matches_the_embedded_store(
         embeddings = [list(map(float, e)) for e in data["embeddings"]]
         target.store.upsert(list(data["ids"]), embeddings, list(data["documents"]), [dict(m) for m in data["metadatas"]])
         assert target.store.count() == source.store.count()
+    for embedder in knowledge_base.sentences.embedders:  # and the display sentences with their vectors
+        source_store, target_store = knowledge_base.sentences.store(embedder), kb.sentences.store(embedder)
+        data = source_store._collection.get(include=["embeddings", "documents", "metadatas"])
+        embeddings = [list(map(float, e)) for e in data["embeddings"]]
+        target_store.upsert(list(data["ids"]), embeddings, list(data["documents"]), [dict(m) for m in data["metadatas"]])
     assert [s.doc_id for s in kb.sources()] == [s.doc_id for s in knowledge_base.sources()]
 
     questions = load_questions(QUESTIONS)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from bot.text.chars import HAN
+
 SENTENCE_ENDS = "。！？!?；;"
 # Pauses inside a sentence; a long sentence may be cut after them.
 PAUSES = "，,：:"
@@ -135,15 +137,15 @@ _CLOSERS = "）)】》”」"
 # A section number that titles what follows: "8.1 提升…", "4.1.1 客户分类" (a decimal such as 3.5吨 has no space).
 UNIT_CHARS = "吨元万亿千百个倍米升天年月日号次件箱条块斤辆人名家度分秒小时周"
 SECTION_NUMBER = re.compile(
-    r"(?<![\d.])\d{1,2}(?:\.\d{1,2}(?:\s+|(?=\.))|(?:\.\d{1,2}){2,3}\s*)(?=[\u4e00-\u9fff])"
-    rf"|(?<=[\u4e00-\u9fff])\d\.\d(?=[\u4e00-\u9fff]{{4}})(?![{UNIT_CHARS}])"
+    rf"(?<![\d.])\d{{1,2}}(?:\.\d{{1,2}}(?:\s+|(?=\.))|(?:\.\d{{1,2}}){{2,3}}\s*)(?=[{HAN}])"
+    rf"|(?<=[{HAN}])\d\.\d(?=[{HAN}]{{4}})(?![{UNIT_CHARS}])"
 )
 # A piece that cannot end a sentence: the thought goes on in the next piece.
 DANGLING_END = re.compile(
     r"(?:就是|因为|所以|但是|而且|并且|然后|如果|比如|例如|包括|即|还是|以及|或者|首先|其次|的话|就|和|与|及|或|把|被|"
     r"对|在|从|给|让|跟|向|要|得|第[一二三四五六七八九十]件事)[，,、：:\s]*$"
 )
-_SPACE_BREAK = re.compile(r"(?<=[\u4e00-\u9fff）)”！？。])[ \t\u3000]+(?=[\u4e00-\u9fff“（(])")
+_SPACE_BREAK = re.compile(rf"(?<=[{HAN}）)”！？。】])[ \t\u3000]+(?=[{HAN}“（(])")
 _INTRO_END = re.compile(r"[：:]\s*$")
 _ORDINALS = "一二三四五六七八九十"
 
@@ -185,7 +187,7 @@ def _boundaries(text: str) -> list[int]:
     for m in SECTION_NUMBER.finditer(text):
         cuts.add(m.start())
         # The heading runs from the number to a space, a glued list number or punctuation ("8.1 提升服务质量1机关…").
-        title = re.match(r"[\u4e00-\u9fff]{2,20}", text[m.end():])
+        title = re.match(rf"[{HAN}]{{2,20}}", text[m.end():])
         if title:
             end = m.end() + title.end()
             if end < len(text) and (text[end].isdigit() or text[end] in " \u3000"):
@@ -246,7 +248,9 @@ def _join_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
                 nxt = _item_number(text[spans[i + 1][0]:spans[i + 1][1]])
                 if nxt == 1 or han_len(text[s:e]) < 20:
                     last = i + 1 if nxt != 1 else _list_end(text, spans, i + 1)
-            if spans[last][1] - s > 250:  # a list of long paragraphs: each item is a sentence of its own
+            joined = text[s : spans[last][1]]
+            # A list of long paragraphs, or a slide's items laid out with spaces: each item stands alone.
+            if len(joined) > 250 or re.search(rf"[{HAN}。]\s+[{HAN}]", joined.strip()):
                 last = i
             out.append((s, spans[last][1]))
             i = last + 1
@@ -286,7 +290,7 @@ def _list_end(text: str, spans: list[tuple[int, int]], i: int) -> int:
 
 
 def han_len(text: str) -> int:
-    return len(re.findall(r"[\u4e00-\u9fff]", text))
+    return len(re.findall(rf"[{HAN}]", text))
 
 
 _INLINE_ITEM = re.compile(rf"([{_ORDINALS}])是|第([{_ORDINALS}])(?:[，,、是]|件事|点)|[（(]([1-9])[)）]")

@@ -73,6 +73,7 @@ class _Candidate:
     score: float = 0.0
     lexical: float = 0.0
     said: bool = False  # the previous reply already showed it
+    joke: bool = False  # the speaker says it was a joke (here or in the next sentence)
 
 
 @lru_cache(maxsize=8192)
@@ -101,6 +102,8 @@ def _usable(text: str) -> bool:
         return False
     if _BOILERPLATE.search(text) or _UNITLESS.search(text):
         return False
+    if any(text.count(a) != text.count(b) for a, b in ("（）", "“”", "【】", "《》")):
+        return False  # a typo in the source ("走出去“说“与……"): it would read as broken
     clauses = split_clauses(text, list_items=True)
     if sum(len(c) <= 2 for c in clauses) > 0.3 * len(clauses):  # a flattened slide: 经，济，关，系
         return False
@@ -121,13 +124,16 @@ def _candidates(
             if matches
             else [(hit.ordinal * 1000 + i, text, None, None) for i, text in enumerate(_split_now(hit.text))]
         )
-        for order, text, similarity, words in rows:
+        rows.sort(key=lambda row: row[0])
+        for j, (order, text, similarity, words) in enumerate(rows):
             key = re.sub(r"\W", "", text)
             if key in seen or not _usable(text):
                 continue
             seen.add(key)
             tokens = words if words else _tokens(text, tokeniser)
-            out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity))
+            # A joke may be taken back in the next sentence ("……开玩笑的，千万别学"): then it is one too.
+            joke = is_joke(text) or (j + 1 < len(rows) and is_joke(rows[j + 1][1][:20]))
+            out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity, joke=joke))
     return out
 
 
@@ -271,7 +277,7 @@ def _unfinished_list(text: str) -> bool:
 
 def _shown(c: _Candidate, text: str, lang: str) -> str:
     """A sentence as shown: a joke or a conversation is said to be one, not given as the rule."""
-    if is_joke(text):
+    if c.joke or is_joke(text):
         return t("answer.extractive_joke", lang) + text
     if _CONVERSATION.search(text):
         return t("answer.extractive_conversation", lang) + text
