@@ -107,6 +107,7 @@ class Beat:
     improper: bool = False
     guarded: Guarded | None = None
     negatives: tuple[str, ...] = ()  # near misses that are not this move (`not:` in the file)
+    label: str = ""  # what the move does, in a manager's words (shown on the card)
 
     @property
     def examples(self) -> tuple[str, ...]:

@@ -341,6 +341,7 @@ def _parse_beats(f: Fields, data: dict) -> tuple[Beat, ...]:
             improper=f.flag(raw, "improper", where),
             guarded=guarded,
             negatives=f.texts(raw, "not", where, min_items=0),
+            label=f.text(raw, "label", where, required=False),
         )
         if beat.bad and not beat.cues:
             raise f.fail(f"{where}.cues", "会让客户反感的动作（resistance 为正或 improper）必须写线索词，否则无法可靠识别", raw)

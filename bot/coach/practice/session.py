@@ -112,7 +112,7 @@ class PracticeService:
         self.llm = llm
         self.prompts_dir = prompts_dir
         self.max_turn_chars = max_turn_chars
-        self.scorer = OfflineScorer(vectors)
+        self.scorer = OfflineScorer(vectors, rules=catalog.acts, red_lines=catalog.red_lines)
         self._customers: dict[str, ScriptedCustomer] = {}
         # The role-play prompts are read per turn through the prompt library (re-read on edit).
         self.prompts = library_for(prompts_dir) if prompts_dir is not None else None
