@@ -70,8 +70,9 @@ def measure(service: PracticeService, scripts: list[dict], verbose: bool) -> Non
     recognise = getattr(service.scorer, "acts", None)
     for item in scripts:
         turns = [t["text"] for t in item["turns"]]
-        session, card = service.play(item["scenario"], turns)
-        item["score"] = card.total
+        session, _ = service.play(item["scenario"], turns)
+        # the score is of every line the rep wrote (a customer who left early does not hide a red line)
+        item["score"] = service.scorer.score(service.scenario(item["scenario"]), turns).total
         item["outcome"] = session.state.outcome
         # customer replies: does each follow from what the rep (per the labels) did?
         customer_lines = [t["text"] for t in session.transcript if t["role"] == "customer"]

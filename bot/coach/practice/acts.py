@@ -192,13 +192,12 @@ def find_red_lines(text: str, red_lines: tuple[RedLine, ...], polarity: Polarity
 
 
 def _negated_at(sentence: str, match: re.Match[str], polarity: Polarity) -> bool:
-    """The clause holding the match is negated (outside the matched words themselves)."""
+    """The clause holding the match is negated ("品名金额都不能改"); words like 不走账 are not negations (acts.yaml)."""
     start = match.start()
     pos = 0
     for clause in re.split(r"(?<=[，,；;：:])", sentence):
         if pos <= start < pos + len(clause):
-            rest = clause[: start - pos] + "＿" + clause[match.end() - pos :]
-            return polarity.negated(rest)
+            return polarity.negated(clause)
         pos += len(clause)
     return False
 

@@ -146,9 +146,12 @@ class PracticeService:
         if scenario_id not in self._customers:
             scenario = self.scenario(scenario_id)
             # One batch for all reference texts of the scenario instead of one embedder call per beat.
-            refs = [m for b in scenario.beats for m in b.moves] + [c.example for c in scenario.rubric]
+            refs = [m for b in scenario.beats for m in b.moves + b.negatives] + [c.example for c in scenario.rubric]
+            refs += list(self.catalog.acts.smalltalk)
             self.vectors.passages([strip_address(t) for t in refs])
-            self._customers[scenario_id] = ScriptedCustomer(scenario, self.vectors)
+            self._customers[scenario_id] = ScriptedCustomer(
+                scenario, self.vectors, rules=self.catalog.acts, red_lines=self.catalog.red_lines
+            )
         return self._customers[scenario_id]
 
     @property
