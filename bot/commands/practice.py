@@ -68,7 +68,11 @@ async def _run(args: argparse.Namespace, settings: Settings, services: Services,
             print(json.dumps({"scenario_id": session.scenario_id, "total": None, "turns": 0}, ensure_ascii=False), file=out)
         return 0
     if args.json:
-        print(json.dumps(card.as_dict(), ensure_ascii=False, indent=2), file=out)
+        data = card.as_dict()
+        if not card.acts:  # a card made without recognition (e.g. an old one): recognise now, the report is per turn
+            scenario = practice.scenario(session.scenario_id)
+            data["acts"] = [a.as_dict() for a in practice.scorer.acts(scenario, session.rep_turns)]
+        print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
     else:
         print("\n" + card_text(card, lang), file=out)
     return 0

@@ -150,6 +150,7 @@ class ScoreCard:
             "notice": self.notice,
             "compliance_failed": self.compliance_failed,
             "red_lines": [r.as_dict() for r in self.red_lines],
+            "acts": [a.as_dict() for a in self.acts],  # per rep turn: what was recognised (testable)
             "criteria": [c.as_dict() for c in self.criteria],
             "improvements": [
                 {
@@ -350,6 +351,28 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s，,。.！!？?；;：:、“”\"'‘’（）()…—-]+", "", text)
 
 
+_SPEAKER = re.compile(r"^\s*(?:销售员|业务员|销售|我|rep|Rep|客户经理)\s*[：:]\s*")
+
+
+def rep_words(quote: str, rep_turns: list[str]) -> str:
+    """What is verifiably the rep's in a quote: speaker label and quotation marks dropped, else the longest verbatim run.
+
+    A small model writes "销售员说：我们是国企，……"; the words after the label are the rep's.
+    """
+    q = _SPEAKER.sub("", re.sub(r"^\s*(?:销售员|业务员)说\s*", "销售员：", quote.strip()))
+    q = q.strip().strip("“”\"'‘’「」『』").strip()
+    said = "".join(rep_turns)
+    if q and q in said:
+        return q
+    best = ""
+    for i in range(len(q)):  # the longest run of the quote that the rep really said
+        j = i + len(best) + 1
+        while j <= len(q) and q[i:j] in said:
+            best = q[i:j] if j - i > len(best) else best
+            j += 1
+    return best if len(_norm(best)) >= 6 else q
+
+
 def parse_evaluation(text: str, scenario: Scenario, rep_turns: list[str]) -> list[dict[str, Any]]:
     """Validate the evaluator's JSON against the rubric and the rep's actual words."""
     raw = text.strip()
@@ -380,6 +403,8 @@ def parse_evaluation(text: str, scenario: Scenario, rep_turns: list[str]) -> lis
         evidence = item.get("evidence", [])
         if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
             raise EvaluationError(f"{where}.evidence 必须是字符串列表")
+        evidence = [rep_words(q, rep_turns) for q in evidence]
+        item["evidence"] = evidence
         for quote in evidence:
             if not _norm(quote) or _norm(quote) not in said:
                 raise EvaluationError(f"{where}.evidence 里的“{quote}”不是销售员的原话；只能逐字引用销售员说过的话")
@@ -452,7 +477,8 @@ class LLMEvaluator:
                 try:
                     reply = await self.llm.complete(messages, max_tokens=1800, temperature=0.1, json_object=True)
                     items = parse_evaluation(reply.text, scenario, rep_turns)
-                    return self._card(scenario, items, outcome, len(rep_turns))
+                    turn_acts = await asyncio.to_thread(self.fallback.acts, scenario, rep_turns)
+                    return self._card(scenario, items, outcome, len(rep_turns), turn_acts)
                 except EvaluationError as exc:
                     log.warning("evaluator JSON rejected (attempt %d): %s", attempt + 1, exc)
                     messages = messages + [
@@ -465,7 +491,11 @@ class LLMEvaluator:
             log.error("evaluator prompt unusable, scoring offline: %s", exc)
         return await asyncio.to_thread(self.fallback.score, scenario, rep_turns, outcome, "llm_eval_fallback")
 
-    def _card(self, scenario: Scenario, items: list[dict[str, Any]], outcome: str, turns: int) -> ScoreCard:
+    def _card(
+        self, scenario: Scenario, items: list[dict[str, Any]], outcome: str, turns: int, turn_acts: list[TurnActs] | None = None
+    ) -> ScoreCard:
+        """The model's card with the red-line cap applied in code from the recognised acts, never left to the model."""
+        turn_acts = turn_acts or []
         results: list[CriterionResult] = []
         for criterion, item in zip(scenario.rubric, items):
             refs = item.get("sources") or list(range(1, len(criterion.sources) + 1))
@@ -485,4 +515,6 @@ class LLMEvaluator:
                     info=criterion.info,
                 )
             )
-        return make_card(scenario, results, outcome, MODE_LLM, turns)
+        hits = [h for t in turn_acts for h in t.red_lines]
+        return make_card(scenario, results, outcome, MODE_LLM, turns, red_lines=red_line_results(hits, self.fallback.red_lines),
+                         acts=turn_acts, cap=self.fallback.params.red_line_cap)
