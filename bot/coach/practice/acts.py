@@ -126,7 +126,7 @@ class Polarity:
     def is_question(self, text: str) -> bool:
         """A real question, not a tag after a proposal ("周四我带方案过来，您看行吗？")."""
         body = text.strip()
-        if not body:
+        if not body or any(w in body for w in self.rules.proposals):
             return False
         clauses = split_clauses(body)
         if len(clauses) > 1 and any(clauses[-1].strip("？?！!。 ") == tag for tag in self.rules.tag_questions):
@@ -153,14 +153,18 @@ class Polarity:
         asking = sum(any(self.is_question(s) for s in sentences(e)) or e.rstrip().endswith(("吧", "吗")) for e in examples)
         return asking * 3 >= len(examples)
 
-    def of(self, sentence: str, example: str, *, asking_move: bool = False) -> str:
+    def negated_by_nature(self, examples: tuple[str, ...]) -> bool:
+        """A move that is itself a refusal ("返点我做不了"): most of its examples are negated."""
+        return bool(examples) and sum(self.negated(e) for e in examples) * 2 > len(examples)
+
+    def of(self, sentence: str, example: str = "", *, asking_move: bool = False, negated_move: bool | None = None) -> str:
         """The polarity of `sentence` for a move, read against the move's closest example.
 
         A move that is itself a refusal ("返点我做不了") is refused by conceding it
         ("也不是不能商量"); a move that is itself a question (asking for details) is
         made by asking.
         """
-        example_negated = self.negated(example)
+        example_negated = self.negated(example) if negated_move is None else negated_move
         if self.negated(sentence) != example_negated or (example_negated and self.concedes(sentence)):
             return REFUSED
         if self.is_question(sentence) and not asking_move:
@@ -224,6 +228,7 @@ class ActRecogniser:
         self.polarity = Polarity(rules)
         self.beats = list(scenario.beats)
         self._asking = [self.polarity.asks_by_nature(b.examples) for b in self.beats]
+        self._negated = [self.polarity.negated_by_nature(b.examples) for b in self.beats]
         self._examples: list[tuple[int, str, bool]] = []  # (beat index, text, is a near miss)
         for i, beat in enumerate(self.beats):
             self._examples += [(i, m, False) for m in beat.examples]
@@ -291,7 +296,7 @@ class ActRecogniser:
         if score < p.threshold or score < chatter + p.over_chatter:
             return None
         beat = self.beats[i]
-        return Act(beat.id, self.polarity.of(piece, self._examples[j][1], asking_move=self._asking[i]), piece, turn, round(score, 4))
+        return Act(beat.id, self.polarity.of(piece, self._examples[j][1], asking_move=self._asking[i], negated_move=self._negated[i]), piece, turn, round(score, 4))
 
     def recognise_all(self, turns: list[str]) -> list[TurnActs]:
         return [self.recognise(text, n) for n, text in enumerate(turns, start=1)]

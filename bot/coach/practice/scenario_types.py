@@ -201,6 +201,7 @@ class ActRules:
     not_negation: tuple[str, ...] = ()
     asks: tuple[str, ...] = ()
     tag_questions: tuple[str, ...] = ()
+    proposals: tuple[str, ...] = ()
     vague: tuple[str, ...] = ()
     specifics: tuple[re.Pattern[str], ...] = ()
     smalltalk: tuple[str, ...] = ()

@@ -103,6 +103,7 @@ def load_act_rules(scenarios_dir: Path) -> ActRules:
         not_negation=f.texts(pol, "not_negation", "polarity", min_items=0),
         asks=f.texts(pol, "asks", "polarity"),
         tag_questions=f.texts(pol, "tag_questions", "polarity", min_items=0),
+        proposals=f.texts(pol, "proposals", "polarity", min_items=0),
         vague=f.texts(pol, "vague", "polarity", min_items=0),
         specifics=_patterns(f, pol, "specifics", "polarity"),
         smalltalk=f.texts(data, "smalltalk", "", min_items=0),
