@@ -97,7 +97,8 @@ def test_penalties_name_what_the_rep_said(played: list[dict]) -> None:
     item = next(p for p in played if p["scenario"] == "kickback-purchaser" and p["level"] == "poor" and "返" in "".join(p["turns"]))
     compliance = next(c for c in item["card"].criteria if c.criterion_id == "compliance")
     assert compliance.pct == 0
-    assert any("要避免" in m and "返您二十" in m for m in compliance.missing)
+    said = item["session"].rep_turns  # the customer may leave before the rep's later lines
+    assert any("要避免" in m and any(turn in m for turn in said) for m in compliance.missing)
     assert item["session"].state.outcome == "walked_away"
 
 

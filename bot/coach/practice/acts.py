@@ -6,9 +6,8 @@ contains none of them. So each sentence is matched to the move it is closest to
 (e5 cosine against the move's examples in the scenario file, with its near
 misses `not:` and plain chatter from acts.yaml as competitors), then read for
 how it was made: did it, refused or negated it, only asked about it, or
-promised it vaguely (word lists in acts.yaml, negation counted so that a double
-negative cancels and a move whose examples are themselves negated — "返点我做不了"
-— keeps its sense). Red lines (red_lines.yaml) are patterns checked in every
+promised it vaguely (word lists in acts.yaml; a move marked `refusal: true` —
+"返点我做不了" — is made by negating and undone by conceding). Red lines (red_lines.yaml) are patterns checked in every
 scenario; a negated clause ("我们严禁打到个人账户") or a question does not count.
 
 The customer and the scorer both read these acts, and `salescoach practice ID
@@ -153,10 +152,6 @@ class Polarity:
         asking = sum(any(self.is_question(s) for s in sentences(e)) or e.rstrip().endswith(("吧", "吗")) for e in examples)
         return asking * 3 >= len(examples)
 
-    def negated_by_nature(self, examples: tuple[str, ...]) -> bool:
-        """A move that is itself a refusal ("返点我做不了"): most of its examples are negated."""
-        return bool(examples) and sum(self.negated(e) for e in examples) * 2 > len(examples)
-
     def of(self, sentence: str, example: str = "", *, asking_move: bool = False, negated_move: bool | None = None) -> str:
         """The polarity of `sentence` for a move, read against the move's closest example.
 
@@ -228,7 +223,7 @@ class ActRecogniser:
         self.polarity = Polarity(rules)
         self.beats = list(scenario.beats)
         self._asking = [self.polarity.asks_by_nature(b.examples) for b in self.beats]
-        self._negated = [self.polarity.negated_by_nature(b.examples) for b in self.beats]
+        self._negated = [b.refusal for b in self.beats]
         self._examples: list[tuple[int, str, bool]] = []  # (beat index, text, is a near miss)
         for i, beat in enumerate(self.beats):
             self._examples += [(i, m, False) for m in beat.examples]

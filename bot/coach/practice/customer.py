@@ -324,10 +324,33 @@ class ScriptedCustomer:
 # ---------------------------------------------------------------- LLM customer
 
 
-def persona_values(scenario: Scenario, state: CustomerState) -> dict[str, object]:
+def acts_text(scenario: Scenario, analysis: TurnAnalysis | None) -> str:
+    """The recognised acts of this turn as the persona prompt lists them (a weak model stays on track)."""
+    if analysis is None or analysis.acts is None or not (analysis.acts.acts or analysis.acts.red_lines):
+        return "（没有识别到具体动作：他没回应你的顾虑）"
+    beats = {b.id: b for b in scenario.beats}
+    how = {DID: "做了", VAGUE: "含糊地答应", REFUSED: "拒绝了", "asked": "只是问了问"}
+    lines = [f"- {how.get(a.polarity, a.polarity)}：{beats[a.move].label or beats[a.move].examples[0]}（原话：“{a.evidence}”）"
+             for a in analysis.acts.acts if a.move in beats]
+    lines += [f"- 不当提议（违规）：“{h.evidence}”" for h in analysis.acts.red_lines]
+    return "\n".join(lines)
+
+
+def open_concerns(scenario: Scenario, state: CustomerState) -> str:
+    """The customer's concerns while the goal moves are not all made yet."""
+    goals = [b for b in scenario.beats if b.goal and b.id not in state.hits]
+    if not goals:
+        return "（基本放心了）"
+    return "\n".join(f"- {c}" for c in scenario.persona.concerns)
+
+
+def persona_values(scenario: Scenario, state: CustomerState, analysis: TurnAnalysis | None = None) -> dict[str, object]:
     """The values of the persona prompt's placeholders for this scenario and hidden state."""
     p = scenario.persona
     return {
+        "acts": acts_text(scenario, analysis),
+        "open_concerns": open_concerns(scenario, state),
+        "rep_time": state.time or (analysis.time if analysis else "") or "（没提）",
         "name": p.name,
         "role": p.role,
         "company": p.company,
@@ -343,9 +366,9 @@ def persona_values(scenario: Scenario, state: CustomerState) -> dict[str, object
     }
 
 
-def persona_prompt(prompts: PromptLibrary, scenario: Scenario, state: CustomerState) -> str:
+def persona_prompt(prompts: PromptLibrary, scenario: Scenario, state: CustomerState, analysis: TurnAnalysis | None = None) -> str:
     """The customer persona prompt, filled; raises PromptFileError when the file cannot be read."""
-    return prompts.render(CUSTOMER_PROMPT, **persona_values(scenario, state))
+    return prompts.render(CUSTOMER_PROMPT, **persona_values(scenario, state, analysis))
 
 
 @dataclass(frozen=True)
@@ -400,7 +423,7 @@ class LLMCustomer:
         scripted_line, delta, events = self.scripted.react(analysis, state)
         try:
             # Rendered inside the fallback: a broken prompt file costs the LLM turn, not the practice.
-            system = await asyncio.to_thread(persona_prompt, self.prompts, self.scripted.scenario, state)
+            system = await asyncio.to_thread(persona_prompt, self.prompts, self.scripted.scenario, state, analysis)
             messages = [{"role": "system", "content": system}]
             for item in transcript:
                 role = "assistant" if item["role"] == "customer" else "user"
@@ -413,6 +436,8 @@ class LLMCustomer:
             self.scripted.apply(state, delta, events)
             turn = self.scripted.close_turn(state, scripted_line, events)
             return CustomerTurn(turn.text, turn.ended, turn.outcome, turn.resistance, turn.events, notice="llm_fallback")
+        # a time the rep never proposed is replaced by the rep's own (or "到时候"), as in the scripted customer
+        parsed = LLMCustomerReply(self.scripted.with_time(parsed.reply, state), parsed.trust_delta, parsed.walk_away)
         combined = delta - parsed.trust_delta * self.LLM_WEIGHT
         self.scripted.apply(state, combined, events + [f"llm:{parsed.trust_delta:+d}"])
         walk = parsed.walk_away and state.resistance >= self.WALK_AWAY_FLOOR

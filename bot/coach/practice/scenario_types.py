@@ -108,6 +108,7 @@ class Beat:
     guarded: Guarded | None = None
     negatives: tuple[str, ...] = ()  # near misses that are not this move (`not:` in the file)
     label: str = ""  # what the move does, in a manager's words (shown on the card)
+    refusal: bool = False  # the move is itself a refusal ("返点我做不了"): negation does not undo it, conceding does
 
     @property
     def examples(self) -> tuple[str, ...]:

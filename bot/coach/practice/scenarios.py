@@ -343,6 +343,7 @@ def _parse_beats(f: Fields, data: dict) -> tuple[Beat, ...]:
             guarded=guarded,
             negatives=f.texts(raw, "not", where, min_items=0),
             label=f.text(raw, "label", where, required=False),
+            refusal=f.flag(raw, "refusal", where),
         )
         if beat.bad and not beat.cues:
             raise f.fail(f"{where}.cues", "会让客户反感的动作（resistance 为正或 improper）必须写线索词，否则无法可靠识别", raw)

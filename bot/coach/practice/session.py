@@ -58,6 +58,10 @@ class PracticeSession:
     transcript: list[dict[str, str]] = field(default_factory=list)  # {"role": "customer"|"rep", "text": …}
     started_at: str = ""
     notices: list[str] = field(default_factory=list)
+    llm_steps: dict[str, int] = field(default_factory=dict)  # "customer"/"customer_fallback"/"evaluator"/… counts
+
+    def count(self, step: str) -> None:
+        self.llm_steps[step] = self.llm_steps.get(step, 0) + 1
 
     @property
     def ended(self) -> bool:
@@ -76,6 +80,7 @@ class PracticeSession:
             "transcript": [dict(t) for t in self.transcript],
             "started_at": self.started_at,
             "notices": list(self.notices),
+            "llm_steps": dict(self.llm_steps),
         }
 
     @classmethod
@@ -89,6 +94,7 @@ class PracticeSession:
             transcript=[{"role": str(t["role"]), "text": str(t["text"])} for t in data.get("transcript", [])],
             started_at=str(data.get("started_at", "")),
             notices=[str(n) for n in data.get("notices", [])],
+            llm_steps={str(k): int(v) for k, v in (data.get("llm_steps") or {}).items()},
         )
 
 
@@ -199,6 +205,9 @@ class PracticeService:
         analysis = await asyncio.to_thread(scripted.analyse, text)
         persona = LLMCustomer(scripted, self.llm, self.prompts)
         turn = await persona.respond(text, session.state, session.transcript, analysis)
+        session.count("customer")
+        if turn.notice:
+            session.count("customer_fallback")
         if turn.notice and turn.notice not in session.notices:
             session.notices.append(turn.notice)
         session.transcript += [{"role": "rep", "text": text}, {"role": "customer", "text": turn.text}]
@@ -221,7 +230,11 @@ class PracticeService:
         scenario = await asyncio.to_thread(self.scenario, session.scenario_id)  # may resolve citations
         if session.mode == MODE_LLM and self.llm_enabled and session.rep_turns:
             evaluator = LLMEvaluator(self.llm, self.prompts, self.scorer)
-            return await evaluator.evaluate(scenario, session.transcript, session.state.outcome)
+            card = await evaluator.evaluate(scenario, session.transcript, session.state.outcome)
+            session.count("evaluator")
+            if card.notice == "llm_eval_fallback":
+                session.count("evaluator_fallback")
+            return card
         return await asyncio.to_thread(self.scorer.score, scenario, session.rep_turns, session.state.outcome)
 
     def play(self, scenario_id: str, rep_turns: list[str]) -> tuple[PracticeSession, ScoreCard]:
