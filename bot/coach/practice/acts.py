@@ -230,22 +230,7 @@ class ActRecogniser:
             self._examples += [(i, m, True) for m in beat.negatives]
 
     def pieces(self, text: str) -> list[str]:
-        """The sentences of a turn; very short ones ("好的。") join the next."""
-        out: list[str] = []
-        carry = ""
-        for s in sentences(text, trim=True):
-            s = carry + s
-            if len(s.strip("，。！？!?,. ")) < self.params.min_chars:
-                carry = s
-                continue
-            out.append(s.strip())
-            carry = ""
-        if carry.strip():
-            if out:
-                out[-1] += carry
-            else:
-                out.append(carry.strip())
-        return out or [text.strip()]
+        return sentence_pieces(text, self.params.min_chars)
 
     def recognise(self, text: str, turn: int = 1) -> TurnActs:
         """The acts and red lines of one rep turn."""
@@ -295,6 +280,25 @@ class ActRecogniser:
 
     def recognise_all(self, turns: list[str]) -> list[TurnActs]:
         return [self.recognise(text, n) for n, text in enumerate(turns, start=1)]
+
+
+def sentence_pieces(text: str, min_chars: int = 4) -> list[str]:
+    """The sentences of a turn, the unit an act is recognised in; very short ones ("好的。") join the next."""
+    out: list[str] = []
+    carry = ""
+    for s in sentences(text, trim=True):
+        s = carry + s
+        if len(s.strip("，。！？!?,. ")) < min_chars:
+            carry = s
+            continue
+        out.append(s.strip())
+        carry = ""
+    if carry.strip():
+        if out:
+            out[-1] += carry
+        else:
+            out.append(carry.strip())
+    return out or [text.strip()]
 
 
 def _has_cue(text: str, beat: Beat) -> bool:
