@@ -11,7 +11,7 @@ import yaml
 from bot.coach.practice.cues import find_cues, has_cue
 from bot.coach.practice.session import PracticeService
 from bot.coach.practice.scenarios import knowledge_resolver, load_catalog
-from bot.coach.practice.scoring import EvaluationError, _sentences, parse_evaluation
+from bot.coach.practice.scoring import EvaluationError, parse_evaluation
 from bot.coach.practice.semantic import TextVectors, strip_address
 from bot.settings import PROJECT_ROOT
 
@@ -33,7 +33,7 @@ def practice(knowledge_base) -> PracticeService:
     vectors = TextVectors(knowledge_base.embedder)
     # One batch for every rep line of the calibration set (the embedder is the slow part).
     lines = [line for item in load_calibration() for line in item["turns"]]
-    vectors.queries([strip_address(t) for t in _sentences(lines)])
+    vectors.queries([strip_address(t) for t in lines])
     return PracticeService(catalog, vectors, resolver=knowledge_resolver(knowledge_base))
 
 
@@ -97,7 +97,8 @@ def test_penalties_name_what_the_rep_said(played: list[dict]) -> None:
     item = next(p for p in played if p["scenario"] == "kickback-purchaser" and p["level"] == "poor" and "返" in "".join(p["turns"]))
     compliance = next(c for c in item["card"].criteria if c.criterion_id == "compliance")
     assert compliance.pct == 0
-    assert any("要避免" in m and "返您二十" in m for m in compliance.missing)
+    said = item["session"].rep_turns  # the customer may leave before the rep's later lines
+    assert any("要避免" in m and any(turn in m for turn in said) for m in compliance.missing)
     assert item["session"].state.outcome == "walked_away"
 
 

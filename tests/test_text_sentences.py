@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.coach.answers.extractive import point_sentences
 from bot.coach.practice.cues import find_cues
-from bot.coach.practice.scoring import _sentences
+from bot.coach.practice.acts import sentence_pieces
 from bot.text.sentences import cut_long, sentences, split_clauses, split_sentences
 from bot.tokens import count_tokens
 
@@ -57,10 +57,10 @@ def test_a_decimal_point_does_not_end_a_clause_but_a_full_stop_does() -> None:
 
 
 def test_callers_share_the_rules() -> None:
-    # The answer's points, the scorer's pieces and the cue clauses all end where a sentence ends.
+    # The answer's points, the act recogniser's pieces and the cue clauses all end where a sentence ends.
     assert point_sentences("先回访。\n再送礼物！") == ["先回访。", "再送礼物！"]
-    assert _sentences(["您好，我是小王。今天来给您送检测报告；您看一下"]) == [
-        "您好，我是小王。今天来给您送检测报告；您看一下", "您好，我是小王", "今天来给您送检测报告",
+    assert sentence_pieces("您好，我是小王。今天来给您送检测报告；您看一下。好的。") == [
+        "您好，我是小王。", "今天来给您送检测报告；", "您看一下。好的。",
     ]
     [hit] = find_cues(["返点、购物卡这些我做不了。我们走正规的促销政策"], ["促销政策"])
     assert hit.clause == "我们走正规的促销政策"

@@ -87,7 +87,13 @@ async def _run(args: argparse.Namespace, settings: Settings, services: Services,
             print(json.dumps({"scenario_id": session.scenario_id, "total": None, "turns": 0}, ensure_ascii=False), file=out)
         return 0
     if args.json:
-        print(json.dumps({**card.as_dict(), "spoken_turns": session.spoken}, ensure_ascii=False, indent=2), file=out)
+        data = {**card.as_dict(), "spoken_turns": session.spoken}
+        if not card.acts:  # a card made without recognition (e.g. an old one): recognise now, the report is per turn
+            scenario = practice.scenario(session.scenario_id)
+            data["acts"] = [a.as_dict() for a in practice.scorer.acts(scenario, session.rep_turns)]
+        if session.llm_steps:  # how often each LLM step fell back to the offline one
+            data["llm_steps"] = dict(session.llm_steps)
+        print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
     else:
         print("\n" + card_text(card, lang), file=out)
     return 0
@@ -155,6 +161,8 @@ async def converse(
         return None
     card = await practice.finish(session)
     print(outcome_text(session.state.outcome, lang), file=out)
+    if session.state.compliance_failed:
+        print(t("practice.notice_compliance_failed", lang), file=out)
     for notice in session.notices:
         print(t(f"practice.notice_{notice}", lang), file=out)
     return card

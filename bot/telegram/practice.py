@@ -163,6 +163,8 @@ def customer_part(scenario: Scenario, text: str, lang: str) -> Part:
 def card_parts(card: ScoreCard, lang: str, session: PracticeSession) -> list[Part]:
     lines = [outcome_text(session.state.outcome, lang)]
     lines += [t(f"practice.notice_{n}", lang) for n in session.notices]
+    if session.state.compliance_failed:
+        lines.append(t("practice.notice_compliance_failed", lang))
     lines.append(spoken_turns_text(session.spoken, lang))
     head = "\n".join(x for x in lines if x)
     plain = f"{head}\n\n{card_text(card, lang)}"

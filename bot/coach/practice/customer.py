@@ -23,8 +23,9 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.coach.practice.acts import DID, REFUSED, VAGUE, ActRecogniser, TurnActs
 from bot.coach.practice.cues import find_cues
-from bot.coach.practice.scenarios import Beat, Scenario
+from bot.coach.practice.scenarios import ActRules, Beat, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
 from bot.llm.prompts import PromptFileError, PromptLibrary
 
@@ -62,6 +63,9 @@ class CustomerState:
     ended: bool = False
     outcome: str = ""
     events: list[str] = field(default_factory=list)  # per rep turn: "beat:<id>", "improper", "pushed", "ignored", …
+    red_lines: list[str] = field(default_factory=list)  # red lines the rep crossed: the session fails on compliance
+    time: str = ""  # the last time or date the rep proposed; the customer never names another
+    last_line: str = ""  # the customer's last line (did the customer ask something?)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,7 +80,14 @@ class CustomerState:
             ended=bool(data.get("ended", False)),
             outcome=str(data.get("outcome", "")),
             events=list(data.get("events", [])),
+            red_lines=list(data.get("red_lines", [])),
+            time=str(data.get("time", "")),
+            last_line=str(data.get("last_line", "")),
         )
+
+    @property
+    def compliance_failed(self) -> bool:
+        return bool(self.red_lines)
 
 
 @dataclass(frozen=True)
@@ -87,10 +98,14 @@ class TurnAnalysis:
     bad: list[Beat]
     improper: bool
     pushed: bool
+    refused: list[Beat] = field(default_factory=list)  # good moves the rep refused ("化验要花钱，您自己去做")
+    red_lines: list[str] = field(default_factory=list)
+    time: str = ""  # a time or date the rep named in this turn
+    acts: TurnActs | None = None
 
     @property
     def matched_any(self) -> bool:
-        return bool(self.good or self.bad or self.improper or self.pushed)
+        return bool(self.good or self.bad or self.improper or self.pushed or self.refused)
 
 
 @dataclass(frozen=True)
@@ -116,37 +131,73 @@ def join_lines(first: str, second: str) -> str:
 class ScriptedCustomer:
     """The offline customer of one scenario."""
 
-    def __init__(self, scenario: Scenario, vectors: TextVectors, params: MatchParams | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        vectors: TextVectors,
+        params: MatchParams | None = None,
+        rules: ActRules | None = None,
+        red_lines: tuple[RedLine, ...] = (),
+    ) -> None:
         self.scenario = scenario
         self.vectors = vectors
         self.params = params or MatchParams()
+        self.rules = rules or ActRules()
+        self.recogniser = ActRecogniser(scenario, vectors, self.rules, red_lines)
 
     def new_state(self) -> CustomerState:
-        return CustomerState(resistance=float(self.scenario.persona.resistance))
+        return CustomerState(resistance=float(self.scenario.persona.resistance), last_line=self.scenario.opening)
 
     # ---- reading the rep ------------------------------------------------
     def analyse(self, rep_text: str) -> TurnAnalysis:
+        """What the rep did, from the recognised acts: the customer reacts to nothing else."""
         s = self.scenario
-        improper = bool(find_cues([rep_text], s.signals.improper_cues, risky=True))
-        pushed = bool(find_cues([rep_text], s.signals.push_cues, risky=True))
-        bad = [b for b in s.beats if b.bad and find_cues([rep_text], b.cues, risky=True)]
-        sims = {b.id: float(self.vectors.similarity([rep_text], list(b.moves)).max()) for b in s.beats}
-        top = max(sims.values(), default=0.0)
+        acts = self.recogniser.recognise(rep_text)
+        beats = {b.id: b for b in s.beats}
         good: list[tuple[Beat, float]] = []
-        for beat in s.beats:
+        bad: list[Beat] = []
+        refused: list[Beat] = []
+        for act in acts.acts:
+            beat = beats[act.move]
             if beat.bad:
-                continue
-            sim = sims[beat.id]
-            cue = bool(beat.cues) and bool(find_cues([rep_text], beat.cues))
-            # Similarity alone must be high and pick the single best beat; more beats in one turn, or a
-            # turn that also contains a bad move, need cue words.
-            alone = sim >= self.params.sim_alone and sim >= top and not bad
-            if alone or (cue and sim >= self.params.sim_with_cue):
-                good.append((beat, sim + (0.05 if cue else 0.0)))
+                if act.polarity == DID:
+                    bad.append(beat)
+            elif act.polarity in (DID, VAGUE):
+                good.append((beat, act.score - (0.1 if act.polarity == VAGUE else 0.0)))
+            elif act.polarity == REFUSED:
+                refused.append(beat)
+        pushed = bool(find_cues([rep_text], s.signals.push_cues, risky=True))
         good.sort(key=lambda pair: pair[1], reverse=True)
         bad.sort(key=lambda b: b.resistance, reverse=True)
-        improper = improper or any(b.improper for b in bad)
-        return TurnAnalysis(good=good, bad=bad, improper=improper, pushed=pushed)
+        red = [h.id for h in acts.red_lines]
+        improper = bool(red) or any(b.improper for b in bad)
+        return TurnAnalysis(good=good, bad=bad, improper=improper, pushed=pushed, refused=refused,
+                            red_lines=red, time=self.time_in(rep_text), acts=acts)
+
+    def time_in(self, text: str) -> str:
+        """The last time or date named in `text` (patterns in acts.yaml), or ""."""
+        found = [(m.start(), m.group(0)) for p in self.rules.times for m in p.finditer(text)]
+        if not found:
+            return ""
+        found.sort(key=lambda x: (x[0], -len(x[1])))
+        return max(found, key=lambda x: (x[0] + len(x[1]), len(x[1])))[1]
+
+    def with_time(self, line: str, state: CustomerState) -> str:
+        """The customer only names the time the rep proposed; without one, "到时候" instead of inventing it."""
+        spans = sorted(
+            ((m.start(), m.end()) for p in self.rules.times for m in p.finditer(line)), key=lambda x: (x[0], -x[1])
+        )
+        if not spans:
+            return line
+        out, pos = [], 0
+        for start, end in spans:
+            if start < pos:
+                continue
+            out.append(line[pos:start])
+            out.append(state.time or "到时候")
+            pos = end
+        out.append(line[pos:])
+        return "".join(out)
 
     # ---- answering ------------------------------------------------------
     def respond(self, rep_text: str, state: CustomerState) -> CustomerTurn:
@@ -163,6 +214,8 @@ class ScriptedCustomer:
         rise = 0.0
         drop = 0.0
         line = ""
+        if a.time:
+            state.time = a.time
         if a.improper:
             improper_beat = next((b for b in a.bad if b.improper), None)
             rise += max(s.signals.improper, improper_beat.resistance if improper_beat else 0)
@@ -190,16 +243,37 @@ class ScriptedCustomer:
             rise += max(beat.resistance, 0)
             events.append(f"beat:{beat.id}")
             line = line or self._pick(beat.replies, state)
+        for beat in a.refused:
+            rise += s.signals.ignored
+            events.append(f"refused:{beat.id}")
+        if a.red_lines:
+            events += [f"red_line:{r}" for r in a.red_lines]
+        if a.refused and not line:
+            line = self.ask_open(state)
         if not a.matched_any:
             rise += s.signals.ignored
             events.append("ignored")
-            line = self._pick(s.fallbacks + s.reactions["ignored"], state)
+            line = self.ask_open(state)
         elif not line:  # only repeated a move already made
             rise += s.signals.ignored / 2
             events.append("repeated")
-            line = self._pick(s.fallbacks, state)
+            line = self.ask_open(state)
         up, down = s.signals.factor(s.difficulty)
+        timed = {b.id for b, _ in new_good if any(self.time_in(m) for m in b.examples)}
+        if timed:  # a line answering a proposed time names only the rep's time
+            line = self.with_time(line, state)
         return line, rise * up - drop * down, events
+
+    def ask_open(self, state: CustomerState) -> str:
+        """Nothing new was said: the customer presses on the open concern, in character (the scenario's own lines).
+
+        "你说的跟我问的不是一回事" and the like only follow a question the customer asked.
+        """
+        s = self.scenario
+        lines = list(s.fallbacks)
+        if state.last_line.rstrip().endswith(("？", "?")):
+            lines += list(s.reactions["ignored"])
+        return self._pick(tuple(lines), state)
 
     def _pick(self, lines: tuple[str, ...], state: CustomerState) -> str:
         """Cycle through alternative lines so the customer does not repeat itself."""
@@ -210,6 +284,9 @@ class ScriptedCustomer:
     def apply(self, state: CustomerState, delta: float, events: list[str]) -> None:
         """Record a rep turn's effect on the hidden state."""
         state.turns += 1
+        for event in events:
+            if event.startswith("red_line:") and event[9:] not in state.red_lines:
+                state.red_lines.append(event[9:])
         state.resistance = max(0.0, min(100.0, state.resistance + delta))
         for event in events:
             if event.startswith("beat:"):
@@ -228,12 +305,13 @@ class ScriptedCustomer:
         if state.resistance >= s.persona.walk_away_at or walk_away:
             state.ended, state.outcome = True, OUTCOME_WALKED_AWAY
             text = join_lines(text, s.persona.walk_away_line)
-        elif self.goal_reached(state):
+        elif self.goal_reached(state) and not state.compliance_failed:
             state.ended, state.outcome = True, OUTCOME_GOAL
             text = join_lines(text, s.end.goal_line)
         elif state.turns >= s.end.max_turns:
             state.ended, state.outcome = True, OUTCOME_TURN_LIMIT
             text = join_lines(text, s.end.turn_limit_line)
+        state.last_line = text
         return CustomerTurn(
             text=text,
             ended=state.ended,
@@ -246,10 +324,33 @@ class ScriptedCustomer:
 # ---------------------------------------------------------------- LLM customer
 
 
-def persona_values(scenario: Scenario, state: CustomerState) -> dict[str, object]:
+def acts_text(scenario: Scenario, analysis: TurnAnalysis | None) -> str:
+    """The recognised acts of this turn as the persona prompt lists them (a weak model stays on track)."""
+    if analysis is None or analysis.acts is None or not (analysis.acts.acts or analysis.acts.red_lines):
+        return "（没有识别到具体动作：他没回应你的顾虑）"
+    beats = {b.id: b for b in scenario.beats}
+    how = {DID: "做了", VAGUE: "含糊地答应", REFUSED: "拒绝了", "asked": "只是问了问"}
+    lines = [f"- {how.get(a.polarity, a.polarity)}：{beats[a.move].label or beats[a.move].examples[0]}（原话：“{a.evidence}”）"
+             for a in analysis.acts.acts if a.move in beats]
+    lines += [f"- 不当提议（违规）：“{h.evidence}”" for h in analysis.acts.red_lines]
+    return "\n".join(lines)
+
+
+def open_concerns(scenario: Scenario, state: CustomerState) -> str:
+    """The customer's concerns while the goal moves are not all made yet."""
+    goals = [b for b in scenario.beats if b.goal and b.id not in state.hits]
+    if not goals:
+        return "（基本放心了）"
+    return "\n".join(f"- {c}" for c in scenario.persona.concerns)
+
+
+def persona_values(scenario: Scenario, state: CustomerState, analysis: TurnAnalysis | None = None) -> dict[str, object]:
     """The values of the persona prompt's placeholders for this scenario and hidden state."""
     p = scenario.persona
     return {
+        "acts": acts_text(scenario, analysis),
+        "open_concerns": open_concerns(scenario, state),
+        "rep_time": state.time or (analysis.time if analysis else "") or "（没提）",
         "name": p.name,
         "role": p.role,
         "company": p.company,
@@ -265,9 +366,9 @@ def persona_values(scenario: Scenario, state: CustomerState) -> dict[str, object
     }
 
 
-def persona_prompt(prompts: PromptLibrary, scenario: Scenario, state: CustomerState) -> str:
+def persona_prompt(prompts: PromptLibrary, scenario: Scenario, state: CustomerState, analysis: TurnAnalysis | None = None) -> str:
     """The customer persona prompt, filled; raises PromptFileError when the file cannot be read."""
-    return prompts.render(CUSTOMER_PROMPT, **persona_values(scenario, state))
+    return prompts.render(CUSTOMER_PROMPT, **persona_values(scenario, state, analysis))
 
 
 @dataclass(frozen=True)
@@ -322,7 +423,7 @@ class LLMCustomer:
         scripted_line, delta, events = self.scripted.react(analysis, state)
         try:
             # Rendered inside the fallback: a broken prompt file costs the LLM turn, not the practice.
-            system = await asyncio.to_thread(persona_prompt, self.prompts, self.scripted.scenario, state)
+            system = await asyncio.to_thread(persona_prompt, self.prompts, self.scripted.scenario, state, analysis)
             messages = [{"role": "system", "content": system}]
             for item in transcript:
                 role = "assistant" if item["role"] == "customer" else "user"
@@ -335,6 +436,8 @@ class LLMCustomer:
             self.scripted.apply(state, delta, events)
             turn = self.scripted.close_turn(state, scripted_line, events)
             return CustomerTurn(turn.text, turn.ended, turn.outcome, turn.resistance, turn.events, notice="llm_fallback")
+        # a time the rep never proposed is replaced by the rep's own (or "到时候"), as in the scripted customer
+        parsed = LLMCustomerReply(self.scripted.with_time(parsed.reply, state), parsed.trust_delta, parsed.walk_away)
         combined = delta - parsed.trust_delta * self.LLM_WEIGHT
         self.scripted.apply(state, combined, events + [f"llm:{parsed.trust_delta:+d}"])
         walk = parsed.walk_away and state.resistance >= self.WALK_AWAY_FLOOR

@@ -7,6 +7,7 @@ in knowledge/scenarios/README.md.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bot.coach.criteria import Criteria, CriterionInfo
@@ -62,6 +63,7 @@ class Criterion:
     example: str
     sources: tuple[SourceRef, ...]
     info: CriterionInfo | None = None  # the shared names (criteria.yaml); `name` is the Chinese one
+    moves: tuple[str, ...] = ()  # the beats (moves) this criterion credits or penalises
 
     def name_in(self, lang: str) -> str:
         """The criterion's name in the reader's language."""
@@ -104,6 +106,14 @@ class Beat:
     goal: bool = False
     improper: bool = False
     guarded: Guarded | None = None
+    negatives: tuple[str, ...] = ()  # near misses that are not this move (`not:` in the file)
+    label: str = ""  # what the move does, in a manager's words (shown on the card)
+    refusal: bool = False  # the move is itself a refusal ("返点我做不了"): negation does not undo it, conceding does
+
+    @property
+    def examples(self) -> tuple[str, ...]:
+        """The positive examples the recogniser compares a rep's sentence with."""
+        return self.moves
 
     @property
     def bad(self) -> bool:
@@ -183,6 +193,37 @@ class Scenario:
         return next((c for c in self.rubric if c.id == criterion_id), None)
 
 
+@dataclass(frozen=True)
+class ActRules:
+    """How polarity is read from a sentence, and what counts as chatter (acts.yaml)."""
+
+    negators: tuple[str, ...] = ()
+    concessions: tuple[str, ...] = ()
+    not_negation: tuple[str, ...] = ()
+    asks: tuple[str, ...] = ()
+    tag_questions: tuple[str, ...] = ()
+    proposals: tuple[str, ...] = ()
+    vague: tuple[str, ...] = ()
+    specifics: tuple[re.Pattern[str], ...] = ()
+    smalltalk: tuple[str, ...] = ()
+    times: tuple[re.Pattern[str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RedLine:
+    """A compliance red line shared by every scenario (red_lines.yaml), with the rule it breaks."""
+
+    id: str
+    zh: str
+    en: str
+    rule: SourceRef
+    patterns: tuple[re.Pattern[str], ...]
+    questions: bool = False  # a rhetorical question counts too ("您总不能一点不照应吧？")
+
+    def name(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" and self.en else self.zh
+
+
 @dataclass
 class ScenarioCatalog:
     """All scenarios that loaded, plus the errors of those that did not."""
@@ -191,6 +232,8 @@ class ScenarioCatalog:
     errors: list[ScenarioError] = field(default_factory=list)
     criteria: Criteria = field(default_factory=Criteria)
     sources: dict[str, SourceText] = field(default_factory=dict)
+    acts: ActRules = field(default_factory=ActRules)
+    red_lines: tuple[RedLine, ...] = ()
 
     def get(self, scenario_id: str) -> Scenario | None:
         return self.scenarios.get(scenario_id)

@@ -21,6 +21,8 @@ from typing import Any, Callable, Mapping
 
 from bot.coach.criteria import CRITERIA_FILE, Criteria, load_criteria  # re-exported
 from bot.coach.practice.scenario_types import (  # re-exported: callers import the types from here
+    ActRules,
+    RedLine,
     DEFAULT_AVOID_PENALTY,
     DEFAULT_GOAL_RESISTANCE,
     DEFAULT_WALK_AWAY_AT,
@@ -46,7 +48,9 @@ from bot.datafiles import DataFile, DataFileError, Fields, read_yaml
 from bot.text.chars import CJK_TEXT
 
 SIGNALS_FILE = "signals.yaml"
-RESERVED_FILES = frozenset({CRITERIA_FILE, SIGNALS_FILE})
+ACTS_FILE = "acts.yaml"
+RED_LINES_FILE = "red_lines.yaml"
+RESERVED_FILES = frozenset({CRITERIA_FILE, SIGNALS_FILE, ACTS_FILE, RED_LINES_FILE})
 QUOTE_MIN, QUOTE_MAX = 10, 60
 RUBRIC_MIN, RUBRIC_MAX = 3, 6
 REACTION_KINDS = ("improper", "pushed", "ignored")
@@ -70,6 +74,66 @@ def _fields(doc: DataFile | Any, file: str) -> tuple[Fields, Any]:
 
 
 # ---------------------------------------------------------------- shared files
+
+
+def _patterns(f: Fields, data: dict, key: str, where: str, *, min_items: int = 0) -> tuple[re.Pattern[str], ...]:
+    """Regular expressions, each checked so that a typo names its line instead of failing later."""
+    out = []
+    values = f.texts(data, key, where, min_items=min_items)
+    for i, text in enumerate(values):
+        try:
+            out.append(re.compile(text))
+        except re.error as exc:
+            raise f.fail(f"{where}.{key}[{i}]" if where else f"{key}[{i}]", f"不是合法的正则表达式：{exc}", data.get(key), i) from exc
+    return tuple(out)
+
+
+def load_act_rules(scenarios_dir: Path) -> ActRules:
+    """acts.yaml: the words that make a sentence negated, a question or vague; chatter; time phrases."""
+    path = scenarios_dir / ACTS_FILE
+    if not path.exists():
+        return ActRules()
+    doc = read_yaml(path)
+    f = doc.fields()
+    data = f.root(doc.data)
+    pol = f.section(data, "polarity", "")
+    return ActRules(
+        negators=f.texts(pol, "negators", "polarity"),
+        concessions=f.texts(pol, "concessions", "polarity", min_items=0),
+        not_negation=f.texts(pol, "not_negation", "polarity", min_items=0),
+        asks=f.texts(pol, "asks", "polarity"),
+        tag_questions=f.texts(pol, "tag_questions", "polarity", min_items=0),
+        proposals=f.texts(pol, "proposals", "polarity", min_items=0),
+        vague=f.texts(pol, "vague", "polarity", min_items=0),
+        specifics=_patterns(f, pol, "specifics", "polarity"),
+        smalltalk=f.texts(data, "smalltalk", "", min_items=0),
+        times=_patterns(f, data, "times", ""),
+    )
+
+
+def load_red_lines(scenarios_dir: Path, sources: dict[str, SourceText]) -> tuple[RedLine, ...]:
+    """red_lines.yaml: the shared compliance red lines, each with the rule it breaks (quoted verbatim)."""
+    path = scenarios_dir / RED_LINES_FILE
+    if not path.exists():
+        return ()
+    doc = read_yaml(path)
+    f = doc.fields()
+    data = f.root(doc.data)
+    out: list[RedLine] = []
+    for i, raw in enumerate(f.items(data, "red_lines", "")):
+        where = f"red_lines[{i}]"
+        rule = f.section(raw, "rule", where)
+        out.append(
+            RedLine(
+                id=f.text(raw, "id", where),
+                zh=f.text(raw, "zh", where),
+                en=f.text(raw, "en", where, required=False),
+                rule=_parse_source(f, rule, f"{where}.rule", sources),
+                patterns=_patterns(f, raw, "patterns", where, min_items=1),
+                questions=f.flag(raw, "questions", where),
+            )
+        )
+    return tuple(out)
 
 
 def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...]]]:
@@ -209,7 +273,7 @@ def parse_scenario(
     for kind in REACTION_KINDS:
         if not reactions.get(kind):
             raise f.fail(f"reactions.{kind}", "缺少客户的反应台词（signals.yaml 里也没有默认值）", data, "reactions")
-    rubric = _parse_rubric(f, data, criteria, sources)
+    rubric = _parse_rubric(f, data, criteria, sources, beats)
     end_raw = f.section(data, "end", "")
     end = EndConditions(
         max_turns=f.integer(end_raw, "max_turns", "end", lo=2, hi=30),
@@ -277,6 +341,9 @@ def _parse_beats(f: Fields, data: dict) -> tuple[Beat, ...]:
             goal=f.flag(raw, "goal", where),
             improper=f.flag(raw, "improper", where),
             guarded=guarded,
+            negatives=f.texts(raw, "not", where, min_items=0),
+            label=f.text(raw, "label", where, required=False),
+            refusal=f.flag(raw, "refusal", where),
         )
         if beat.bad and not beat.cues:
             raise f.fail(f"{where}.cues", "会让客户反感的动作（resistance 为正或 improper）必须写线索词，否则无法可靠识别", raw)
@@ -289,7 +356,7 @@ def _parse_beats(f: Fields, data: dict) -> tuple[Beat, ...]:
 
 
 def _parse_rubric(
-    f: Fields, data: dict, criteria: Mapping[str, CriterionInfo], sources: dict[str, SourceText]
+    f: Fields, data: dict, criteria: Mapping[str, CriterionInfo], sources: dict[str, SourceText], beats: tuple[Beat, ...] = ()
 ) -> tuple[Criterion, ...]:
     raw_items = f.items(data, "rubric", "")
     if not RUBRIC_MIN <= len(raw_items) <= RUBRIC_MAX:
@@ -315,6 +382,11 @@ def _parse_rubric(
             avoid.append(
                 Avoid(f.text(a, "label", aw), f.texts(a, "cues", aw), f.number(a, "penalty", aw, lo=0, hi=1, default=DEFAULT_AVOID_PENALTY))
             )
+        moves = f.texts(raw, "moves", where, min_items=0)
+        known = {b.id for b in beats}
+        for j, move in enumerate(moves):
+            if known and move not in known:
+                raise f.fail(f"{where}.moves[{j}]", f"{move!r} 不是本场景 beats 里的动作（可用：{', '.join(sorted(known))}）", raw.get("moves"), j)
         refs = []
         for j, s in enumerate(f.items(raw, "sources", where, min_items=1)):
             refs.append(_parse_source(f, s, f"{where}.sources[{j}]", sources))
@@ -329,6 +401,7 @@ def _parse_rubric(
                 example=f.text(raw, "example", where),
                 sources=tuple(refs),
                 info=criteria[cid],
+                moves=moves,
             )
         )
     total = sum(c.weight for c in rubric)
@@ -380,6 +453,16 @@ def load_catalog(
         return catalog
     sources = load_source_texts(sources_dir)
     catalog.sources = sources
+    try:
+        catalog.acts = load_act_rules(scenarios_dir)
+    except DataFileError as exc:
+        catalog.errors.append(exc)
+    try:
+        catalog.red_lines = tuple(
+            replace(r, rule=_cite(r.rule, sources, resolver)) for r in load_red_lines(scenarios_dir, sources)
+        )
+    except DataFileError as exc:
+        catalog.errors.append(exc)
     for path in scenario_files(scenarios_dir):
         try:
             doc = read_yaml(path)
@@ -393,6 +476,14 @@ def load_catalog(
             continue
         catalog.scenarios[scenario.id] = resolve_citations(scenario, sources, resolver) if resolver else scenario
     return catalog
+
+
+def _cite(ref: SourceRef, sources: dict[str, SourceText], resolver: CitationResolver | None) -> SourceRef:
+    """A red line's rule with its citation: the chunk's location when a resolver finds it, else the title."""
+    found = resolver(ref.doc, ref.quote) if resolver else None
+    title = sources[ref.doc].title if ref.doc in sources else ref.doc
+    return replace(ref, citation=Citation(n=1, doc=ref.doc, title=found.title if found else title,
+                                          location=found.location if found else "", text=ref.quote))
 
 
 def resolve_citations(scenario: Scenario, sources: dict[str, SourceText], resolver: CitationResolver | None) -> Scenario:
@@ -420,7 +511,7 @@ def resolve_citations(scenario: Scenario, sources: dict[str, SourceText], resolv
 
 
 __all__ = [
-    "DIFFICULTIES", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criteria", "Criterion", "CriterionInfo",
+    "DIFFICULTIES", "ActRules", "RedLine", "load_act_rules", "load_red_lines", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criteria", "Criterion", "CriterionInfo",
     "EndConditions", "Guarded", "Persona", "Scenario", "ScenarioCatalog", "ScenarioError", "Signals",
     "SourceRef", "SourceText", "knowledge_resolver", "load_catalog", "load_criteria", "load_signals",
     "load_source_texts", "parse_scenario", "resolve_citations", "scenario_files",

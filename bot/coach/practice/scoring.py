@@ -28,12 +28,11 @@ from typing import Any
 import numpy as np
 
 from bot.coach.criteria import CriterionInfo
-from bot.coach.practice.cues import find_cues
-from bot.coach.practice.scenarios import Criterion, Scenario
+from bot.coach.practice.acts import ASKED, DID, REFUSED, VAGUE, Act, ActRecogniser, RedLineHit, TurnActs
+from bot.coach.practice.scenarios import ActRules, Beat, Criterion, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
 from bot.coach.types import Citation
-from bot.llm.prompts import PromptFileError, PromptLibrary
-from bot.text.sentences import sentences
+from bot.llm.prompts import PromptFileError, PromptLibrary, t
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +87,34 @@ class CriterionResult:
 
 
 @dataclass(frozen=True)
+class RedLineResult:
+    """A red line the rep crossed: the rep's words and the rule in the material it breaks."""
+
+    id: str
+    line: RedLine
+    evidence: str
+    turn: int
+
+    def name_in(self, lang: str) -> str:
+        return self.line.name(lang)
+
+    @property
+    def citation(self) -> Citation | None:
+        return self.line.rule.citation
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.citation
+        return {
+            "id": self.id,
+            "name": self.line.zh,
+            "turn": self.turn,
+            "evidence": self.evidence,
+            "rule": self.line.rule.quote,
+            "citation": c.as_dict() if c else {"doc": self.line.rule.doc, "text": self.line.rule.quote},
+        }
+
+
+@dataclass(frozen=True)
 class ScoreCard:
     """The result of one practice session."""
 
@@ -99,6 +126,12 @@ class ScoreCard:
     mode: str
     turns: int
     notice: str = ""
+    red_lines: tuple[RedLineResult, ...] = ()  # crossed: the total is capped and the card leads with them
+    acts: tuple[TurnActs, ...] = ()
+
+    @property
+    def compliance_failed(self) -> bool:
+        return bool(self.red_lines)
 
     @property
     def improvements(self) -> list[CriterionResult]:
@@ -115,6 +148,9 @@ class ScoreCard:
             "mode": self.mode,
             "turns": self.turns,
             "notice": self.notice,
+            "compliance_failed": self.compliance_failed,
+            "red_lines": [r.as_dict() for r in self.red_lines],
+            "acts": [a.as_dict() for a in self.acts],  # per rep turn: what was recognised (testable)
             "criteria": [c.as_dict() for c in self.criteria],
             "improvements": [
                 {
@@ -130,9 +166,23 @@ class ScoreCard:
         }
 
 
-def make_card(scenario: Scenario, results: list[CriterionResult], outcome: str, mode: str, turns: int, notice: str = "") -> ScoreCard:
-    total = int(round(sum(r.points for r in results)))
-    return ScoreCard(scenario.id, scenario.title, max(0, min(100, total)), tuple(results), outcome, mode, turns, notice)
+def make_card(
+    scenario: Scenario,
+    results: list[CriterionResult],
+    outcome: str,
+    mode: str,
+    turns: int,
+    notice: str = "",
+    *,
+    red_lines: tuple[RedLineResult, ...] = (),
+    acts: list[TurnActs] | tuple[TurnActs, ...] = (),
+    cap: int = 20,
+) -> ScoreCard:
+    """The card; a red line caps the total (in code, whoever scored the criteria)."""
+    total = max(0, min(100, int(round(sum(r.points for r in results)))))
+    if red_lines:
+        total = min(total, cap)
+    return ScoreCard(scenario.id, scenario.title, total, tuple(results), outcome, mode, turns, notice, tuple(red_lines), tuple(acts))
 
 
 # ---------------------------------------------------------------- offline
@@ -140,91 +190,154 @@ def make_card(scenario: Scenario, results: list[CriterionResult], outcome: str, 
 
 @dataclass(frozen=True)
 class ScoringParams:
-    """How checks, similarity and penalties combine. e5 cosines live in a narrow band, hence sim_lo/sim_hi."""
+    """How much each way of making a move earns, and what a move that hurts costs."""
 
-    checks_weight: float = 0.75
-    similarity_weight: float = 0.25
-    sim_lo: float = 0.86
-    sim_hi: float = 0.94
+    credit: tuple[tuple[str, float], ...] = ((DID, 1.0), (VAGUE, 0.45), (ASKED, 0.35), (REFUSED, 0.0))
+    bad_move_penalty: float = 0.5
+    red_line_cap: int = 20
 
-
-def _sentences(turns: list[str]) -> list[str]:
-    """Turns plus their sentences, so a long turn is compared piece by piece too."""
-    out: list[str] = []
-    for turn in turns:
-        out.append(turn)
-        parts = [p for p in sentences(turn, trim=True, keep_ends=False) if len(p) >= 6]
-        if len(parts) > 1:
-            out.extend(parts)
-    return list(dict.fromkeys(out))
+    def of(self, polarity: str) -> float:
+        return dict(self.credit).get(polarity, 0.0)
 
 
 class OfflineScorer:
-    """Scores from evidence in the rep's turns: cues, similarity to the example, penalties."""
+    """Scores from the acts recognised in the rep's turns: only what the rep said earns credit."""
 
-    def __init__(self, vectors: TextVectors, params: ScoringParams | None = None) -> None:
+    def __init__(
+        self,
+        vectors: TextVectors,
+        params: ScoringParams | None = None,
+        rules: ActRules | None = None,
+        red_lines: tuple[RedLine, ...] = (),
+    ) -> None:
         self.vectors = vectors
         self.params = params or ScoringParams()
+        self.rules = rules or ActRules()
+        self.red_lines = red_lines
+        self._recognisers: dict[str, ActRecogniser] = {}
+
+    def recogniser(self, scenario: Scenario) -> ActRecogniser:
+        """One recogniser per scenario (its examples embedded once)."""
+        r = self._recognisers.get(scenario.id)
+        if r is None or r.scenario is not scenario:
+            r = self._recognisers[scenario.id] = ActRecogniser(scenario, self.vectors, self.rules, self.red_lines)
+        return r
+
+    def acts(self, scenario: Scenario, rep_turns: list[str]) -> list[TurnActs]:
+        turns = [t.strip() for t in rep_turns if t and t.strip()]
+        return self.recogniser(scenario).recognise_all(turns)
 
     def score(self, scenario: Scenario, rep_turns: list[str], outcome: str = "", notice: str = "") -> ScoreCard:
-        turns = [t.strip() for t in rep_turns if t and t.strip()]
-        pieces = _sentences(turns)
-        examples = [c.example for c in scenario.rubric]
-        sims = self.vectors.similarity(pieces, examples) if pieces else np.zeros((0, len(examples)))
-        tainted = self._tainted(scenario, turns)
-        results = [
-            self._criterion(c, turns, sims[:, i] if len(pieces) else np.zeros(0), tainted)
-            for i, c in enumerate(scenario.rubric)
-        ]
-        return make_card(scenario, results, outcome, MODE_OFFLINE, len(turns), notice)
+        return self.score_acts(scenario, self.acts(scenario, rep_turns), outcome, notice)
 
-    @staticmethod
-    def _tainted(scenario: Scenario, turns: list[str]) -> set[tuple[int, str]]:
-        """Clauses that are themselves a bad move; they cannot count as evidence of a good one
-        ("节后的油您先订上吧" is hard selling, not following up)."""
-        risky = [cue for c in scenario.rubric for a in c.avoid for cue in a.cues]
-        risky += list(scenario.signals.improper_cues) + list(scenario.signals.push_cues)
-        return {(h.turn, h.clause) for h in find_cues(turns, risky, risky=True)}
+    def score_acts(self, scenario: Scenario, turn_acts: list[TurnActs], outcome: str = "", notice: str = "") -> ScoreCard:
+        """The card from recognised acts: partial credit per criterion, refusals as mistakes, red lines first."""
+        acts = [a for t in turn_acts for a in t.acts]
+        beats = {b.id: b for b in scenario.beats}
+        done_good = [a for a in acts if a.move in beats and not beats[a.move].bad and a.polarity != REFUSED]
+        # A criterion with nothing to do but avoid a bad move earns as much as the rest of the work went.
+        engaged = min(1.0, sum(self.params.of(a.polarity) for a in _best_per_move(done_good).values()) / 3)
+        results = [self._criterion(scenario, c, acts, beats, engaged) for c in scenario.rubric]
+        hits = [h for t in turn_acts for h in t.red_lines]
+        return make_card(scenario, results, outcome, MODE_OFFLINE, len(turn_acts), notice,
+                         red_lines=red_line_results(hits, self.red_lines), acts=turn_acts, cap=self.params.red_line_cap)
 
-    def _criterion(self, criterion: Criterion, turns: list[str], sims: np.ndarray, tainted: set[tuple[int, str]]) -> CriterionResult:
+    def _criterion(self, scenario: Scenario, criterion: Criterion, acts: list[Act], beats: dict[str, Beat], engaged: float) -> CriterionResult:
         p = self.params
+        moves = [m for m in criterion.moves if m in beats]
+        good = [m for m in moves if not beats[m].bad]
+        bad = [m for m in moves if beats[m].bad]
+        best = _best_per_move([a for a in acts if a.move in moves])
         done: list[str] = []
         missing: list[str] = []
         evidence: list[str] = []
-        hit_checks = 0
-        for check in criterion.checks:
-            hits = [h for h in find_cues(turns, check.cues) if (h.turn, h.clause) not in tainted]
-            if hits:
-                hit_checks += 1
-                done.append(check.label)
-                evidence.extend(h.clause for h in hits[:1])
+        credits: list[float] = []
+        for move in good:
+            act = best.get(move)
+            label = _label(beats[move])
+            credit = p.of(act.polarity) if act else 0.0
+            credits.append(credit)
+            if act is None:
+                missing.append(label)
+            elif act.polarity == REFUSED:
+                missing.append(t_mistake("refused", label, act.evidence))
+            elif act.polarity == DID:
+                done.append(label)
+                evidence.append(act.evidence)
             else:
-                missing.append(check.label)
+                done.append(t_mistake(act.polarity, label, act.evidence))
+                evidence.append(act.evidence)
         penalty = 0.0
-        for avoid in criterion.avoid:
-            hits = find_cues(turns, avoid.cues, risky=True)
-            if hits:
-                penalty += avoid.penalty
-                missing.append(f"要避免：{avoid.label}（你说了“{hits[0].clause}”）")
-        best = float(sims.max()) if sims.size else 0.0
-        closeness = min(1.0, max(0.0, (best - p.sim_lo) / (p.sim_hi - p.sim_lo)))
-        check_part = hit_checks / len(criterion.checks)
-        # Similarity only counts as far as the checks back it up: sounding like the example is not doing it.
-        raw = p.checks_weight * check_part + p.similarity_weight * closeness * (0.4 + 0.6 * check_part) - penalty
-        pct = int(round(100 * min(1.0, max(0.0, raw))))
+        held = 0
+        for move in bad:
+            for act in (a for a in acts if a.move == move):
+                if act.polarity == REFUSED:
+                    held += 1
+                    done.append(t_mistake("held", _label(beats[move]), act.evidence))
+                    evidence.append(act.evidence)
+                elif act.polarity == DID:
+                    penalty += p.bad_move_penalty
+                    missing.append(t_mistake("bad", _label(beats[move]), act.evidence))
+                    break
+        if credits:
+            base = sum(credits) / len(credits)
+            if held:
+                base = min(1.0, base + 0.25)
+        else:
+            base = 1.0 if held else engaged
+        pct = int(round(100 * min(1.0, max(0.0, base - penalty))))
         return CriterionResult(
             criterion_id=criterion.id,
             name=criterion.name,
             weight=criterion.weight,
             pct=pct,
-            done_well=tuple(done),
-            missing=tuple(missing),
+            done_well=tuple(dict.fromkeys(done)),
+            missing=tuple(dict.fromkeys(missing)),
             evidence=tuple(dict.fromkeys(evidence)),
-            better_reply=criterion.example,
+            better_reply=self.better_reply(criterion, [beats[m] for m in good], evidence or [a.evidence for a in acts]),
             good=criterion.good,
             citations=tuple(criterion.citations),
             info=criterion.info,
         )
+
+    def better_reply(self, criterion: Criterion, beats: list[Beat], attempt: list[str]) -> str:
+        """The exemplar closest to what this rep tried: the criterion's example or one of its moves' examples."""
+        candidates = list(dict.fromkeys([criterion.example] + [m for b in beats for m in b.examples if len(m) >= 12]))
+        if not attempt or len(candidates) == 1:
+            return criterion.example
+        sims = self.vectors.similarity(attempt, candidates)
+        return candidates[int(np.argmax(sims.max(axis=0)))]
+
+
+def _best_per_move(acts: list[Act]) -> dict[str, Act]:
+    """Per move, the act that earned most (did over vague over asked over refused), first said first."""
+    rank = {DID: 3, VAGUE: 2, ASKED: 1, REFUSED: 0}
+    out: dict[str, Act] = {}
+    for act in acts:
+        if act.move not in out or rank[act.polarity] > rank[out[act.move].polarity]:
+            out[act.move] = act
+    return out
+
+
+def _label(beat: Beat) -> str:
+    """A move as the card names it: its shortest example (the manager's own words)."""
+    return beat.label or min(beat.examples, key=len)
+
+
+def t_mistake(kind: str, label: str, evidence: str) -> str:
+    """A line about how a move was made, quoting the rep (texts in prompts/ui/practice.yaml)."""
+    return t(f"practice.act_{kind}", "zh", move=label, said=evidence)
+
+
+def red_line_results(hits: list[RedLineHit], red_lines: tuple[RedLine, ...]) -> tuple[RedLineResult, ...]:
+    """One entry per red line crossed, with the rep's first words for it and the rule it breaks."""
+    by_id = {r.id: r for r in red_lines}
+    out: dict[str, RedLineResult] = {}
+    for hit in hits:
+        line = by_id.get(hit.id)
+        if line is not None and hit.id not in out:
+            out[hit.id] = RedLineResult(hit.id, line, hit.evidence, hit.turn)
+    return tuple(out.values())
 
 
 # ---------------------------------------------------------------- LLM evaluator
@@ -236,6 +349,28 @@ class EvaluationError(ValueError):
 
 def _norm(text: str) -> str:
     return re.sub(r"[\s，,。.！!？?；;：:、“”\"'‘’（）()…—-]+", "", text)
+
+
+_SPEAKER = re.compile(r"^\s*(?:销售员|业务员|销售|我|rep|Rep|客户经理)\s*[：:]\s*")
+
+
+def rep_words(quote: str, rep_turns: list[str]) -> str:
+    """What is verifiably the rep's in a quote: speaker label and quotation marks dropped, else the longest verbatim run.
+
+    A small model writes "销售员说：我们是国企，……"; the words after the label are the rep's.
+    """
+    q = _SPEAKER.sub("", re.sub(r"^\s*(?:销售员|业务员)说\s*", "销售员：", quote.strip()))
+    q = q.strip().strip("“”\"'‘’「」『』").strip()
+    said = "".join(rep_turns)
+    if q and q in said:
+        return q
+    best = ""
+    for i in range(len(q)):  # the longest run of the quote that the rep really said
+        j = i + len(best) + 1
+        while j <= len(q) and q[i:j] in said:
+            best = q[i:j] if j - i > len(best) else best
+            j += 1
+    return best if len(_norm(best)) >= 6 else q
 
 
 def parse_evaluation(text: str, scenario: Scenario, rep_turns: list[str]) -> list[dict[str, Any]]:
@@ -268,6 +403,8 @@ def parse_evaluation(text: str, scenario: Scenario, rep_turns: list[str]) -> lis
         evidence = item.get("evidence", [])
         if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
             raise EvaluationError(f"{where}.evidence 必须是字符串列表")
+        evidence = [rep_words(q, rep_turns) for q in evidence]
+        item["evidence"] = evidence
         for quote in evidence:
             if not _norm(quote) or _norm(quote) not in said:
                 raise EvaluationError(f"{where}.evidence 里的“{quote}”不是销售员的原话；只能逐字引用销售员说过的话")
@@ -340,7 +477,8 @@ class LLMEvaluator:
                 try:
                     reply = await self.llm.complete(messages, max_tokens=1800, temperature=0.1, json_object=True)
                     items = parse_evaluation(reply.text, scenario, rep_turns)
-                    return self._card(scenario, items, outcome, len(rep_turns))
+                    turn_acts = await asyncio.to_thread(self.fallback.acts, scenario, rep_turns)
+                    return self._card(scenario, items, outcome, len(rep_turns), turn_acts)
                 except EvaluationError as exc:
                     log.warning("evaluator JSON rejected (attempt %d): %s", attempt + 1, exc)
                     messages = messages + [
@@ -353,7 +491,11 @@ class LLMEvaluator:
             log.error("evaluator prompt unusable, scoring offline: %s", exc)
         return await asyncio.to_thread(self.fallback.score, scenario, rep_turns, outcome, "llm_eval_fallback")
 
-    def _card(self, scenario: Scenario, items: list[dict[str, Any]], outcome: str, turns: int) -> ScoreCard:
+    def _card(
+        self, scenario: Scenario, items: list[dict[str, Any]], outcome: str, turns: int, turn_acts: list[TurnActs] | None = None
+    ) -> ScoreCard:
+        """The model's card with the red-line cap applied in code from the recognised acts, never left to the model."""
+        turn_acts = turn_acts or []
         results: list[CriterionResult] = []
         for criterion, item in zip(scenario.rubric, items):
             refs = item.get("sources") or list(range(1, len(criterion.sources) + 1))
@@ -373,4 +515,6 @@ class LLMEvaluator:
                     info=criterion.info,
                 )
             )
-        return make_card(scenario, results, outcome, MODE_LLM, turns)
+        hits = [h for t in turn_acts for h in t.red_lines]
+        return make_card(scenario, results, outcome, MODE_LLM, turns, red_lines=red_line_results(hits, self.fallback.red_lines),
+                         acts=turn_acts, cap=self.fallback.params.red_line_cap)

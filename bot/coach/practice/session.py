@@ -59,6 +59,10 @@ class PracticeSession:
     started_at: str = ""
     notices: list[str] = field(default_factory=list)
     spoken: list[int] = field(default_factory=list)  # rep turns (1-based) that came as voice notes
+    llm_steps: dict[str, int] = field(default_factory=dict)  # "customer"/"customer_fallback"/"evaluator"/… counts
+
+    def count(self, step: str) -> None:
+        self.llm_steps[step] = self.llm_steps.get(step, 0) + 1
 
     @property
     def ended(self) -> bool:
@@ -78,6 +82,7 @@ class PracticeSession:
             "started_at": self.started_at,
             "notices": list(self.notices),
             "spoken": list(self.spoken),
+            "llm_steps": dict(self.llm_steps),
         }
 
     @classmethod
@@ -92,6 +97,7 @@ class PracticeSession:
             started_at=str(data.get("started_at", "")),
             notices=[str(n) for n in data.get("notices", [])],
             spoken=[int(n) for n in data.get("spoken", [])],
+            llm_steps={str(k): int(v) for k, v in (data.get("llm_steps") or {}).items()},
         )
 
 
@@ -115,7 +121,7 @@ class PracticeService:
         self.llm = llm
         self.prompts_dir = prompts_dir
         self.max_turn_chars = max_turn_chars
-        self.scorer = OfflineScorer(vectors)
+        self.scorer = OfflineScorer(vectors, rules=catalog.acts, red_lines=catalog.red_lines)
         self._customers: dict[str, ScriptedCustomer] = {}
         # The role-play prompts are read per turn through the prompt library (re-read on edit).
         self.prompts = library_for(prompts_dir) if prompts_dir is not None else None
@@ -149,9 +155,12 @@ class PracticeService:
         if scenario_id not in self._customers:
             scenario = self.scenario(scenario_id)
             # One batch for all reference texts of the scenario instead of one embedder call per beat.
-            refs = [m for b in scenario.beats for m in b.moves] + [c.example for c in scenario.rubric]
+            refs = [m for b in scenario.beats for m in b.moves + b.negatives] + [c.example for c in scenario.rubric]
+            refs += list(self.catalog.acts.smalltalk)
             self.vectors.passages([strip_address(t) for t in refs])
-            self._customers[scenario_id] = ScriptedCustomer(scenario, self.vectors)
+            self._customers[scenario_id] = ScriptedCustomer(
+                scenario, self.vectors, rules=self.catalog.acts, red_lines=self.catalog.red_lines
+            )
         return self._customers[scenario_id]
 
     @property
@@ -216,6 +225,9 @@ class PracticeService:
         analysis = await asyncio.to_thread(scripted.analyse, text)
         persona = LLMCustomer(scripted, self.llm, self.prompts)
         turn = await persona.respond(text, session.state, session.transcript, analysis)
+        session.count("customer")
+        if turn.notice:
+            session.count("customer_fallback")
         if turn.notice and turn.notice not in session.notices:
             session.notices.append(turn.notice)
         self._add_turns(session, text, turn.text, spoken)
@@ -238,7 +250,11 @@ class PracticeService:
         scenario = await asyncio.to_thread(self.scenario, session.scenario_id)  # may resolve citations
         if session.mode == MODE_LLM and self.llm_enabled and session.rep_turns:
             evaluator = LLMEvaluator(self.llm, self.prompts, self.scorer)
-            return await evaluator.evaluate(scenario, session.transcript, session.state.outcome)
+            card = await evaluator.evaluate(scenario, session.transcript, session.state.outcome)
+            session.count("evaluator")
+            if card.notice == "llm_eval_fallback":
+                session.count("evaluator_fallback")
+            return card
         return await asyncio.to_thread(self.scorer.score, scenario, session.rep_turns, session.state.outcome)
 
     def play(self, scenario_id: str, rep_turns: list[str]) -> tuple[PracticeSession, ScoreCard]:

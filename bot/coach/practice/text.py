@@ -70,6 +70,10 @@ def card_text(card: ScoreCard, lang: str, esc: Fmt = _same, bold: Fmt = _same) -
     """Total, each criterion with what was done and missing, then the two most valuable improvements."""
     sep = t("practice.item_separator", lang)
     lines = [bold(t("practice.card_heading", lang, total=card.total, title=esc(card.title)))]
+    for r in card.red_lines:  # a red line leads the card, with the rule it breaks
+        cited = citation_text(r.citation, lang) if r.citation else r.line.rule.doc
+        lines.append(bold(t("practice.card_red_line", lang, name=esc(r.name_in(lang)), said=esc(r.evidence),
+                            rule=esc(r.line.rule.quote), citation=esc(cited), cap=20)))
     if card.notice:
         lines.append(t(f"practice.notice_{card.notice}", lang))
     for c in card.criteria:

@@ -1,0 +1,306 @@
+"""What the rep did in a turn: the scenario's moves, each with its polarity, and the red lines crossed.
+
+Why acts and not cue words: "我们不会安排专人去查" contains every word of the
+move "安排专人去查" and means the opposite, and a paraphrase ("对您也是个隐患")
+contains none of them. So each sentence is matched to the move it is closest to
+(e5 cosine against the move's examples in the scenario file, with its near
+misses `not:` and plain chatter from acts.yaml as competitors), then read for
+how it was made: did it, refused or negated it, only asked about it, or
+promised it vaguely (word lists in acts.yaml; a move marked `refusal: true` —
+"返点我做不了" — is made by negating and undone by conceding). Red lines (red_lines.yaml) are patterns checked in every
+scenario; a negated clause ("我们严禁打到个人账户") or a question does not count.
+
+The customer and the scorer both read these acts, and `salescoach practice ID
+--json` reports them per turn, so recognition itself can be checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bot.coach.practice.scenario_types import ActRules, Beat, RedLine, Scenario
+from bot.coach.practice.semantic import TextVectors
+from bot.text.sentences import sentences, split_clauses
+
+DID, REFUSED, ASKED, VAGUE = "did", "refused", "asked", "vague"
+POLARITIES = (DID, REFUSED, ASKED, VAGUE)
+
+
+@dataclass(frozen=True)
+class RecogniseParams:
+    """How close a sentence must come to a move. e5 cosines of Chinese sentences sit in 0.80–0.97."""
+
+    threshold: float = 0.875  # the best example of the move
+    over_chatter: float = 0.005  # and above the closest chatter line
+    cue_bonus: float = 0.025  # a cue word of the move in the sentence
+    min_chars: int = 4  # shorter sentences join the next one
+
+
+@dataclass(frozen=True)
+class Act:
+    """One move the rep made, how, and the words that made it."""
+
+    move: str
+    polarity: str
+    evidence: str
+    turn: int = 0
+    score: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"move": self.move, "polarity": self.polarity, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class RedLineHit:
+    """A red line crossed in a turn, with the rep's words."""
+
+    id: str
+    evidence: str
+    turn: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class TurnActs:
+    """Everything recognised in one rep turn."""
+
+    turn: int
+    text: str
+    acts: tuple[Act, ...]
+    red_lines: tuple[RedLineHit, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "turn": self.turn,
+            "text": self.text,
+            "acts": [a.as_dict() for a in self.acts],
+            "red_lines": [r.as_dict() for r in self.red_lines],
+        }
+
+    def moves(self, *polarities: str) -> list[str]:
+        wanted = polarities or POLARITIES
+        return [a.move for a in self.acts if a.polarity in wanted]
+
+
+# ---------------------------------------------------------------- polarity
+
+
+class Polarity:
+    """Reads negation, questions and vagueness from a sentence with the word lists of acts.yaml."""
+
+    def __init__(self, rules: ActRules) -> None:
+        self.rules = rules
+        self._masks = sorted(rules.not_negation, key=len, reverse=True)
+        self._negators = sorted(rules.negators, key=len, reverse=True)
+
+    def _masked(self, text: str) -> str:
+        for word in self._masks:
+            text = text.replace(word, "＿" * len(word))
+        return text
+
+    def negations(self, text: str) -> int:
+        """How many negations the text holds (longest words first, each character counted once)."""
+        masked = self._masked(text)
+        count = 0
+        for word in self._negators:
+            n = masked.count(word)
+            if n:
+                count += n
+                masked = masked.replace(word, "＿" * len(word))
+        return count
+
+    def negated(self, text: str) -> bool:
+        """Holds a negation that is not cancelled by concessive wording."""
+        return self.negations(text) > 0
+
+    def concedes(self, text: str) -> bool:
+        return any(w in text for w in self.rules.concessions)
+
+    def is_question(self, text: str) -> bool:
+        """A real question, not a tag after a proposal ("周四我带方案过来，您看行吗？")."""
+        body = text.strip()
+        if not body or any(w in body for w in self.rules.proposals):
+            return False
+        clauses = split_clauses(body)
+        if len(clauses) > 1 and any(clauses[-1].strip("？?！!。 ") == tag for tag in self.rules.tag_questions):
+            return False
+        if len(clauses) == 1 and any(body.strip("？?！!。 ").endswith(tag) for tag in self.rules.tag_questions):
+            # "您看行吗？" on its own, or "要不我们周三见，行吗" (one clause) — a proposal when it has specifics
+            if self.specific(body):
+                return False
+        if body.endswith(("？", "?")):
+            return True
+        last = clauses[-1] if clauses else body
+        return last.endswith(("吗", "么")) or (last.endswith("呢") and any(w in last for w in self.rules.asks))
+
+    def specific(self, text: str) -> bool:
+        return any(p.search(text) for p in self.rules.specifics)
+
+    def vague(self, text: str) -> bool:
+        return any(w in text for w in self.rules.vague) and not self.specific(text)
+
+    def asks_by_nature(self, examples: tuple[str, ...]) -> bool:
+        """A move made by asking (finding out details, family, who decides): a third of its examples ask."""
+        if not examples:
+            return False
+        asking = sum(any(self.is_question(s) for s in sentences(e)) or e.rstrip().endswith(("吧", "吗")) for e in examples)
+        return asking * 3 >= len(examples)
+
+    def of(self, sentence: str, example: str = "", *, asking_move: bool = False, negated_move: bool | None = None) -> str:
+        """The polarity of `sentence` for a move, read against the move's closest example.
+
+        A move that is itself a refusal ("返点我做不了") is refused by conceding it
+        ("也不是不能商量"); a move that is itself a question (asking for details) is
+        made by asking.
+        """
+        example_negated = self.negated(example) if negated_move is None else negated_move
+        if self.negated(sentence) != example_negated or (example_negated and self.concedes(sentence)):
+            return REFUSED
+        if self.is_question(sentence) and not asking_move:
+            return ASKED
+        if self.vague(sentence):
+            return VAGUE
+        return DID
+
+
+# ---------------------------------------------------------------- red lines
+
+
+def find_red_lines(text: str, red_lines: tuple[RedLine, ...], polarity: Polarity, turn: int = 0) -> list[RedLineHit]:
+    """Red lines crossed in `text`: a pattern found in a sentence whose clause is not negated."""
+    hits: list[RedLineHit] = []
+    for sentence in sentences(text, trim=True) or [text]:
+        question = sentence.rstrip().endswith(("？", "?")) and not sentence.rstrip().endswith(("吧？", "吧?"))
+        for line in red_lines:
+            if any(h.id == line.id for h in hits):
+                continue
+            if question and not line.questions:
+                continue
+            for pattern in line.patterns:
+                match = pattern.search(sentence)
+                if match and not _negated_at(sentence, match, polarity):
+                    hits.append(RedLineHit(line.id, sentence.strip(), turn))
+                    break
+    return hits
+
+
+def _negated_at(sentence: str, match: re.Match[str], polarity: Polarity) -> bool:
+    """The clause holding the match is negated ("品名金额都不能改"); words like 不走账 are not negations (acts.yaml)."""
+    start = match.start()
+    pos = 0
+    for clause in re.split(r"(?<=[，,；;：:])", sentence):
+        if pos <= start < pos + len(clause):
+            return polarity.negated(clause)
+        pos += len(clause)
+    return False
+
+
+# ---------------------------------------------------------------- recogniser
+
+
+class ActRecogniser:
+    """Recognises the acts of one scenario's rep turns (vectors of the examples cached once)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        vectors: TextVectors,
+        rules: ActRules,
+        red_lines: tuple[RedLine, ...] = (),
+        params: RecogniseParams | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.vectors = vectors
+        self.rules = rules
+        self.red_lines = red_lines
+        self.params = params or RecogniseParams()
+        self.polarity = Polarity(rules)
+        self.beats = list(scenario.beats)
+        self._asking = [self.polarity.asks_by_nature(b.examples) for b in self.beats]
+        self._negated = [b.refusal for b in self.beats]
+        self._examples: list[tuple[int, str, bool]] = []  # (beat index, text, is a near miss)
+        for i, beat in enumerate(self.beats):
+            self._examples += [(i, m, False) for m in beat.examples]
+            self._examples += [(i, m, True) for m in beat.negatives]
+
+    def pieces(self, text: str) -> list[str]:
+        return sentence_pieces(text, self.params.min_chars)
+
+    def recognise(self, text: str, turn: int = 1) -> TurnActs:
+        """The acts and red lines of one rep turn."""
+        red = find_red_lines(text, self.red_lines, self.polarity, turn)
+        pieces = self.pieces(text)
+        acts: dict[str, Act] = {}
+        if self._examples:
+            sims = self.vectors.similarity(pieces, [t for _, t, _ in self._examples])
+            chatter = (
+                self.vectors.similarity(pieces, list(self.rules.smalltalk)).max(axis=1)
+                if self.rules.smalltalk
+                else np.zeros(len(pieces))
+            )
+            for k, piece in enumerate(pieces):
+                act = self._best(piece, sims[k], float(chatter[k]), turn, red_line=any(h.evidence in piece or piece in h.evidence for h in red))
+                if act and (act.move not in acts or act.score > acts[act.move].score):
+                    acts[act.move] = act
+        ordered = sorted(acts.values(), key=lambda a: text.find(a.evidence))
+        return TurnActs(turn, text, tuple(ordered), tuple(red))
+
+    def _best(self, piece: str, sims: np.ndarray, chatter: float, turn: int, *, red_line: bool) -> Act | None:
+        p = self.params
+        best_pos: dict[int, tuple[float, int]] = {}
+        best_neg: dict[int, float] = {}
+        for j, (i, _, near_miss) in enumerate(self._examples):
+            sim = float(sims[j])
+            if near_miss:
+                best_neg[i] = max(best_neg.get(i, 0.0), sim)
+            elif sim > best_pos.get(i, (0.0, -1))[0]:
+                best_pos[i] = (sim, j)
+        ranked: list[tuple[float, int, int]] = []
+        for i, (sim, j) in best_pos.items():
+            beat = self.beats[i]
+            if best_neg.get(i, 0.0) >= sim:
+                continue
+            if red_line and not beat.bad:
+                continue  # a sentence that crosses a red line is not also a good move
+            score = sim + (p.cue_bonus if _has_cue(piece, beat) else 0.0)
+            ranked.append((score, i, j))
+        if not ranked:
+            return None
+        score, i, j = max(ranked)
+        if score < p.threshold or score < chatter + p.over_chatter:
+            return None
+        beat = self.beats[i]
+        return Act(beat.id, self.polarity.of(piece, self._examples[j][1], asking_move=self._asking[i], negated_move=self._negated[i]), piece, turn, round(score, 4))
+
+    def recognise_all(self, turns: list[str]) -> list[TurnActs]:
+        return [self.recognise(text, n) for n, text in enumerate(turns, start=1)]
+
+
+def sentence_pieces(text: str, min_chars: int = 4) -> list[str]:
+    """The sentences of a turn, the unit an act is recognised in; very short ones ("好的。") join the next."""
+    out: list[str] = []
+    carry = ""
+    for s in sentences(text, trim=True):
+        s = carry + s
+        if len(s.strip("，。！？!?,. ")) < min_chars:
+            carry = s
+            continue
+        out.append(s.strip())
+        carry = ""
+    if carry.strip():
+        if out:
+            out[-1] += carry
+        else:
+            out.append(carry.strip())
+    return out or [text.strip()]
+
+
+def _has_cue(text: str, beat: Beat) -> bool:
+    low = text.lower()
+    return any(c.lower() in low for c in beat.cues)

@@ -1,0 +1,165 @@
+"""Acts with polarity, shared red lines, and a customer and a score that follow what the rep said."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+
+import pytest
+
+from bot.coach.practice.acts import ASKED, DID, REFUSED, VAGUE, Polarity
+from bot.coach.practice.customer import OUTCOME_WALKED_AWAY
+from bot.coach.practice.scenarios import load_catalog
+from bot.coach.practice.scoring import rep_words
+from bot.coach.practice.semantic import TextVectors
+from bot.coach.practice.session import PracticeService
+from bot.coach.practice.text import card_text
+from bot.settings import PROJECT_ROOT
+
+MIXED = [
+    "赵主管，理解理解，您上有老板压着，下有车队催着，这活不好干。",
+    "我们公司对这块管得很严，给个人好处是不允许的，这个我得先说清楚。",
+    "合同上呢，我给你们报一个阶梯优惠，用量上去了单价往下走，这个您可以拿给老板看。",
+    "每吨我给您返十块，打到您爱人卡上，合同里照样写阶梯优惠。",
+    "我下周三带方案过来，咱们跟王总一起碰一下。",
+]
+
+
+@pytest.fixture(scope="module")
+def practice(knowledge_base) -> PracticeService:
+    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+    assert not catalog.errors
+    return PracticeService(catalog, TextVectors(knowledge_base.embedder))
+
+
+def _acts(practice: PracticeService, scenario_id: str, text: str) -> dict[str, str]:
+    scenario = practice.scenario(scenario_id)
+    (turn,) = practice.scorer.acts(scenario, [text])
+    return {a.move: a.polarity for a in turn.acts}
+
+
+def test_negation_turns_a_move_into_a_refusal(practice: PracticeService) -> None:
+    assert _acts(practice, "oil-quality-dispute", "我今天就过来取样，拿回公司化验室化验，出书面报告给您。").get("test") == DID
+    assert _acts(practice, "oil-quality-dispute", "取样化验我们不会安排，也不出什么报告。").get("test") == REFUSED
+    assert _acts(practice, "kickback-purchaser", "书面方案我就不弄了，也不用约你们老板见面。").get("next_step") == REFUSED
+
+
+def test_a_move_that_is_itself_a_refusal_keeps_its_sense(practice: PracticeService) -> None:
+    """ "给个人好处是不允许的" is doing the compliance move, not refusing it."""
+    assert _acts(practice, "kickback-purchaser", "赵主管，我们公司规定很清楚，给个人好处是不允许的，这个我真做不了。").get("rules") == DID
+
+
+def test_questions_and_vague_promises(practice: PracticeService) -> None:
+    rules = practice.catalog.acts
+    polarity = Polarity(rules)
+    assert polarity.of("保供、行情信息这些，您这边用得上吗？", "每周给您发一次油价走势") == ASKED
+    assert polarity.of("我周四下午把方案带过来，您看行吗？", "周四带过来一起过一遍") == DID
+    assert polarity.of("回头有空我再过来拜访您，咱们再聊。", "周四带过来一起过一遍") == VAGUE
+    assert polarity.of("我们严禁打到个人账户", "我们严禁打到个人账户") == DID
+
+
+@pytest.mark.parametrize(
+    "scenario_id, text, red_line",
+    [
+        ("kickback-purchaser", "每吨我给您返十块，打到您爱人卡上，合同里照样写阶梯优惠。", "personal_benefit"),
+        ("festival-care", "盒子底下我还放了张两千块的购物卡，您千万别跟我客气。", "personal_benefit"),
+        ("invoice-payment", "品名您想写成什么都行，金额往高了开。", "false_invoice"),
+        ("private-station", "嫌走公司账麻烦的话，货款直接转我个人微信就行。", "private_account"),
+        ("small-favour", "上回给您送的月饼您也收了，咱们这交情，您总不能一点不照应吧？", "favour_pressure"),
+        ("price-no-advantage", "地炼那些油都是调和出来的，来路不明，迟早要出事。", "disparage_competitor"),
+        ("abnormal-loss", "您真要换供应商，到了旺季断了油可别回头找我。", "threat"),
+    ],
+)
+def test_shared_red_lines_are_recognised_in_every_scenario(practice: PracticeService, scenario_id: str, text: str, red_line: str) -> None:
+    (turn,) = practice.scorer.acts(practice.scenario(scenario_id), [text])
+    assert [h.id for h in turn.red_lines] == [red_line]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我们严禁客户把钱打到个人账户。", "个人返点、购物卡这些都碰不得，我真给不了。", "发票只能按实际开，品名金额都不能改。", "打微信？想都别想。"],
+)
+def test_refusing_a_red_line_is_not_crossing_it(practice: PracticeService, text: str) -> None:
+    (turn,) = practice.scorer.acts(practice.scenario("invoice-payment"), [text])
+    assert turn.red_lines == ()
+
+
+def test_the_mixed_script_is_capped_and_the_card_leads_with_the_rule(practice: PracticeService) -> None:
+    scenario = practice.scenario("kickback-purchaser")
+    card = practice.scorer.score(scenario, MIXED)
+    clean = practice.scorer.score(scenario, MIXED[:3] + MIXED[4:])
+    assert card.total <= 20 < clean.total
+    assert card.compliance_failed and card.red_lines[0].id == "personal_benefit"
+    text = card_text(card, "zh")
+    first = text.splitlines()[1]
+    assert "合规红线" in first and "打到您爱人卡上" in first and "是违反国企规定的" in first
+
+
+def test_refusals_earn_nothing_and_are_shown_as_mistakes_with_the_reps_words(practice: PracticeService) -> None:
+    scenario = practice.scenario("abnormal-loss")
+    did = practice.scorer.score(scenario, ["我马上安排专人，把油库付油、车辆在途、您这边接卸三段都查一遍。"])
+    refused = practice.scorer.score(scenario, ["我们不会安排专人去查，三段都不用查。"])
+    crit = lambda card: next(c for c in card.criteria if c.criterion_id == "evidence_check")  # noqa: E731
+    assert crit(did).pct > crit(refused).pct == 0
+    assert any("拒绝了" in m and "不会安排专人" in m for m in crit(refused).missing)
+    assert not crit(refused).evidence
+    assert all(e in "我马上安排专人，把油库付油、车辆在途、您这边接卸三段都查一遍。" for e in crit(did).evidence)
+
+
+def test_the_customer_takes_the_time_from_the_rep(practice: PracticeService) -> None:
+    session = practice.start("kickback-purchaser", "offline")
+    session.state.resistance = 30  # past the guarded stage
+    turn = practice.reply_offline(session, "我周三下午把优惠方案写成书面的，带过来跟您和老板一起当面过一遍。")
+    assert "beat:next_step" in turn.events
+    assert "周四" not in turn.text and "周三下午" in turn.text
+
+
+def test_the_customer_asks_about_the_open_concern_instead_of_guessing(practice: PracticeService) -> None:
+    for scenario_id in practice.catalog.scenarios:
+        session = practice.start(scenario_id, "offline")
+        scenario = practice.scenario(scenario_id)
+        turn = practice.reply_offline(session, "哎，昨晚那场球您看了没？国足又输了。")
+        assert "ignored" in turn.events
+        if not scenario.opening.rstrip().endswith(("？", "?")):
+            assert "你说的跟我问的不是一回事" not in turn.text
+        assert turn.text in scenario.fallbacks + scenario.reactions["ignored"]
+
+
+def test_every_customer_walks_away_under_pressure_and_red_lines_fail_the_session(practice: PracticeService) -> None:
+    pressure = [
+        "您就别犹豫了，今天就定，马上签。",
+        "这样，每吨私下给您返二十，打到您爱人卡上，不走账。",
+        "您就说要不要吧，今天必须定。",
+        "再给您两条好烟、一张购物卡，您就签了吧。",
+        "不签的话，以后断了油可别回头找我。",
+        "您就给句痛快话，今天就定。",
+    ]
+    for scenario_id in practice.catalog.scenarios:
+        session, card = practice.play(scenario_id, pressure)
+        assert session.state.outcome == OUTCOME_WALKED_AWAY, scenario_id
+        assert session.state.compliance_failed and card.compliance_failed and card.total <= 20, scenario_id
+
+
+def test_quotes_with_a_speaker_label_are_the_reps_words() -> None:
+    turns = ["周经理，我们是国企，三段都会查清楚。", "结果书面给您。"]
+    assert rep_words("销售员说：我们是国企，三段都会查清楚", turns) == "我们是国企，三段都会查清楚"
+    assert rep_words("“结果书面给您。”", turns) == "结果书面给您。"
+
+
+def test_practice_json_reports_the_acts_of_every_turn(services, tmp_path) -> None:
+    from bot.commands.practice import _run
+
+    args = argparse.Namespace(scenario="kickback-purchaser", json=True, offline=True)
+    stdin = io.StringIO("\n".join(MIXED) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    import asyncio
+
+    assert asyncio.run(_run(args, services.settings, services, stdin, out, err)) == 0
+    data = json.loads(out.getvalue())
+    assert data["total"] <= 20 and data["compliance_failed"]
+    assert [a["turn"] for a in data["acts"]] == list(range(1, len(data["acts"]) + 1))
+    first = data["acts"][0]
+    assert set(first) >= {"turn", "acts", "red_lines"}
+    assert all(set(a) == {"move", "polarity", "evidence"} for t in data["acts"] for a in t["acts"])
+    assert any(r["id"] == "personal_benefit" for t in data["acts"] for r in t["red_lines"])
