@@ -21,7 +21,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,6 +62,7 @@ class DraftReport:
     failed: int = 0  # passages whose call failed or whose reply could not be read
     error: str = ""  # the last model error, for the message
     stopped: bool = False  # stopped before the end (what was drafted until then is saved)
+    dropped_quotes: list[str] = field(default_factory=list)  # what the model claimed to quote (for a benchmark or a log)
     seconds: float = 0.0
 
 
@@ -98,6 +99,8 @@ def anchor_quote(quote: str, passage: str, source: str) -> str | None:
     span = quote if quote in passage else _verbatim_span(quote, passage)
     if span is None:
         return None
+    if "\n" in span:  # a PDF line break inside the sentence: keep the longest piece on one line
+        span = max(span.split("\n"), key=len).strip()
     if len(span) > QUOTE_MAX:
         span = _shorten(span)
     if len(span) < QUOTE_MIN or span not in source or span not in passage:
@@ -212,6 +215,7 @@ class HintDrafter:
                 quote = anchor_quote(str(proposal.get("quote") or ""), passage.text, source)
                 if quote is None:
                     report.dropped += 1
+                    report.dropped_quotes.append(str(proposal.get("quote") or ""))
                     continue
                 asks = clean_asks(proposal.get("asks"), quote)
                 if not asks or fold(quote) in quotes:
