@@ -108,8 +108,16 @@ def anchor_quote(quote: str, passage: str, source: str) -> str | None:
     return span
 
 
-def clean_asks(raw: object, quote: str) -> tuple[str, ...]:
-    """The model's asks that read as a rep's question: text, 4–40 characters, no repeats, not the quote itself."""
+_ASK_LABEL = re.compile(r"^\s*(?:问法\s*[一二三四五六\d]+|[\d一二三四五]+[.、）)])\s*[:：]?\s*")
+
+
+def clean_asks(raw: object, quote: str, copied_from: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The model's asks that read as a rep's question: text, 4–40 characters, no repeats, not the quote itself.
+
+    A small model labels them ("问法一：") or copies the prompt's example or a sentence of
+    the passage: labels are cut, copies of any text in `copied_from` are dropped.
+    """
+    copied = [fold(text) for text in copied_from if text]
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list):
@@ -118,9 +126,11 @@ def clean_asks(raw: object, quote: str) -> tuple[str, ...]:
     for item in raw:
         if not isinstance(item, str):
             continue
-        ask = " ".join(item.split()).strip()
-        if ASK_MIN <= len(ask) <= ASK_MAX and fold(ask) != fold(quote):
-            out.setdefault(fold(ask), ask)
+        ask = _ASK_LABEL.sub("", " ".join(item.split())).strip()
+        key = fold(ask)
+        if not (ASK_MIN <= len(ask) <= ASK_MAX) or key == fold(quote) or any(key in text for text in copied):
+            continue
+        out.setdefault(key, ask)
     return tuple(out.values())[:ASKS_MAX]
 
 
@@ -197,8 +207,10 @@ class HintDrafter:
                 break
             if progress is not None:
                 progress(done, len(todo))
+            messages = self._messages(info.title, passage)
+            prompt_text = messages[-1]["content"].replace(passage.text, "")  # its instructions and example
             try:
-                reply = await self.llm.complete(self._messages(info.title, passage), max_tokens=600, temperature=0.2, json_object=True)
+                reply = await self.llm.complete(messages, max_tokens=600, temperature=0.2, json_object=True)
                 proposals = parse_reply(reply.text)
             except (LLMError, ReplyError) as exc:
                 report.failed += 1
@@ -217,7 +229,7 @@ class HintDrafter:
                     report.dropped += 1
                     report.dropped_quotes.append(str(proposal.get("quote") or ""))
                     continue
-                asks = clean_asks(proposal.get("asks"), quote)
+                asks = clean_asks(proposal.get("asks"), quote, (prompt_text, passage.text))
                 if not asks or fold(quote) in quotes:
                     continue  # nothing a rep would type, or that quote already anchors a hint
                 quotes.add(fold(quote))
