@@ -85,6 +85,8 @@ def draft(corpus: Path, out: Path, settings: Settings, only: list[str] | None = 
                 + (" — stopped at the time budget" if report.stopped else ""),
                 file=sys.stderr,
             )
+            for quote in report.dropped_quotes[:3]:
+                print(f"    dropped: {quote[:60]!r}", file=sys.stderr)
             totals["passages"] += report.passages
             totals["drafted"] += report.drafted
             totals["dropped"] += report.dropped

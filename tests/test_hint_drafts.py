@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser
-from bot.coach.hint_drafts import HintDrafter, anchor_quote, draft_text, parse_reply
+from bot.coach.hint_drafts import HintDrafter, anchor_quote, clean_asks, draft_text, parse_reply
 from bot.corpus.hints import load_hints
 from bot.llm.client import build_llm
 from bot.retrieval.knowledge_base import KnowledgeBase
@@ -92,6 +92,9 @@ def test_quotes_are_anchored_in_the_source_or_dropped() -> None:
     assert anchor_quote("大客户的账期最长不超过六十天", passage, "另一份资料") is None  # must be in the source too
     assert parse_reply('```json\n{"hints": [{"quote": "q", "asks": ["a"]}]}\n```') == [{"quote": "q", "asks": ["a"]}]
     assert parse_reply('好的：{"hints": []}') == []
+    example = "asks：例如“客户嫌贵，说隔壁便宜两块，我咋回？”"
+    asks = ["问法一：大客户能给多长账期？", "客户嫌贵，说隔壁便宜两块，我咋回？", "超过六十天未回款的，一律停止发货", "账期"]
+    assert clean_asks(asks, "大客户的账期", (example, passage)) == ("大客户能给多长账期？",)  # label cut; copies and scraps dropped
 
 
 def test_drafted_hints_are_verified_appended_and_used(library: KnowledgeBase, server: FakeOpenAIServer) -> None:

@@ -21,7 +21,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,6 +62,7 @@ class DraftReport:
     failed: int = 0  # passages whose call failed or whose reply could not be read
     error: str = ""  # the last model error, for the message
     stopped: bool = False  # stopped before the end (what was drafted until then is saved)
+    dropped_quotes: list[str] = field(default_factory=list)  # what the model claimed to quote (for a benchmark or a log)
     seconds: float = 0.0
 
 
@@ -98,6 +99,8 @@ def anchor_quote(quote: str, passage: str, source: str) -> str | None:
     span = quote if quote in passage else _verbatim_span(quote, passage)
     if span is None:
         return None
+    if "\n" in span:  # a PDF line break inside the sentence: keep the longest piece on one line
+        span = max(span.split("\n"), key=len).strip()
     if len(span) > QUOTE_MAX:
         span = _shorten(span)
     if len(span) < QUOTE_MIN or span not in source or span not in passage:
@@ -105,8 +108,16 @@ def anchor_quote(quote: str, passage: str, source: str) -> str | None:
     return span
 
 
-def clean_asks(raw: object, quote: str) -> tuple[str, ...]:
-    """The model's asks that read as a rep's question: text, 4–40 characters, no repeats, not the quote itself."""
+_ASK_LABEL = re.compile(r"^\s*(?:问法\s*[一二三四五六\d]+|[\d一二三四五]+[.、）)])\s*[:：]?\s*")
+
+
+def clean_asks(raw: object, quote: str, copied_from: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The model's asks that read as a rep's question: text, 4–40 characters, no repeats, not the quote itself.
+
+    A small model labels them ("问法一：") or copies the prompt's example or a sentence of
+    the passage: labels are cut, copies of any text in `copied_from` are dropped.
+    """
+    copied = [fold(text) for text in copied_from if text]
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list):
@@ -115,9 +126,11 @@ def clean_asks(raw: object, quote: str) -> tuple[str, ...]:
     for item in raw:
         if not isinstance(item, str):
             continue
-        ask = " ".join(item.split()).strip()
-        if ASK_MIN <= len(ask) <= ASK_MAX and fold(ask) != fold(quote):
-            out.setdefault(fold(ask), ask)
+        ask = _ASK_LABEL.sub("", " ".join(item.split())).strip()
+        key = fold(ask)
+        if not (ASK_MIN <= len(ask) <= ASK_MAX) or key == fold(quote) or any(key in text for text in copied):
+            continue
+        out.setdefault(key, ask)
     return tuple(out.values())[:ASKS_MAX]
 
 
@@ -194,8 +207,10 @@ class HintDrafter:
                 break
             if progress is not None:
                 progress(done, len(todo))
+            messages = self._messages(info.title, passage)
+            prompt_text = messages[-1]["content"].replace(passage.text, "")  # its instructions and example
             try:
-                reply = await self.llm.complete(self._messages(info.title, passage), max_tokens=600, temperature=0.2, json_object=True)
+                reply = await self.llm.complete(messages, max_tokens=600, temperature=0.2, json_object=True)
                 proposals = parse_reply(reply.text)
             except (LLMError, ReplyError) as exc:
                 report.failed += 1
@@ -212,8 +227,9 @@ class HintDrafter:
                 quote = anchor_quote(str(proposal.get("quote") or ""), passage.text, source)
                 if quote is None:
                     report.dropped += 1
+                    report.dropped_quotes.append(str(proposal.get("quote") or ""))
                     continue
-                asks = clean_asks(proposal.get("asks"), quote)
+                asks = clean_asks(proposal.get("asks"), quote, (prompt_text, passage.text))
                 if not asks or fold(quote) in quotes:
                     continue  # nothing a rep would type, or that quote already anchors a hint
                 quotes.add(fold(quote))
