@@ -135,3 +135,13 @@ def test_on_another_trades_material_its_questions_are_answered_and_unrelated_one
     assert len(covered) >= 4, covered
     for question in ["周末去哪钓鱼比较好", "二手房过户要交哪些税", "今天北京天气怎么样"]:
         assert not pharma_base.search(question, 5).covered, question
+
+
+def test_a_question_half_above_the_yardstick_but_close_to_the_unrelated_list_is_declined() -> None:
+    from bot.retrieval.coverage import CoverageConfig, Yardstick, decide
+
+    config = CoverageConfig(covered=2.6, partial=1.2, partial_unrelated=0.89)
+    yardstick = Yardstick(median=0.85, spread=0.01)
+    assert decide(config, yardstick, 0.87, reference_similarity=0.86).partial  # near the material, far from the list
+    assert not decide(config, yardstick, 0.87, reference_similarity=0.91).covered  # a stock tip, say
+    assert decide(config, yardstick, 0.88, reference_similarity=0.91).covered  # clearly above: answered

@@ -39,6 +39,7 @@ class CoverageConfig:
     covered: float = 2.6
     partial: float = 1.2
     same_question: float = 0.93  # a question this similar to a listed unrelated one is that question, reworded
+    partial_unrelated: float = 0.89  # in the partial band: this close to the unrelated list means not covered
     off_topic: tuple[str, ...] = ()
 
 
@@ -73,7 +74,10 @@ def decide(
 
     `reference_similarity` is the question's similarity to the closest listed
     unrelated question: one that is a rewording of a listed question is not
-    covered, however close the material happens to come.
+    covered, however close the material happens to come; and a question that
+    only half rises above the yardstick while sitting as close to the unrelated
+    list as this (a stock tip, a child's maths) is declined rather than shown
+    the nearest passage.
     """
     z = yardstick.height(best_similarity)
     span = max(1e-6, config.covered - config.partial)
@@ -82,7 +86,7 @@ def decide(
         return CoverageVerdict(False, False, 0.0, z)
     if z >= config.covered:
         return CoverageVerdict(True, False, confidence, z)
-    if z >= config.partial:
+    if z >= config.partial and reference_similarity < config.partial_unrelated:
         return CoverageVerdict(True, True, confidence, z)
     return CoverageVerdict(False, False, confidence, z)
 
@@ -102,5 +106,8 @@ def load_coverage_config(knowledge_dir: Path) -> CoverageConfig:
     if partial > covered:
         raise f.fail("partial", f"partial（{partial}）不能大于 covered（{covered}）", data, "partial")
     same = f.number(data, "same_question", "", lo=0.5, hi=1.01, default=CoverageConfig.same_question)
+    unrelated = f.number(data, "partial_unrelated", "", lo=0.5, hi=1.01, default=CoverageConfig.partial_unrelated)
     questions = f.texts(data, "off_topic", "", min_items=MIN_REFERENCE_QUESTIONS)
-    return CoverageConfig(covered=covered, partial=partial, same_question=same, off_topic=tuple(questions))
+    return CoverageConfig(
+        covered=covered, partial=partial, same_question=same, partial_unrelated=unrelated, off_topic=tuple(questions)
+    )
