@@ -34,6 +34,9 @@ QUERY_CACHE_SIZE = 512
 # (embedder name, question vector, chunk ids) -> each chunk's best sentence similarity, NaN where none is stored
 SentenceScores = Callable[[str, list[float], list[str]], Optional[np.ndarray]]
 HINT_OFFSET = 0.5  # standard deviations a hint match is lowered by before it competes with the passage itself
+# A single sentence matches a question more easily than its whole passage: lowered like a hint before it competes.
+# (0.5 chosen on the sample and pharma sets: sample dev hit@5 0.88 -> 0.94 with hints, pharma 0.88 -> 0.86.)
+SENTENCE_OFFSET = 0.5
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ class DenseIndex:
         if per_sentence is not None and np.isfinite(per_sentence).any():
             known = np.isfinite(per_sentence)
             standardised = np.full(len(score), -np.inf, dtype=np.float32)
-            standardised[known] = _standardised(per_sentence[known])
+            standardised[known] = _standardised(per_sentence[known]) - SENTENCE_OFFSET
             score = np.maximum(score, standardised)
         if len(loaded.hints):
             hinted = np.full(len(score), -np.inf, dtype=np.float32)
