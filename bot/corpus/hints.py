@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from bot.corpus.documents import Chunk
-from bot.datafiles import DataFileError, parse_yaml, read_yaml
+from bot.datafiles import DataFileError, Fields, parse_yaml, read_yaml
 from bot.text.quotes import quote_targets
 
 
@@ -43,15 +43,10 @@ def hints_fingerprint(knowledge_dir: Path, doc_id: str) -> str:
 
 def load_hints(knowledge_dir: Path, doc_id: str, source_text: str) -> list[Hint]:
     """Hints for one document; quotes not found verbatim in the source are an error naming the entry."""
-    path = hints_path(knowledge_dir, doc_id)
-    if not path.is_file():
+    read = _read_entries(knowledge_dir, doc_id, required=True)
+    if read is None:
         return []
-    doc = read_yaml(path, error=HintsError)
-    f = doc.fields()
-    data = f.root(doc.data, "（hints: 列表）")
-    entries = data.get("hints")
-    if not isinstance(entries, list):
-        raise f.fail("hints", "需要顶层的 hints: 列表", data, "hints")
+    f, entries = read
     out: list[Hint] = []
     for i, raw in enumerate(entries):
         where = f"hints[{i}]"
@@ -80,16 +75,27 @@ def attach_hints(chunks: list[Chunk], hints: list[Hint]) -> dict[str, list[str]]
 
 def written_quotes(knowledge_dir: Path, doc_id: str) -> list[str]:
     """The quotes of the hints already in a document's file (hand-written or drafted before); raises HintsError."""
+    read = _read_entries(knowledge_dir, doc_id, required=False)
+    entries = read[1] if read is not None else []
+    return [str(e["quote"]) for e in entries if isinstance(e, dict) and isinstance(e.get("quote"), str)]
+
+
+def _read_entries(knowledge_dir: Path, doc_id: str, *, required: bool) -> tuple[Fields, list] | None:
+    """A document's hints file as (its fields, the raw `hints:` list); None when there is no file.
+
+    `required`: the list must be there (reading hints to index); otherwise an
+    absent or empty list is an empty one (a file about to be appended to).
+    """
     path = hints_path(knowledge_dir, doc_id)
     if not path.is_file():
-        return []
+        return None
     doc = read_yaml(path, error=HintsError)
     f = doc.fields()
     data = f.root(doc.data, "（hints: 列表）")
-    entries = data.get("hints") or []
+    entries = data.get("hints") if required else (data.get("hints") or [])
     if not isinstance(entries, list):
         raise f.fail("hints", "需要顶层的 hints: 列表", data, "hints")
-    return [str(e["quote"]) for e in entries if isinstance(e, dict) and isinstance(e.get("quote"), str)]
+    return f, entries
 
 
 def _entry_yaml(hint: Hint) -> str:
