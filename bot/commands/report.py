@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Callable, TextIO
 
 from bot.coach.gaps import DEFAULT_DAYS, gaps_text, since_days, write_gaps_csv
 from bot.coach.team.summary import write_csv
@@ -45,13 +46,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         rows = services.team.score_rows(lang, since)
     finally:
         services.close()
-    if args.out is None:
-        write_csv(rows, sys.stdout)
-        return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8-sig", newline="") as handle:
-        count = write_csv(rows, handle)
-    print(t("manager.cli_report_written", lang, rows=count, path=args.out) if count else t("manager.cli_report_empty", lang))
+    count = _write_csv(args.out, lambda handle: write_csv(rows, handle))
+    if args.out is not None:
+        print(t("manager.cli_report_written", lang, rows=count, path=args.out) if count else t("manager.cli_report_empty", lang))
     return 0
 
 
@@ -72,11 +69,16 @@ def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text + "\n", encoding="utf-8")
         return 0
-    if args.out is None:
-        write_gaps_csv(report, sys.stdout)
-        return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8-sig", newline="") as handle:
-        count = write_gaps_csv(report, handle)
-    print(t("manager.cli_gaps_written", lang, rows=count, path=args.out))
+    count = _write_csv(args.out, lambda handle: write_gaps_csv(report, handle))
+    if args.out is not None:
+        print(t("manager.cli_gaps_written", lang, rows=count, path=args.out))
     return 0
+
+
+def _write_csv(out: Path | None, write: Callable[[TextIO], int]) -> int:
+    """Rows to standard output, or to `out` with a BOM so Excel reads the Chinese; returns the row count."""
+    if out is None:
+        return write(sys.stdout)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8-sig", newline="") as handle:
+        return write(handle)
