@@ -247,26 +247,31 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (e.g. its timeout fired)
 
-        def _transcription(self, body: dict[str, Any]) -> None:
+        def _scripted(self) -> FakeReply | None:
+            """The next scripted reply after its delay; None when it was a failure already answered."""
             reply = server._next_reply()
             if reply.delay_s:
                 server._sleep(reply.delay_s)
             if reply.status != 200:
-                return self._error(reply.status, "scripted failure")
+                self._error(reply.status, "scripted failure")
+                return None
             if reply.malformed:
-                return self._send_json(200, None, raw=b"{not json")
+                self._send_json(200, None, raw=b"{not json")
+                return None
+            return reply
+
+        def _transcription(self, body: dict[str, Any]) -> None:
+            reply = self._scripted()
+            if reply is None:
+                return
             if not body.get("file_size"):
                 return self._error(400, "file is required")
             self._send_json(200, {"text": reply.render(body)})
 
         def _embeddings(self, body: dict[str, Any]) -> None:
-            reply = server._next_reply()
-            if reply.delay_s:
-                server._sleep(reply.delay_s)
-            if reply.status != 200:
-                return self._error(reply.status, "scripted failure")
-            if reply.malformed:
-                return self._send_json(200, None, raw=b"{not json")
+            reply = self._scripted()
+            if reply is None:
+                return
             inputs = body.get("input", [])
             inputs = [inputs] if isinstance(inputs, str) else inputs
             data = [
