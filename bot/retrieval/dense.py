@@ -166,16 +166,11 @@ class DenseIndex:
                 count=len(entry_ids),
             )
 
-    def loaded_count(self) -> int:
-        """How many stored entries the in-memory copy holds (-1 before the first load)."""
-        with self._lock:
-            return self._vectors.count if self._vectors is not None else -1
-
-    def best_similarities(self, vectors: list[list[float]]) -> list[float]:
+    def best_similarities(self, vectors: np.ndarray) -> list[float]:
         """For each vector, its best cosine similarity to any chunk (hints left out): coverage's yardstick."""
         with self._lock:
             loaded = self._vectors
-        if loaded is None or not len(loaded.chunk_ids) or not vectors:
+        if loaded is None or not len(loaded.chunk_ids) or not len(vectors):
             return [0.0] * len(vectors)
         return [float(v) for v in (np.asarray(vectors, dtype=np.float32) @ loaded.chunks.T).max(axis=1)]
 

@@ -47,7 +47,7 @@ Progress = Callable[[str, int, int], None]
 CHANGE_CHECK_INTERVAL_S = 1.0
 
 # Reference questions' vectors per (embedder, questions): the same in every knowledge base of a process.
-_REFERENCE_VECTORS: dict[tuple[str, tuple[str, ...]], list[list[float]]] = {}
+_REFERENCE_VECTORS: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 _REFERENCE_LOCK = threading.Lock()
 
 
@@ -167,17 +167,18 @@ class KnowledgeBase:
     def _reference_similarity(self, text: str) -> float:
         """The question's similarity to the closest listed unrelated question (0 when there are none)."""
         references = self._reference_vectors()
-        if not references:
+        if not len(references):
             return 0.0
-        return float(np.max(np.asarray(references, dtype=np.float32) @ np.asarray(self.primary.query_vector(text))))
+        return float(np.max(references @ np.asarray(self.primary.query_vector(text), dtype=np.float32)))
 
-    def _reference_vectors(self) -> list[list[float]]:
+    def _reference_vectors(self) -> np.ndarray:
         """The unrelated reference questions (coverage.yaml), embedded once per process and embedder."""
         key = (self.embedder.name, self.coverage_config.off_topic)
         with _REFERENCE_LOCK:
             if key not in _REFERENCE_VECTORS:
                 questions = list(self.coverage_config.off_topic)
-                _REFERENCE_VECTORS[key] = self.embedder.embed_queries(questions) if questions else []
+                vectors = self.embedder.embed_queries(questions) if questions else []
+                _REFERENCE_VECTORS[key] = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
             return _REFERENCE_VECTORS[key]
 
     @staticmethod
