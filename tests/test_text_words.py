@@ -53,3 +53,15 @@ def test_one_shared_tokeniser_per_vocabulary_and_bm25_uses_it() -> None:
 def test_the_knowledge_base_and_the_extractive_answer_share_the_tokeniser(knowledge_base) -> None:
     assert knowledge_base.tokeniser is tokeniser_for(knowledge_base.vocabulary.words, knowledge_base.vocabulary.stopwords)
     assert "磅差" in knowledge_base.tokeniser.words("客户说磅差太大")
+
+
+def test_key_terms_are_the_materials_repeated_rare_words_not_common_ones() -> None:
+    material = [
+        "岩板铺贴前要先检查空鼓，空鼓率超过5%要返工。",
+        "我们的岩板按批次出货，同一个工地尽量用同一批次，避免色差。",
+        "客户说有色差或者空鼓，先拍照再登记批次号。今天我们去工地。",
+    ]
+    terms = tokeniser_for(("色差",)).key_terms(material)
+    assert "岩板" in terms and "空鼓" in terms  # repeated trade words
+    assert "色差" not in terms  # already in the vocabulary
+    assert "我们" not in terms and "今天" not in terms and "工地" not in terms  # common words / said once

@@ -112,6 +112,7 @@ class KnowledgeBase:
         self.sentences = SentenceIndex(settings, [dense.embedder for dense in self._dense_indexes()], self.tokeniser)
         self._lexical: LexicalIndex | None = None
         self._chunks: dict[str, StoredChunk] = {}
+        self._key_terms: list[str] | None = None
         self._lexical_count = -1
         self._checked_at = -CHANGE_CHECK_INTERVAL_S
         self._lock = threading.RLock()
@@ -159,10 +160,21 @@ class KnowledgeBase:
             ids = [c.chunk_id for c in stored]
             texts = [self._lexical_text(c) for c in stored]
             self._lexical = LexicalIndex(ids, texts, self.tokeniser)
+            self._key_terms = None
             for dense in self._dense_indexes():
                 dense.load(ids)
             self._yardstick = Yardstick.from_similarities(self.primary.best_similarities(self._reference_vectors()))
             self._lexical_count = count
+
+    def key_terms(self) -> list[str]:
+        """The material's own rare words (for the speech recogniser's glossary); [] before anything is indexed."""
+        if self.is_empty():
+            return []
+        self._refresh_cache(throttled=True)
+        with self._lock:
+            if self._key_terms is None:
+                self._key_terms = self.tokeniser.key_terms(c.text for c in self._chunks.values())
+            return self._key_terms
 
     def _reference_similarity(self, text: str) -> float:
         """The question's similarity to the closest listed unrelated question (0 when there are none)."""

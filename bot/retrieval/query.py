@@ -2,7 +2,8 @@
 
 Why: reps type colloquially, with emoji, repeated punctuation and English
 letters mixed in. Normalising keeps the embedder and BM25 focused; vocabulary
-expansion bridges chat words to the material's terms. (Whether the material
+expansion bridges chat words to the material's terms; numbers get their other
+spelling (三百 / 300) on the lexical side. (Whether the material
 covers the question is decided in `coverage`.)
 """
 
@@ -13,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.retrieval.vocabulary import Vocabulary
+from bot.text.numbers import other_spellings
 
 _NOISE = re.compile(r"[~～…]+|[!！?？]{2,}|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 _SPACES = re.compile(r"\s+")
@@ -36,9 +38,10 @@ class QueryAnalyzer:
         text = _SPACES.sub(" ", text).strip()
         expansions = tuple(self.vocabulary.expansions(text))
         extra = " ".join(expansions)
+        numbers = " ".join(other_spellings(text))  # 百分之九十八 also matches the material's 98%
         return AnalysedQuery(
             text=text,
             dense_text=f"{text} {extra}".strip() if extra else text,
-            lexical_text=f"{text} {extra} {extra}".strip() if extra else text,
+            lexical_text=" ".join(part for part in (text, extra, extra, numbers) if part),
             expansions=expansions,
         )

@@ -18,7 +18,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from bot.speech.recognizer import (
     NothingHeard,
@@ -103,7 +103,7 @@ class BuiltinRecognizer:
     def __init__(
         self,
         cache_dir: Path,
-        base_terms: Sequence[str],
+        glossary: Callable[[], Sequence[str]],
         limits: SpeechLimits,
         *,
         model_dir: Path | None = None,
@@ -111,7 +111,7 @@ class BuiltinRecognizer:
     ) -> None:
         self.cache_dir = cache_dir  # where the bundled model is joined on first start
         self.model_dir = model_dir  # a ready CTranslate2 Whisper directory instead of the bundled one
-        self.base_terms = tuple(base_terms)
+        self.glossary = glossary  # domain words for the prompt, read per note (the material may change)
         self.limits = limits
         self.threads = threads or min(4, os.cpu_count() or 1)
         self.load_s = 0.0
@@ -137,7 +137,7 @@ class BuiltinRecognizer:
     def transcribe(self, data: bytes, terms: Sequence[str] = ()) -> Transcript:
         audio = prepare(data, self.limits)  # size, signature and length checked before the model sees it
         self.load()
-        prompt = glossary_prompt(self.base_terms, terms)
+        prompt = glossary_prompt(self.glossary(), terms)
         timer = Timer()
         with self._lock:
             segments, _info = self._model.transcribe(  # type: ignore[union-attr]

@@ -10,7 +10,7 @@ recogniser answers instead, so a voice note is never lost to an outage.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Callable, Sequence
 
 from bot.speech.audio import AudioRejected, check_upload, decode
 from bot.speech.recognizer import (
@@ -40,7 +40,7 @@ class EndpointRecognizer:
         base_url: str,
         model: str,
         api_key: str,
-        base_terms: Sequence[str],
+        glossary: Callable[[], Sequence[str]],
         limits: SpeechLimits,
         *,
         fallback: Recognizer | None = None,
@@ -49,7 +49,7 @@ class EndpointRecognizer:
         from openai import OpenAI
 
         self.model = model
-        self.base_terms = tuple(base_terms)
+        self.glossary = glossary  # domain words for the prompt, read per note (the material may change)
         self.limits = limits
         self.fallback = fallback
         self.client = OpenAI(base_url=base_url or None, api_key=api_key or "none", timeout=timeout_s, max_retries=0)
@@ -70,7 +70,7 @@ class EndpointRecognizer:
         except AudioRejected as exc:
             if exc.reason != "unavailable":
                 raise
-        prompt = glossary_prompt(self.base_terms, terms)
+        prompt = glossary_prompt(self.glossary(), terms)
         timer = Timer()
         try:
             result = self.client.audio.transcriptions.create(

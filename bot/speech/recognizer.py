@@ -23,7 +23,9 @@ HALLUCINATIONS = (
     "请不吝点赞", "打赏支持", "明镜与点点栏目", "字幕由", "Amara.org", "谢谢观看", "谢谢大家观看",
     "感谢观看", "请订阅", "小铃铛",
 )
-MAX_PROMPT_CHARS = 180  # Whisper keeps ~224 prompt tokens; the glossary is cut before that
+# Whisper keeps the last ~223 prompt tokens (about 1.3 per Chinese character here); past that the
+# simplified-Chinese head would be cut, so the glossary stops at 140 characters.
+MAX_PROMPT_CHARS = 140
 _PUNCT = re.compile(r"[\s，。、！？,.!?：:；;…“”\"'（）()·-]+")
 
 
@@ -75,7 +77,10 @@ class SpeechLimits:
 
 
 def glossary_prompt(base_terms: Sequence[str], terms: Sequence[str] = ()) -> str:
-    """The decoder's prompt: simplified-Chinese head, then domain words (the note's own terms first)."""
+    """The decoder's prompt: simplified-Chinese head, then domain words (the note's own terms first).
+
+    Measured on the voice set (benchmarks/bench_voice.py): no glossary 16.6 % CER, the material's
+    own rare words alone 13.9 %, vocabulary.yaml 12.7 %."""
     seen: list[str] = []
     for term in [*terms, *base_terms]:
         term = term.strip()
@@ -83,6 +88,8 @@ def glossary_prompt(base_terms: Sequence[str], terms: Sequence[str] = ()) -> str
             seen.append(term)
     glossary = ""
     for term in seen:
+        if any(term in kept for kept in seen[: seen.index(term)]):
+            continue  # 损益 adds nothing after 损益超常
         if len(glossary) + len(term) + 1 > MAX_PROMPT_CHARS:
             break
         glossary += term + "、"

@@ -12,8 +12,10 @@ ran before.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -34,8 +36,12 @@ STOPWORDS = frozenset(
 # Domain words outrank jieba's own entries, so 磅差 is never cut into 磅 + 差.
 DOMAIN_WORD_FREQ = 20000
 
+# A word used this rarely in general Chinese (jieba's counts) is the material's own term when it repeats.
+RARE_WORD_FREQ = 300
+_KEY_TERM = re.compile(rf"[{HAN}]{{2,5}}")
+
 # A word worth indexing: a run of Chinese characters, a Latin word or a number.
-_WORD = re.compile(rf"[{HAN}]+|[A-Za-z]+|\d+(?:\.\d+)?")
+_WORD = re.compile(rf"[{HAN}]+|[A-Za-z]+|\d+(?:\.\d+)?%?")  # 98% is a word of its own (not 98)
 
 
 class Tokeniser:
@@ -73,6 +79,27 @@ class Tokeniser:
             if len(word) >= min_length and _WORD.fullmatch(word) and word not in self.stopwords:
                 out.append(word)
         return out
+
+    def key_terms(self, texts: Iterable[str], limit: int = 60) -> list[str]:
+        """The material's own vocabulary: words it uses at least twice that are rare in general Chinese.
+
+        Why: a company's product names and trade words (磅差, 岩板, 空鼓) are what a speech
+        recogniser gets wrong, and a manager should not have to list them by hand. Ranked by
+        count in the material × how unusual the word is in jieba's general dictionary; the
+        vocabulary's own domain words are left out (they are listed already).
+        """
+        cutter = self._cutter()
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(w for w in cutter.lcut(text) if _KEY_TERM.fullmatch(w))
+        domain = set(self.domain_words)
+
+        def keyness(word: str) -> float:
+            return counts[word] * math.log(cutter.total / (cutter.FREQ.get(word, 0) + 100))
+
+        rare = [w for w, n in counts.items() if n >= 2 and w not in domain and w not in self.stopwords
+                and cutter.FREQ.get(w, 0) < RARE_WORD_FREQ]
+        return sorted(rare, key=lambda w: (-keyness(w), w))[:limit]
 
 
 def han_bigrams(text: str) -> list[str]:
