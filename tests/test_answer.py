@@ -442,3 +442,20 @@ def test_useless_reason_tells_titles_and_fragments_from_short_answers() -> None:
     assert useless_reason("1. 礼品[1]\n2. 故事[2]", titles) == "fragments"
     assert useless_reason("送礼要有故事[1]。", titles) == ""
     assert useless_reason("不能打到个人账户，要走公司对公账户[1]。\n1. 先说明货、票、款一致的规定[1]。", titles) == ""
+
+
+def test_an_answer_copying_the_instructions_is_an_echo_unless_the_material_says_it_too() -> None:
+    instructions = "格式示意：\n<一句话直接回答问题>[1]\n1. <第一步做什么、怎么做>[1]"
+    echo = "一句话直接回答问题[1]\n1. 第一步做什么、怎么做[1]"
+    assert useless_reason(echo, [], instructions, material="发票要在打款前问清楚。") == "echo"
+    assert useless_reason(echo, [], instructions, material="先用一句话直接回答问题，然后第一步做什么、怎么做。") != "echo"
+    assert useless_reason("打款前先问业务部能不能开增值税发票[1]。", [], instructions, "打款前先问业务部能不能开增值税发票") == ""
+
+
+async def test_a_model_that_copies_the_prompts_format_example_gets_the_extractive_answer(
+    make_service: ServiceFactory, knowledge_base: Any, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.reply = FakeReply(text="<一句话直接回答问题>[1]\n1. <第一步做什么、怎么做>[1]\n2. <遇到什么情况，就怎么办>[2]")
+    _, answer = await collect(make_service(openai_server.base_url), IN_SCOPE)
+    assert answer.mode == "extractive" and answer.notice == t("answer.llm_not_useful_notice", "zh")
+    assert "一句话直接回答问题" not in answer.text and answer.citations

@@ -290,7 +290,9 @@ class AnswerService:
                 return
             yield await self._decline(lang, stream.prompt_tokens, stream.completion_tokens)
             return
-        reason = "" if truncated or timed_out else useless_reason(text, [hit.title for hit in prompt.materials])
+        reason = "" if truncated or timed_out else useless_reason(
+            text, [hit.title for hit in prompt.materials], prompt.messages[0]["content"], "\n".join(h.text for h in prompt.materials)
+        )
         if reason:
             yield await self._not_useful(query, result, lang, reason)
             return

@@ -2,7 +2,8 @@
 
 Why: a 1.5B model given good material may list the documents' titles
 ("1. **客户关系的建立与维护** [1]"), a few cut phrases, or say the material does
-not cover a question it plainly covers. The rep is better served by the
+not cover a question it plainly covers, or copy the prompt's format example
+as if it were the answer. The rep is better served by the
 extractive answer, with a note saying so, than by any of these.
 """
 
@@ -17,6 +18,8 @@ from bot.text.chars import han_count
 # A decline is trusted only when retrieval was not sure: both first-stage retrievers matched strongly
 # (the fast route), or the primary embedder's confidence is this high, means the material covers it.
 WELL_COVERED_CONFIDENCE = 0.9
+ECHO_RUN = 6  # Chinese characters in a row copied from the instructions
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _ITEM = re.compile(r"^\s*(?:\d{1,2}[.、．)]|[-•·*])\s*")
 
 
@@ -25,11 +28,28 @@ def well_covered(result: SearchResult) -> bool:
     return result.covered and bool(result.hits) and (result.route == "fast" or result.confidence >= WELL_COVERED_CONFIDENCE)
 
 
-def useless_reason(text: str, titles: list[str]) -> str:
-    """"titles" or "fragments" when the answer says nothing a rep can use; "" when it is an answer."""
+def echoed_instructions(text: str, instructions: str, material: str) -> bool:
+    """The answer copies the prompt's own wording (its format example) instead of the material.
+
+    Seen with a 1.5B model: "不能收，按规定要先回访客户的收礼感受[1]" — the system prompt's example,
+    word for word, as the answer to a question about invoices. Any run of ECHO_RUN Chinese
+    characters that is in the instructions but nowhere in the material gives it away.
+    """
+    for words in _HAN_RUN.findall(strip_markers(text)):
+        for start in range(len(words) - ECHO_RUN + 1):
+            run = words[start : start + ECHO_RUN]
+            if run in instructions and run not in material:
+                return True
+    return False
+
+
+def useless_reason(text: str, titles: list[str], instructions: str = "", material: str = "") -> str:
+    """"titles", "fragments" or "echo" when the answer says nothing a rep can use; "" when it is an answer."""
     lines = [strip_markers(line).strip() for line in text.splitlines() if strip_markers(line).strip()]
     if not lines:
         return "fragments"
+    if instructions and echoed_instructions(text, instructions, material):
+        return "echo"
     plain_titles = {re.sub(r"[\W_]", "", t) for t in titles if t}
     title_lines = 0
     short_lines = 0
