@@ -119,6 +119,10 @@ class Polarity:
         """Holds a negation that is not cancelled by concessive wording."""
         return self.negations(text) > 0
 
+    def is_topic(self, clause: str) -> bool:
+        """A clause that only names a topic, for the next clause to say something about."""
+        return clause.rstrip("，,；;：: ").endswith(self.rules.topics) if self.rules.topics else False
+
     def concedes(self, text: str) -> bool:
         return any(w in text for w in self.rules.concessions)
 
@@ -173,30 +177,65 @@ class Polarity:
 
 
 def find_red_lines(text: str, red_lines: tuple[RedLine, ...], polarity: Polarity, turn: int = 0) -> list[RedLineHit]:
-    """Red lines crossed in `text`: a pattern found in a sentence whose clause is not negated."""
+    """Red lines crossed in `text`: a pattern, or a word of every `together` group, in a clause that is not negated."""
     hits: list[RedLineHit] = []
     for sentence in sentences(text, trim=True) or [text]:
-        question = sentence.rstrip().endswith(("？", "?")) and not sentence.rstrip().endswith(("吧？", "吧?"))
+        question = _question(sentence)
         for line in red_lines:
-            if any(h.id == line.id for h in hits):
+            if any(h.id == line.id for h in hits) or (question and not line.questions):
                 continue
-            if question and not line.questions:
-                continue
-            for pattern in line.patterns:
-                match = pattern.search(sentence)
-                if match and not _negated_at(sentence, match, polarity):
-                    hits.append(RedLineHit(line.id, sentence.strip(), turn))
-                    break
+            if _crosses(sentence, line, polarity):
+                hits.append(RedLineHit(line.id, sentence.strip(), turn))
     return hits
 
 
-def _negated_at(sentence: str, match: re.Match[str], polarity: Polarity) -> bool:
-    """The clause holding the match is negated ("品名金额都不能改"); words like 不走账 are not negations (acts.yaml)."""
-    start = match.start()
+def _crosses(sentence: str, line: RedLine, polarity: Polarity) -> bool:
+    """A pattern matched outside a negated clause, or every word group met in clauses that are not negated.
+
+    A pattern's span may take in a negation between its words ("金额都不能改"), so its
+    whole clause is read; a group's word is set aside first ("不走账" is the offer, not a no).
+    """
+    for pattern in line.patterns:
+        if any(not _clause_negated(sentence, m.start(), polarity) for m in pattern.finditer(sentence) if m.end() > m.start()):
+            return True
+    for groups in line.together:
+        if all(
+            any(not _clause_negated(sentence, i, polarity, mask=w) for w in words for i in _find_all(sentence, w))
+            for words in groups
+        ):
+            return True
+    return False
+
+
+def _question(sentence: str) -> bool:
+    """A real question ("打到个人账户？"), not a suggestion ending in 吧？."""
+    body = sentence.rstrip()
+    return body.endswith(("？", "?")) and not body.endswith(("吧？", "吧?"))
+
+
+def _find_all(text: str, word: str) -> list[int]:
+    out, i = [], text.find(word)
+    while i >= 0:
+        out.append(i)
+        i = text.find(word, i + 1)
+    return out
+
+
+def _clause_negated(sentence: str, at: int, polarity: Polarity, *, mask: str = "") -> bool:
+    """The clause holding position `at` is negated (with the word `mask` at `at` set aside).
+
+    A clause that is only a topic ("返点、购物卡这些，") is negated by the clause after it.
+    """
+    if mask:
+        sentence = sentence[:at] + "＿" * len(mask) + sentence[at + len(mask):]
+    clauses = re.split(r"(?<=[，,；;：:])", sentence)
     pos = 0
-    for clause in re.split(r"(?<=[，,；;：:])", sentence):
-        if pos <= start < pos + len(clause):
-            return polarity.negated(clause)
+    for k, clause in enumerate(clauses):
+        if pos <= at < pos + len(clause):
+            if polarity.negated(clause):
+                return True
+            topic = polarity.is_topic(clause) and k + 1 < len(clauses)
+            return topic and polarity.negated(clauses[k + 1])
         pos += len(clause)
     return False
 
