@@ -38,6 +38,8 @@ class RecogniseParams:
     over_chatter: float = 0.005  # and above the closest chatter line
     cue_bonus: float = 0.025  # a cue word of the move in the sentence
     min_chars: int = 4  # shorter sentences join the next one
+    margin: float = 0.0  # without a cue word, above the next closest move
+    bad_margin: float = 0.01  # …and more for a move that hurts (a wrong accusation costs the rep)
 
 
 @dataclass(frozen=True)
@@ -311,11 +313,20 @@ class ActRecogniser:
             ranked.append((score, i, j))
         if not ranked:
             return None
-        score, i, j = max(ranked)
+        ranked.sort(reverse=True)
+        score, i, j = ranked[0]
         if score < p.threshold or score < chatter + p.over_chatter:
             return None
         beat = self.beats[i]
-        return Act(beat.id, self.polarity.of(piece, self._examples[j][1], asking_move=self._asking[i], negated_move=self._negated[i]), piece, turn, round(score, 4))
+        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+        if not _has_cue(piece, beat) and score - runner_up < (p.bad_margin if beat.bad else p.margin):
+            return None  # as close to another move, and no word of its own: a guess
+        polarity = self.polarity.of(piece, self._examples[j][1], asking_move=self._asking[i], negated_move=self._negated[i])
+        if beat.bad and polarity == REFUSED:
+            if not beat.refusal:
+                return None  # "我不会私下让价" is saying no to a bad move: the rep's good move, not this one
+            polarity = DID  # a denial ("一滴不会少") is made with or without a negator
+        return Act(beat.id, polarity, piece, turn, round(score, 4))
 
     def recognise_all(self, turns: list[str]) -> list[TurnActs]:
         return [self.recognise(text, n) for n, text in enumerate(turns, start=1)]
