@@ -7,8 +7,12 @@ contains none of them. So each sentence is matched to the move it is closest to
 misses `not:` and plain chatter from acts.yaml as competitors), then read for
 how it was made: did it, refused or negated it, only asked about it, or
 promised it vaguely (word lists in acts.yaml; a move marked `refusal: true` —
-"返点我做不了" — is made by negating and undone by conceding). Red lines (red_lines.yaml) are patterns checked in every
-scenario; a negated clause ("我们严禁打到个人账户") or a question does not count.
+"返点我做不了" — is made by negating and undone by conceding). A move that hurts
+needs a cue word or a clear lead over the next move, and is never "refused": a
+denial is made with or without a negator, and saying no to a kickback is the
+rep's good move. Red lines (red_lines.yaml) are patterns and word groups (money
++ a person or private account…) checked per clause in every scenario; a negated
+clause ("我们严禁打到个人账户", "返点这些，我们不做") or a question does not count.
 
 The customer and the scorer both read these acts, and `salescoach practice ID
 --json` reports them per turn, so recognition itself can be checked.
@@ -195,14 +199,14 @@ def _crosses(sentence: str, line: RedLine, polarity: Polarity) -> bool:
     """A pattern matched outside a negated clause, or every word group met in clauses that are not negated.
 
     A pattern's span may take in a negation between its words ("金额都不能改"), so its
-    whole clause is read; a group's word is set aside first ("不走账" is the offer, not a no).
+    whole clause is read; a group's own negators do not count ("不走账" is the offer, not a no).
     """
     for pattern in line.patterns:
         if any(not _clause_negated(sentence, m.start(), polarity) for m in pattern.finditer(sentence) if m.end() > m.start()):
             return True
     for groups in line.together:
         if all(
-            any(not _clause_negated(sentence, i, polarity, mask=w) for w in words for i in _find_all(sentence, w))
+            any(not _clause_negated(sentence, i, polarity, word=w) for w in words for i in _find_all(sentence, w))
             for words in groups
         ):
             return True
@@ -223,18 +227,17 @@ def _find_all(text: str, word: str) -> list[int]:
     return out
 
 
-def _clause_negated(sentence: str, at: int, polarity: Polarity, *, mask: str = "") -> bool:
-    """The clause holding position `at` is negated (with the word `mask` at `at` set aside).
+def _clause_negated(sentence: str, at: int, polarity: Polarity, *, word: str = "") -> bool:
+    """The clause holding position `at` is negated, not counting negators inside the offer's `word` ("可别来求我").
 
+    Counted rather than masked, so a negator that reaches into the word still negates ("不收现金").
     A clause that is only a topic ("返点、购物卡这些，") is negated by the clause after it.
     """
-    if mask:
-        sentence = sentence[:at] + "＿" * len(mask) + sentence[at + len(mask):]
     clauses = re.split(r"(?<=[，,；;：:])", sentence)
     pos = 0
     for k, clause in enumerate(clauses):
         if pos <= at < pos + len(clause):
-            if polarity.negated(clause):
+            if polarity.negations(clause) > (polarity.negations(word) if word else 0):
                 return True
             topic = polarity.is_topic(clause) and k + 1 < len(clauses)
             return topic and polarity.negated(clauses[k + 1])
