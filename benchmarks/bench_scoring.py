@@ -23,6 +23,7 @@ Run: .venv/bin/python benchmarks/bench_scoring.py [--verbose] [--holdout]
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 import re
 import statistics
@@ -68,9 +69,13 @@ def measure(service: PracticeService, scripts: list[dict], verbose: bool) -> Non
     replies = unfollowed = 0
     tp = fp = fn = mtp = mfp = mfn = rtp = rfp = rfn = 0
     recognise = getattr(service.scorer, "acts", None)
+    confusion: collections.Counter[str] = collections.Counter()
+    per_turn: list[float] = []  # seconds per rep turn, the customer's reading and reply with cold vectors
     for item in scripts:
         turns = [t["text"] for t in item["turns"]]
+        played = time.perf_counter()
         session, _ = service.play(item["scenario"], turns)
+        per_turn.append((time.perf_counter() - played) / max(len(session.rep_turns), 1))
         # the score is of every line the rep wrote (a customer who left early does not hide a red line)
         item["score"] = service.scorer.score(service.scenario(item["scenario"]), turns).total
         item["outcome"] = session.state.outcome
@@ -102,6 +107,7 @@ def measure(service: PracticeService, scripts: list[dict], verbose: bool) -> Non
             g = {(a["move"], a["polarity"]) for a in gold.get("acts") or []}
             p = {(a.move, a.polarity) for a in got.acts}
             gm, pm = {m for m, _ in g}, {m for m, _ in p}
+            confusion.update(_confusion(dict(g), dict(p)))
             tp, fp, fn = tp + len(g & p), fp + len(p - g), fn + len(g - p)
             mtp, mfp, mfn = mtp + len(gm & pm), mfp + len(pm - gm), mfn + len(gm - pm)
             gr, pr = set(gold.get("red_lines") or []), {h.id for h in got.red_lines}
@@ -142,8 +148,26 @@ def measure(service: PracticeService, scripts: list[dict], verbose: bool) -> Non
         print(f"动作识别（动作 + 做法）：精确率 {tp / max(tp + fp, 1):.2f}  召回率 {tp / max(tp + fn, 1):.2f}（目标 ≥ 0.90 / ≥ 0.80）")
         print(f"  只看动作：精确率 {mtp / max(mtp + mfp, 1):.2f}  召回率 {mtp / max(mtp + mfn, 1):.2f}；"
               f"红线：精确率 {rtp / max(rtp + rfp, 1):.2f}  召回率 {rtp / max(rtp + rfn, 1):.2f}")
+        print("  错在哪（漏 = 标了没认出，多 = 没标却认出，错做法 = 动作对、做法不对）：")
+        for kind in ("漏", "多", "错做法"):
+            row = sorted(((k, n) for k, n in confusion.items() if k.startswith(kind + " ")), key=lambda x: -x[1])
+            print(f"    {kind} {sum(n for _, n in row):>3}：" + "，".join(f"{k.split(' ', 1)[1]} {n}" for k, n in row))
     print(f"客户回复与业务员的话对不上：{pct(unfollowed, replies)}（目标 ≤ 5%）")
-    print(f"耗时：{elapsed:.1f} 秒，每份 {1000 * elapsed / max(len(scripts), 1):.0f} 毫秒")
+    print(f"耗时：{elapsed:.1f} 秒，每份 {1000 * elapsed / max(len(scripts), 1):.0f} 毫秒；"
+          f"每轮客户读懂并回复 p50 {1000 * statistics.median(per_turn):.0f} 毫秒")
+
+
+def _confusion(gold: dict[str, str], got: dict[str, str]) -> list[str]:
+    """Each recognition error of a turn as "漏 did", "多 refused" or "错做法 vague→did" (move → polarity, one per move)."""
+    out = []
+    for move in gold.keys() | got.keys():
+        if move not in got:
+            out.append(f"漏 {gold[move]}")
+        elif move not in gold:
+            out.append(f"多 {got[move]}")
+        elif gold[move] != got[move]:
+            out.append(f"错做法 {gold[move]}→{got[move]}")
+    return out
 
 
 def main() -> int:

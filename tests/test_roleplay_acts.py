@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bot.coach.practice.acts import ASKED, DID, REFUSED, VAGUE, Polarity
+from bot.coach.practice.acts import ASKED, DID, REFUSED, VAGUE, Polarity, find_red_lines
 from bot.coach.practice.customer import OUTCOME_WALKED_AWAY
 from bot.coach.practice.scenarios import load_catalog
 from bot.coach.practice.scoring import rep_words
@@ -163,3 +163,58 @@ def test_practice_json_reports_the_acts_of_every_turn(services, tmp_path) -> Non
     assert set(first) >= {"turn", "acts", "red_lines"}
     assert all(set(a) == {"move", "polarity", "evidence"} for t in data["acts"] for a in t["acts"])
     assert any(r["id"] == "personal_benefit" for t in data["acts"] for r in t["red_lines"])
+
+
+# Offers phrased without the textbook words (written for this test, not taken from any script):
+# the red-line word groups read their structure — money + a person, invoice + 多写, favour + repay.
+@pytest.mark.parametrize(
+    "text, red_line",
+    [
+        ("合同价照常，差价那部分我返到您自己卡上。", "personal_benefit"),
+        ("开票的时候数量我给您多写十吨，您那边好报销。", "false_invoice"),
+        ("这次的油钱您直接微信转给我，我给您开收据。", "private_account"),
+        ("这两年我没少照顾您，这点面子您总得给吧？", "favour_pressure"),
+        ("他们家那油就是小炼厂的货，兑了不少东西，烧坏发动机是早晚的事。", "disparage_competitor"),
+        ("您要换供应商也行，以后旺季缺油可别来求我。", "threat"),
+    ],
+)
+def test_red_lines_are_caught_by_their_structure_not_their_wording(text: str, red_line: str) -> None:
+    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+    hits = find_red_lines(text, catalog.red_lines, Polarity(catalog.acts))
+    assert [h.id for h in hits] == [red_line]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "返点、购物卡这些给个人的，我们一律不做。",  # the topic first, the no after it
+        "个人卡、微信、支付宝这些我们都不收，只走对公。",
+        "发票我们按实际吨数和品名开，一张不多一张不少。",
+        "下个月油价可能会涨，您要不要提前备一点？",
+    ],
+)
+def test_a_refused_or_harmless_mention_is_no_red_line(text: str) -> None:
+    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+    assert find_red_lines(text, catalog.red_lines, Polarity(catalog.acts)) == []
+
+
+def test_negation_scope_is_the_clause_of_the_offer() -> None:
+    """A negation in another clause ("发票那块您别操心") does not cancel the offer in the next one."""
+    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+    polarity = Polarity(catalog.acts)
+    assert [h.id for h in find_red_lines("票的事您别担心，名目想开什么都行。", catalog.red_lines, polarity)] == ["false_invoice"]
+    assert find_red_lines("票的事您别担心，名目只能按实际开，改不了。", catalog.red_lines, polarity) == []
+
+
+def test_a_question_about_a_move_is_not_credited(practice: PracticeService) -> None:
+    scenario = practice.scenario("kickback-purchaser")
+    asked = practice.scorer.score(scenario, ["除了价格，旺季优先保供、每周发油价行情这些，您这边用得上吗？"])
+    did = practice.scorer.score(scenario, ["除了价格，旺季我们优先保障你们的供应，每周给您发一次油价行情。"])
+    crit = lambda card: next(c for c in card.criteria if c.criterion_id == "reasonable_benefit")  # noqa: E731
+    assert _acts(practice, "kickback-purchaser", "除了价格，旺季优先保供、每周发油价行情这些，您这边用得上吗？").get("service") == ASKED
+    assert crit(asked).pct < crit(did).pct
+
+
+def test_a_denial_is_made_without_a_negator_and_saying_no_to_a_bad_move_is_not_that_move(practice: PracticeService) -> None:
+    assert _acts(practice, "abnormal-loss", "我们出库都过了流量计，一滴都少不了，这个我敢打包票。").get("deny") == DID
+    assert "kickback" not in _acts(practice, "kickback-purchaser", "私下返点、不走账这种事，我们是绝对不会做的。")

@@ -7,8 +7,12 @@ contains none of them. So each sentence is matched to the move it is closest to
 misses `not:` and plain chatter from acts.yaml as competitors), then read for
 how it was made: did it, refused or negated it, only asked about it, or
 promised it vaguely (word lists in acts.yaml; a move marked `refusal: true` —
-"返点我做不了" — is made by negating and undone by conceding). Red lines (red_lines.yaml) are patterns checked in every
-scenario; a negated clause ("我们严禁打到个人账户") or a question does not count.
+"返点我做不了" — is made by negating and undone by conceding). A move that hurts
+needs a cue word or a clear lead over the next move, and is never "refused": a
+denial is made with or without a negator, and saying no to a kickback is the
+rep's good move. Red lines (red_lines.yaml) are patterns and word groups (money
++ a person or private account…) checked per clause in every scenario; a negated
+clause ("我们严禁打到个人账户", "返点这些，我们不做") or a question does not count.
 
 The customer and the scorer both read these acts, and `salescoach practice ID
 --json` reports them per turn, so recognition itself can be checked.
@@ -38,6 +42,8 @@ class RecogniseParams:
     over_chatter: float = 0.005  # and above the closest chatter line
     cue_bonus: float = 0.025  # a cue word of the move in the sentence
     min_chars: int = 4  # shorter sentences join the next one
+    margin: float = 0.0  # without a cue word, above the next closest move
+    bad_margin: float = 0.01  # …and more for a move that hurts (a wrong accusation costs the rep)
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,10 @@ class Polarity:
         """Holds a negation that is not cancelled by concessive wording."""
         return self.negations(text) > 0
 
+    def is_topic(self, clause: str) -> bool:
+        """A clause that only names a topic, for the next clause to say something about."""
+        return clause.rstrip("，,；;：: ").endswith(self.rules.topics) if self.rules.topics else False
+
     def concedes(self, text: str) -> bool:
         return any(w in text for w in self.rules.concessions)
 
@@ -173,30 +183,64 @@ class Polarity:
 
 
 def find_red_lines(text: str, red_lines: tuple[RedLine, ...], polarity: Polarity, turn: int = 0) -> list[RedLineHit]:
-    """Red lines crossed in `text`: a pattern found in a sentence whose clause is not negated."""
+    """Red lines crossed in `text`: a pattern, or a word of every `together` group, in a clause that is not negated."""
     hits: list[RedLineHit] = []
     for sentence in sentences(text, trim=True) or [text]:
-        question = sentence.rstrip().endswith(("？", "?")) and not sentence.rstrip().endswith(("吧？", "吧?"))
+        question = _question(sentence)
         for line in red_lines:
-            if any(h.id == line.id for h in hits):
+            if any(h.id == line.id for h in hits) or (question and not line.questions):
                 continue
-            if question and not line.questions:
-                continue
-            for pattern in line.patterns:
-                match = pattern.search(sentence)
-                if match and not _negated_at(sentence, match, polarity):
-                    hits.append(RedLineHit(line.id, sentence.strip(), turn))
-                    break
+            if _crosses(sentence, line, polarity):
+                hits.append(RedLineHit(line.id, sentence.strip(), turn))
     return hits
 
 
-def _negated_at(sentence: str, match: re.Match[str], polarity: Polarity) -> bool:
-    """The clause holding the match is negated ("品名金额都不能改"); words like 不走账 are not negations (acts.yaml)."""
-    start = match.start()
+def _crosses(sentence: str, line: RedLine, polarity: Polarity) -> bool:
+    """A pattern matched outside a negated clause, or every word group met in clauses that are not negated.
+
+    A pattern's span may take in a negation between its words ("金额都不能改"), so its
+    whole clause is read; a group's own negators do not count ("不走账" is the offer, not a no).
+    """
+    for pattern in line.patterns:
+        if any(not _clause_negated(sentence, m.start(), polarity) for m in pattern.finditer(sentence) if m.end() > m.start()):
+            return True
+    for groups in line.together:
+        if all(
+            any(not _clause_negated(sentence, i, polarity, word=w) for w in words for i in _find_all(sentence, w))
+            for words in groups
+        ):
+            return True
+    return False
+
+
+def _question(sentence: str) -> bool:
+    """A real question ("打到个人账户？"), not a suggestion ending in 吧？."""
+    body = sentence.rstrip()
+    return body.endswith(("？", "?")) and not body.endswith(("吧？", "吧?"))
+
+
+def _find_all(text: str, word: str) -> list[int]:
+    out, i = [], text.find(word)
+    while i >= 0:
+        out.append(i)
+        i = text.find(word, i + 1)
+    return out
+
+
+def _clause_negated(sentence: str, at: int, polarity: Polarity, *, word: str = "") -> bool:
+    """The clause holding position `at` is negated, not counting negators inside the offer's `word` ("可别来求我").
+
+    Counted rather than masked, so a negator that reaches into the word still negates ("不收现金").
+    A clause that is only a topic ("返点、购物卡这些，") is negated by the clause after it.
+    """
+    clauses = re.split(r"(?<=[，,；;：:])", sentence)
     pos = 0
-    for clause in re.split(r"(?<=[，,；;：:])", sentence):
-        if pos <= start < pos + len(clause):
-            return polarity.negated(clause)
+    for k, clause in enumerate(clauses):
+        if pos <= at < pos + len(clause):
+            if polarity.negations(clause) > (polarity.negations(word) if word else 0):
+                return True
+            topic = polarity.is_topic(clause) and k + 1 < len(clauses)
+            return topic and polarity.negated(clauses[k + 1])
         pos += len(clause)
     return False
 
@@ -272,11 +316,20 @@ class ActRecogniser:
             ranked.append((score, i, j))
         if not ranked:
             return None
-        score, i, j = max(ranked)
+        ranked.sort(reverse=True)
+        score, i, j = ranked[0]
         if score < p.threshold or score < chatter + p.over_chatter:
             return None
         beat = self.beats[i]
-        return Act(beat.id, self.polarity.of(piece, self._examples[j][1], asking_move=self._asking[i], negated_move=self._negated[i]), piece, turn, round(score, 4))
+        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+        if not _has_cue(piece, beat) and score - runner_up < (p.bad_margin if beat.bad else p.margin):
+            return None  # as close to another move, and no word of its own: a guess
+        polarity = self.polarity.of(piece, self._examples[j][1], asking_move=self._asking[i], negated_move=self._negated[i])
+        if beat.bad and polarity == REFUSED:
+            if not beat.refusal:
+                return None  # "我不会私下让价" is saying no to a bad move: the rep's good move, not this one
+            polarity = DID  # a denial ("一滴不会少") is made with or without a negator
+        return Act(beat.id, polarity, piece, turn, round(score, 4))
 
     def recognise_all(self, turns: list[str]) -> list[TurnActs]:
         return [self.recognise(text, n) for n, text in enumerate(turns, start=1)]

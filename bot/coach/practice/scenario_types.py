@@ -198,6 +198,7 @@ class ActRules:
     """How polarity is read from a sentence, and what counts as chatter (acts.yaml)."""
 
     negators: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()  # a clause ending so is a topic the next clause negates ("返点这些，我们不做")
     concessions: tuple[str, ...] = ()
     not_negation: tuple[str, ...] = ()
     asks: tuple[str, ...] = ()
@@ -219,6 +220,9 @@ class RedLine:
     rule: SourceRef
     patterns: tuple[re.Pattern[str], ...]
     questions: bool = False  # a rhetorical question counts too ("您总不能一点不照应吧？")
+    # word groups that cross the line when one word of every group is in one sentence, none negated
+    # (money + a person or private account): the offer's structure, not the scripts' wording
+    together: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
     def name(self, lang: str = "zh") -> str:
         return self.en if lang == "en" and self.en else self.zh

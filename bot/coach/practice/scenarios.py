@@ -99,6 +99,7 @@ def load_act_rules(scenarios_dir: Path) -> ActRules:
     pol = f.section(data, "polarity", "")
     return ActRules(
         negators=f.texts(pol, "negators", "polarity"),
+        topics=f.texts(pol, "topics", "polarity", min_items=0),
         concessions=f.texts(pol, "concessions", "polarity", min_items=0),
         not_negation=f.texts(pol, "not_negation", "polarity", min_items=0),
         asks=f.texts(pol, "asks", "polarity"),
@@ -123,16 +124,22 @@ def load_red_lines(scenarios_dir: Path, sources: dict[str, SourceText]) -> tuple
     for i, raw in enumerate(f.items(data, "red_lines", "")):
         where = f"red_lines[{i}]"
         rule = f.section(raw, "rule", where)
-        out.append(
-            RedLine(
-                id=f.text(raw, "id", where),
-                zh=f.text(raw, "zh", where),
-                en=f.text(raw, "en", where, required=False),
-                rule=_parse_source(f, rule, f"{where}.rule", sources),
-                patterns=_patterns(f, raw, "patterns", where, min_items=1),
-                questions=f.flag(raw, "questions", where),
-            )
+        together = tuple(
+            tuple(f.texts(groups, name, f"{where}.together[{k}]") for name in groups)
+            for k, groups in enumerate(f.items(raw, "together", where))
         )
+        line = RedLine(
+            id=f.text(raw, "id", where),
+            zh=f.text(raw, "zh", where),
+            en=f.text(raw, "en", where, required=False),
+            rule=_parse_source(f, rule, f"{where}.rule", sources),
+            patterns=_patterns(f, raw, "patterns", where),
+            questions=f.flag(raw, "questions", where),
+            together=together,
+        )
+        if not (line.patterns or line.together):
+            raise f.fail(f"{where}.patterns", "至少要写 patterns 或 together 中的一项，否则这条红线查不出来", raw)
+        out.append(line)
     return tuple(out)
 
 
