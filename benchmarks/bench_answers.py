@@ -11,7 +11,7 @@ in a temporary store) — it prints, over the in-scope questions:
   p50              retrieval + answer latency for a new question, offline (no LLM)
 
 Not a test: figures, not assertions. Sets named *holdout* (benchmarks/data/
-answers_holdout.jsonl with its follow-up pairs, each corpus's questions_holdout)
+answers_holdout.jsonl and answers_holdout2.jsonl with their follow-up pairs, each corpus's questions_holdout)
 are measured only with --holdout, once, at the end of a piece of work.
 
     .venv/bin/python benchmarks/bench_answers.py [--holdout] [--show] [--only NAME]
@@ -42,6 +42,7 @@ from tests.readability import check  # noqa: E402
 
 VOICE = ROOT / "benchmarks" / "data" / "voice_sentences.jsonl"
 ANSWERS_HOLDOUT = ROOT / "benchmarks" / "data" / "answers_holdout.jsonl"
+ANSWERS_HOLDOUT2 = ROOT / "benchmarks" / "data" / "answers_holdout2.jsonl"  # written later; sample + buildmat rows
 _NOISE = re.compile(r"[\W_啊嗯呃诶唉哎呀哈]+")
 
 
@@ -51,6 +52,7 @@ class Question:
     question: str
     quotes: tuple[str, ...]  # empty: out of scope
     follow_up_of: str | None = None
+    corpus: str = "sample"  # which material answers it (answers_holdout2 mixes the sample and buildmat)
 
 
 def load(path: Path) -> list[Question]:
@@ -63,7 +65,7 @@ def load(path: Path) -> list[Question]:
         if row.get("kind") == "roleplay":
             continue
         quotes = tuple(g["quote"] for g in row.get("gold", [])) or ((row["must_include"],) if row.get("must_include") else ())
-        out.append(Question(row["id"], row.get("question") or row["text"], quotes, row.get("follow_up_of")))
+        out.append(Question(row["id"], row.get("question") or row["text"], quotes, row.get("follow_up_of"), row.get("corpus", "sample")))
     return out
 
 
@@ -146,12 +148,15 @@ async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
         for path in sets:
             if not only or only in path.name:
                 await measure(service, path.name, load(path), show)
+        if holdout and ANSWERS_HOLDOUT2.is_file() and (not only or only in ANSWERS_HOLDOUT2.name):
+            await measure(service, f"{ANSWERS_HOLDOUT2.name} (sample)", [q for q in load(ANSWERS_HOLDOUT2) if q.corpus == "sample"], show)
         embedder, fast = kb.embedder, kb.fast_embedder
     corpora = sorted(d for d in CORPORA_DIR.iterdir() if (d / "sources").is_dir()) if CORPORA_DIR.is_dir() else []
     for corpus in corpora:
         files = sorted(p for p in corpus.glob("questions*.jsonl") if holdout or "holdout" not in p.name)
         files = [p for p in files if not only or only in f"{corpus.name}/{p.name}"]
-        if not files:
+        later = [q for q in load(ANSWERS_HOLDOUT2) if q.corpus == corpus.name] if holdout and ANSWERS_HOLDOUT2.is_file() else []
+        if not files and not later:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             knowledge = setup_knowledge(Path(tmp) / "knowledge", corpus, shipped=False, hints=False)
@@ -161,6 +166,8 @@ async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
             service = AnswerService(kb, None, settings)
             for path in files:
                 await measure(service, f"{corpus.name}/{path.name}", load(path), show)
+            if later:
+                await measure(service, f"{corpus.name}/{ANSWERS_HOLDOUT2.name}", later, show)
 
 
 def main() -> int:

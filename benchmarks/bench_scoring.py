@@ -1,6 +1,6 @@
 """Role-play measured on rep scripts written by someone who never saw the scenario files or the scorer.
 
-Reads benchmarks/data/roleplay/scripts_dev/ (and, with --holdout, scripts_holdout/,
+Reads benchmarks/data/roleplay/scripts_dev/ (and, with --holdout, scripts_holdout/ and scripts_holdout2/,
 kept aside and measured once at the end). Every script is played through the
 scripted customer (who may end the meeting early, as in real use) and scored
 offline. Prints, per part:
@@ -184,7 +184,8 @@ def main() -> int:
     move_map = yaml.safe_load(map_file.read_text(encoding="utf-8")) or {} if map_file.exists() else {}
     parts = [("开发集 scripts_dev", DATA / "scripts_dev")]
     if args.holdout:
-        parts.append(("留出集 scripts_holdout", DATA / "scripts_holdout"))
+        parts.append(("留出集 scripts_holdout（2026-11-30 已测过一次，现在算见过的）", DATA / "scripts_holdout"))
+        parts.append(("第二留出集 scripts_holdout2（后写的 36 个脚本）", DATA / "scripts_holdout2"))
     for name, folder in parts:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)
