@@ -204,3 +204,71 @@ async def test_follow_up_in_a_conversation_keeps_the_answer(make_services) -> No
     follow = await service.answer("那要是他们自己的地磅有问题呢", [Turn("user", first_q), Turn("assistant", first.text)])
     assert follow.grounded and "地磅" in follow.text.splitlines()[0]
     assert check(follow.text, [c.text for c in follow.citations]) == []
+
+
+def _stored(chunk_id: str, scored: list[tuple[str, float]]) -> dict[str, list[SentenceMatch]]:
+    return {chunk_id: [SentenceMatch(chunk_id, i, text, score) for i, (text, score) in enumerate(scored)]}
+
+
+def test_the_answering_third_sentence_is_shown_with_the_one_it_continues() -> None:
+    """The two answering sentences of a passage are quoted as one run, in the source's order."""
+    scored = [
+        ("报销是每个新人都会问的事情，这里统一讲一遍。", 0.2),
+        ("出差住宿按城市分档，省会城市每晚不超过三百元。", 0.3),
+        ("自驾车按每公里八毛钱补贴，须在系统里有对应的拜访轨迹。", 1.0),
+        ("过路费和停车费凭票实报实销，要附上当天的拜访记录。", 0.9),
+        ("请客户吃饭要事先申请，人均标准不超过一百五十元。", 0.1),
+    ]
+    hit = _hit("c1", "".join(text for text, _ in scored))
+    answer = extractive_answer("开自己车跑客户，油费和过路费怎么报", SearchResult("q", [hit], True, 1.0),
+                               sentences=_stored("c1", scored))
+    lead = answer.text.splitlines()[0]
+    assert lead.startswith(scored[2][0] + scored[3][0])
+    assert sum(scored[2][0] in line for line in answer.text.splitlines()) == 1
+    assert check(answer.text, (hit.text,)) == []
+
+
+def test_a_supporting_point_that_leans_back_brings_the_sentence_before() -> None:
+    """A "所以……" point is shown after the sentence it concludes from, not alone."""
+    scored = [
+        ("客户的进货渠道一般都很固定，换一家供应商要重新走很多手续。", 0.3),
+        ("所以第一次拜访不要急着谈价格，先把自己介绍清楚，留一份产品单页。", 0.8),
+        ("药店老板最关心的是毛利和周转，不是药理，别一上来就讲成分。", 1.0),
+        ("拜访前一天在系统里排好路线，市区每天不少于八家。", 0.05),
+    ]
+    hit = _hit("c1", "".join(text for text, _ in scored))
+    answer = extractive_answer("跟药店老板该聊什么", SearchResult("q", [hit], True, 1.0),
+                               sentences=_stored("c1", scored))
+    line = next(line for line in answer.text.splitlines() if "第一次拜访不要急着谈价格" in line)
+    assert scored[0][0] + scored[1][0] in line
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "实名、匿名均可，公司对举报人信息严格保密。",  # one short list item is not a flattened slide
+        "客户开始问价格细节、配送时间、账期。",
+        "四步：认同 → 询问 → 回应 → 确认。",  # arrows and spaces are not noise
+        "最关键的就是两点，第一，你在他的精神上能不能帮到他？第二，你在他的生活上能不能帮到他？",  # criteria put as questions
+    ],
+)
+def test_short_list_items_and_criteria_put_as_questions_can_be_shown(sentence: str) -> None:
+    hit = _hit("c1", sentence)
+    answer = extractive_answer("这个该怎么办", SearchResult("q", [hit], True, 1.0), sentences=_stored("c1", [(sentence, 1.0)]))
+    assert answer.text.startswith(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "经，济，关，系，是，维护客户的，基础。",  # a flattened slide
+        "你知道客户为什么不买你的东西吗？",  # a rhetorical question
+        "普通客户大客户特殊客户192#(Ⅴ)6700 6500 6400。",  # a price table row
+    ],
+)
+def test_slide_residue_and_rhetorical_questions_are_not_points(sentence: str) -> None:
+    point = "维护客户关系要定期回访，了解客户的经营情况。"
+    hit = _hit("c1", sentence + point)
+    answer = extractive_answer("这个该怎么办", SearchResult("q", [hit], True, 1.0),
+                               sentences=_stored("c1", [(sentence, 1.0), (point, 0.5)]))
+    assert sentence not in answer.text and answer.text.startswith(point)

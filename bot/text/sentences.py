@@ -316,6 +316,11 @@ def _list_runs(piece: str) -> list[tuple[int, int]]:
     return runs
 
 
+def enumerates(text: str) -> bool:
+    """True when `text` holds an inline list of two or more items (一是…二是, 第一，…第二，, （1）…（2））."""
+    return bool(_list_runs(text))
+
+
 def _run_span(piece: str, items: list[re.Match[str]]) -> tuple[int, int]:
     last = items[-1]
     tail = re.search(rf"[{PAUSES}{SENTENCE_ENDS}\n]", piece[last.end():])
