@@ -13,13 +13,12 @@ import re
 
 from bot.coach.citations import strip_markers
 from bot.retrieval.types import SearchResult
-from bot.text.chars import han_count
+from bot.text.chars import HAN_RUN, han_count
 
 # A decline is trusted only when retrieval was not sure: both first-stage retrievers matched strongly
 # (the fast route), or the primary embedder's confidence is this high, means the material covers it.
 WELL_COVERED_CONFIDENCE = 0.9
 ECHO_RUN = 6  # Chinese characters in a row copied from the instructions
-_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _ITEM = re.compile(r"^\s*(?:\d{1,2}[.、．)]|[-•·*])\s*")
 
 
@@ -35,7 +34,7 @@ def echoed_instructions(text: str, instructions: str, material: str) -> bool:
     word for word, as the answer to a question about invoices. Any run of ECHO_RUN Chinese
     characters that is in the instructions but nowhere in the material gives it away.
     """
-    for words in _HAN_RUN.findall(strip_markers(text)):
+    for words in HAN_RUN.findall(strip_markers(text)):
         for start in range(len(words) - ECHO_RUN + 1):
             run = words[start : start + ECHO_RUN]
             if run in instructions and run not in material:
