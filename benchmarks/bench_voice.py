@@ -39,12 +39,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bot.services import Services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.text.numbers import DIGITS, int_to_chinese  # noqa: E402
 
 VOICE = ROOT / "tests" / "data" / "voice"
 SENTENCES = ROOT / "benchmarks" / "data" / "voice_sentences.jsonl"
 HOLDOUT = ROOT / "benchmarks" / "data" / "voice_holdout"  # written later by someone else; measured once
 HOLDOUT_SENTENCES = ROOT / "benchmarks" / "data" / "voice_sentences_holdout.jsonl"
-DIGITS = "零一二三四五六七八九"
 _NOT_WORDS = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -53,23 +53,10 @@ def rss_mb() -> float:
 
 
 def read_number(digits: str) -> str:
-    """An integer as it is read in Mandarin: 92 → 九十二, 300 → 三百, 2024 → 二千零二十四 (good enough for CER)."""
-    n = int(digits)
-    if n == 0:
-        return "零"
-    if n >= 10000 or digits.startswith("0"):
+    """An integer as it is read in Mandarin: 92 → 九十二, 300 → 三百; long or zero-led runs digit by digit."""
+    if len(digits) > 4 or (digits.startswith("0") and len(digits) > 1):
         return "".join(DIGITS[int(d)] for d in digits)
-    out, zero = "", False
-    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
-        d, n = divmod(n, value)
-        if d:
-            if zero:
-                out += "零"
-            out += ("" if (value == 10 and d == 1 and not out) else DIGITS[d]) + unit
-            zero = False
-        elif out:
-            zero = True
-    return out
+    return int_to_chinese(int(digits))
 
 
 def normalise(text: str) -> str:

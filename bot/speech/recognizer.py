@@ -87,8 +87,8 @@ def glossary_prompt(base_terms: Sequence[str], terms: Sequence[str] = ()) -> str
         if term and term not in seen:
             seen.append(term)
     glossary = ""
-    for term in seen:
-        if any(term in kept for kept in seen[: seen.index(term)]):
+    for i, term in enumerate(seen):
+        if any(term in earlier for earlier in seen[:i]):
             continue  # 损益 adds nothing after 损益超常
         if len(glossary) + len(term) + 1 > MAX_PROMPT_CHARS:
             break

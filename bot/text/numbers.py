@@ -40,7 +40,7 @@ def chinese_to_int(run: str) -> int | None:
             section += (digit or 1) * unit
             digit = 0
             last_unit = unit
-    if digit and last_unit >= 100 and run[-2] in _UNIT_VALUE | {"万": 0}:  # 一万二 = 12000, 三百五 = 350
+    if digit and last_unit >= 100 and run[-2] in "十百千万":  # 一万二 = 12000, 三百五 = 350
         digit *= last_unit // 10
     return total + section + digit
 
