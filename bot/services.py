@@ -132,8 +132,13 @@ class Services:
         listed = load_vocabulary(s.knowledge_dir / "vocabulary.yaml").words
 
         def glossary() -> list[str]:
-            """The manager's vocabulary, then the material's own rare words (a new company needs no list)."""
-            return [*listed, *self.knowledge.key_terms()]
+            """The manager's vocabulary, then the material's own rare words (a new company needs no list).
+            An unreadable index costs the glossary its material words, never a voice note."""
+            try:
+                return [*listed, *self.knowledge.key_terms()]
+            except Exception:
+                logger.exception("the material's words for the speech glossary could not be read")
+                return list(listed)
 
         limits = SpeechLimits(max_seconds=s.max_voice_s, max_bytes=s.max_file_bytes)
         model_dir = Path(s.asr_model_dir).expanduser() if s.asr_model_dir else None

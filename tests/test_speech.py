@@ -170,3 +170,10 @@ def test_the_glossary_adds_the_materials_own_words_after_the_vocabulary(make_ser
     own = services.knowledge.key_terms()
     assert own and glossary[len(listed):] == own
     assert "加油站" in own  # the sample material's repeated trade word, listed nowhere by hand
+
+
+def test_loading_finds_the_glossary_at_start_up_not_on_the_first_note() -> None:
+    calls: list[int] = []
+    endpoint = EndpointRecognizer(closed_port_url(), "whisper-1", "", lambda: calls.append(1) or ["磅差"], LIMITS, fallback=None)
+    endpoint.load()
+    assert calls == [1]

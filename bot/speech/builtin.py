@@ -119,6 +119,11 @@ class BuiltinRecognizer:
         self._lock = threading.Lock()
 
     def load(self) -> None:
+        """The model, and the glossary's material words (a second of jieba), at start-up rather than on the first note."""
+        self._load_model()
+        self.glossary()
+
+    def _load_model(self) -> None:
         with self._lock:
             if self._model is not None:
                 return
@@ -136,7 +141,7 @@ class BuiltinRecognizer:
 
     def transcribe(self, data: bytes, terms: Sequence[str] = ()) -> Transcript:
         audio = prepare(data, self.limits)  # size, signature and length checked before the model sees it
-        self.load()
+        self._load_model()
         prompt = glossary_prompt(self.glossary(), terms)
         timer = Timer()
         with self._lock:

@@ -61,6 +61,7 @@ class EndpointRecognizer:
             except SpeechUnavailable:
                 logger.info("No built-in recogniser to fall back on; the endpoint alone transcribes")
                 self.fallback = None
+        self.glossary()  # the material's words are found at start-up, not on the first note
 
     def transcribe(self, data: bytes, terms: Sequence[str] = ()) -> Transcript:
         kind = check_upload(data, self.limits.max_bytes)
