@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.coach.answers.extractive import compared_terms, extractive_answer
-from bot.coach.types import Turn
+from bot.coach.types import Answer, Turn
 from bot.llm.prompts import t
 from bot.retrieval.knowledge_base import KnowledgeBase
 from bot.retrieval.sentences import SentenceMatch
@@ -210,6 +210,12 @@ def _stored(chunk_id: str, scored: list[tuple[str, float]]) -> dict[str, list[Se
     return {chunk_id: [SentenceMatch(chunk_id, i, text, score) for i, (text, score) in enumerate(scored)]}
 
 
+def _answer_from_one_passage(question: str, scored: list[tuple[str, float]]) -> tuple[Answer, Hit]:
+    """The extractive answer from a single passage made of `scored` sentences with these stored scores."""
+    hit = _hit("c1", "".join(text for text, _ in scored))
+    return extractive_answer(question, SearchResult("q", [hit], True, 1.0), sentences=_stored("c1", scored)), hit
+
+
 def test_the_answering_third_sentence_is_shown_with_the_one_it_continues() -> None:
     """The two answering sentences of a passage are quoted as one run, in the source's order."""
     scored = [
@@ -219,9 +225,7 @@ def test_the_answering_third_sentence_is_shown_with_the_one_it_continues() -> No
         ("过路费和停车费凭票实报实销，要附上当天的拜访记录。", 0.9),
         ("请客户吃饭要事先申请，人均标准不超过一百五十元。", 0.1),
     ]
-    hit = _hit("c1", "".join(text for text, _ in scored))
-    answer = extractive_answer("开自己车跑客户，油费和过路费怎么报", SearchResult("q", [hit], True, 1.0),
-                               sentences=_stored("c1", scored))
+    answer, hit = _answer_from_one_passage("开自己车跑客户，油费和过路费怎么报", scored)
     lead = answer.text.splitlines()[0]
     assert lead.startswith(scored[2][0] + scored[3][0])
     assert sum(scored[2][0] in line for line in answer.text.splitlines()) == 1
@@ -236,9 +240,7 @@ def test_a_supporting_point_that_leans_back_brings_the_sentence_before() -> None
         ("药店老板最关心的是毛利和周转，不是药理，别一上来就讲成分。", 1.0),
         ("拜访前一天在系统里排好路线，市区每天不少于八家。", 0.05),
     ]
-    hit = _hit("c1", "".join(text for text, _ in scored))
-    answer = extractive_answer("跟药店老板该聊什么", SearchResult("q", [hit], True, 1.0),
-                               sentences=_stored("c1", scored))
+    answer, _ = _answer_from_one_passage("跟药店老板该聊什么", scored)
     line = next(line for line in answer.text.splitlines() if "第一次拜访不要急着谈价格" in line)
     assert scored[0][0] + scored[1][0] in line
 
