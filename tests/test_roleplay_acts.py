@@ -198,6 +198,47 @@ def test_a_refused_or_harmless_mention_is_no_red_line(text: str) -> None:
     assert find_red_lines(text, catalog.red_lines, Polarity(catalog.acts)) == []
 
 
+def test_a_verdict_after_the_offer_refuses_it_and_a_tag_question_still_offers() -> None:
+    """"……，我办不到" takes back what came before it in the sentence; "……，您看成不？" is an offer, not a question."""
+    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+    polarity = Polarity(catalog.acts)
+
+    def found(text: str) -> list[str]:
+        return [h.id for h in find_red_lines(text, catalog.red_lines, polarity)]
+
+    assert found("单独给您个人留两个点，这个我真办不到。") == []
+    assert found("单独给您个人留两个点，您看成不？") == ["personal_benefit"]
+    assert found("油钱先转到我个人微信上，您看可不可以？") == ["private_account"]
+    assert found("油钱先转到我个人微信上，可不可以？公司流程太慢。") == ["private_account"]
+    assert found("单独给您个人留两个点，不行的话我再想办法。") == ["personal_benefit"]  # a condition, not a verdict
+
+
+@pytest.mark.parametrize(
+    "text, red_line",
+    [
+        ("我给孩子捎了张蛋糕店的卡，五百块的，您别推。", "personal_benefit"),
+        ("给嫂子买了台两千多的按摩仪，改天给您送家里去。", "personal_benefit"),
+        ("别家给的咱也少不了您的，逢年过节我心里有数。", "personal_benefit"),
+    ],
+)
+def test_gifts_of_value_are_recognised_by_their_shape(text: str, red_line: str) -> None:
+    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+    assert [h.id for h in find_red_lines(text, catalog.red_lines, Polarity(catalog.acts))] == [red_line]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "化验费您自己出，我们只认第三方的报告。",  # money the customer pays himself is no benefit to him
+        "算上运费和票，您花的钱不会比在我这里多。",  # money and 我这里, but nothing paid to the rep
+        "车队的卡我们统一办，每张卡的消费都进对账单。",
+    ],
+)
+def test_money_words_without_a_transfer_to_a_person_are_no_red_line(text: str) -> None:
+    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+    assert find_red_lines(text, catalog.red_lines, Polarity(catalog.acts)) == []
+
+
 def test_negation_scope_is_the_clause_of_the_offer() -> None:
     """A negation in another clause ("发票那块您别操心") does not cancel the offer in the next one."""
     catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")

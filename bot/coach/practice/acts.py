@@ -132,13 +132,31 @@ class Polarity:
     def concedes(self, text: str) -> bool:
         return any(w in text for w in self.rules.concessions)
 
+    def overruled(self, after: str) -> bool:
+        """What comes after an offer in the same sentence refuses it ("……转我微信，恐怕不太好吧")."""
+        if self.concedes(after):
+            return False
+        return any(not self._inside_other_word(after, i, len(w)) for w in self.rules.verdicts for i in _find_all(after, w))
+
+    def _inside_other_word(self, text: str, at: int, size: int) -> bool:
+        """Text[at:at+size] is part of a longer word that only looks negated ("不可以" in "您看可不可以")."""
+        for word in self._masks:
+            if len(word) > size:
+                start = text.find(word, max(0, at - len(word) + size))
+                while 0 <= start <= at:
+                    if start + len(word) >= at + size:
+                        return True
+                    start = text.find(word, start + 1)
+        return False
+
     def is_question(self, text: str) -> bool:
         """A real question, not a tag after a proposal ("周四我带方案过来，您看行吗？")."""
         body = text.strip()
         if not body or any(w in body for w in self.rules.proposals):
             return False
         clauses = split_clauses(body)
-        if len(clauses) > 1 and any(clauses[-1].strip("？?！!。 ") == tag for tag in self.rules.tag_questions):
+        tail = clauses[-1].strip("？?！!。 ") if clauses else ""
+        if len(clauses) > 1 and any(tail in (tag, "您看" + tag, "你看" + tag) for tag in self.rules.tag_questions):
             return False
         if len(clauses) == 1 and any(body.strip("？?！!。 ").endswith(tag) for tag in self.rules.tag_questions):
             # "您看行吗？" on its own, or "要不我们周三见，行吗" (one clause) — a proposal when it has specifics
@@ -186,7 +204,7 @@ def find_red_lines(text: str, red_lines: tuple[RedLine, ...], polarity: Polarity
     """Red lines crossed in `text`: a pattern, or a word of every `together` group, in a clause that is not negated."""
     hits: list[RedLineHit] = []
     for sentence in sentences(text, trim=True) or [text]:
-        question = _question(sentence)
+        question = _question(sentence) and polarity.is_question(sentence)  # "……给您补上，您看行不？" offers
         for line in red_lines:
             if any(h.id == line.id for h in hits) or (question and not line.questions):
                 continue
@@ -231,8 +249,11 @@ def _clause_negated(sentence: str, at: int, polarity: Polarity, *, word: str = "
     """The clause holding position `at` is negated, not counting negators inside the offer's `word` ("可别来求我").
 
     Counted rather than masked, so a negator that reaches into the word still negates ("不收现金").
-    A clause that is only a topic ("返点、购物卡这些，") is negated by the clause after it.
+    A clause that is only a topic ("返点、购物卡这些，") is negated by the clause after it, and
+    anything said before a verdict later in the sentence ("……给您往下压，我做不到") by that verdict.
     """
+    if polarity.overruled(sentence[at + max(len(word), 1) :]):
+        return True
     clauses = re.split(r"(?<=[，,；;：:])", sentence)
     pos = 0
     for k, clause in enumerate(clauses):

@@ -200,6 +200,7 @@ class ActRules:
     negators: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()  # a clause ending so is a topic the next clause negates ("返点这些，我们不做")
     concessions: tuple[str, ...] = ()
+    verdicts: tuple[str, ...] = ()  # a refusal that follows what it refuses ("……打我微信，恐怕不太好吧")
     not_negation: tuple[str, ...] = ()
     asks: tuple[str, ...] = ()
     tag_questions: tuple[str, ...] = ()
