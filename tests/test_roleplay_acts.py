@@ -239,6 +239,16 @@ def test_money_words_without_a_transfer_to_a_person_are_no_red_line(text: str) -
     assert find_red_lines(text, catalog.red_lines, Polarity(catalog.acts)) == []
 
 
+def test_a_negation_inside_a_condition_is_not_a_refusal() -> None:
+    """"公户要是转不了，……也行" offers another way; "要是……，我们就不管了" still refuses."""
+    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+    polarity = Polarity(catalog.acts)
+    assert not polarity.negated("公户要是一时转不了，您到我们财务刷卡也行。")
+    assert not polarity.negated("真查出来是我们的问题，不行就换一家车队。")
+    assert polarity.negated("要是您那边磅不准，那我们就不管了。")
+    assert polarity.negated("要是转不了就别买了。")  # a sentence that is all condition keeps its negation
+
+
 def test_negation_scope_is_the_clause_of_the_offer() -> None:
     """A negation in another clause ("发票那块您别操心") does not cancel the offer in the next one."""
     catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")

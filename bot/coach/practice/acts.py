@@ -122,8 +122,16 @@ class Polarity:
         return count
 
     def negated(self, text: str) -> bool:
-        """Holds a negation that is not cancelled by concessive wording."""
-        return self.negations(text) > 0
+        """Holds a negation outside a condition ("公户要是转不了，您到财务刷卡也行" makes the offer)."""
+        if not self.rules.conditions:
+            return self.negations(text) > 0
+        return any(self.negations(c) > 0 for c in split_clauses(text) if not self.conditional(c)) or (
+            self.negations(text) > 0 and all(self.conditional(c) for c in split_clauses(text))
+        )
+
+    def conditional(self, clause: str) -> bool:
+        """A clause that only sets a condition ("要是真短在我们这头", "不行就换掉")."""
+        return any(w in clause for w in self.rules.conditions)
 
     def is_topic(self, clause: str) -> bool:
         """A clause that only names a topic, for the next clause to say something about."""

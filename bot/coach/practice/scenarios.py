@@ -102,6 +102,7 @@ def load_act_rules(scenarios_dir: Path) -> ActRules:
         topics=f.texts(pol, "topics", "polarity", min_items=0),
         concessions=f.texts(pol, "concessions", "polarity", min_items=0),
         verdicts=f.texts(pol, "verdicts", "polarity", min_items=0),
+        conditions=f.texts(pol, "conditions", "polarity", min_items=0),
         not_negation=f.texts(pol, "not_negation", "polarity", min_items=0),
         asks=f.texts(pol, "asks", "polarity"),
         tag_questions=f.texts(pol, "tag_questions", "polarity", min_items=0),
