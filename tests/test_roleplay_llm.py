@@ -114,6 +114,50 @@ async def test_evaluator_json_becomes_the_score_card_with_citations(practice, se
     assert "资料[1]" in system and "积极给出正面答复,不能进行否认" in system
 
 
+def with_acts(reply: FakeReply, acts: list[dict]) -> FakeReply:
+    data = json.loads(reply.text)
+    data["acts"] = acts
+    return FakeReply(text=json.dumps(data, ensure_ascii=False))
+
+
+async def test_the_models_act_labels_are_kept_only_where_they_are_the_reps_words(practice, server) -> None:
+    """Labels with the rep's words (a speaker label stripped) stand; an invented quote, an unknown
+    move or a wrong turn are dropped; the red lines and their cap come from the code, whatever the model says."""
+    session = practice.start("abnormal-loss")
+    kickback = "每吨我私下返您十块，打到您爱人卡上。"
+    acts = [
+        {"turn": 1, "move": "segments", "polarity": "did", "evidence": "销售员（第 1 轮）：“我马上安排专人把油库付油、车辆在途、您这边接卸三段都查一遍”"},
+        {"turn": 1, "move": "compensate", "polarity": "did", "evidence": "我们全额赔偿"},  # never said
+        {"turn": 2, "move": "segments", "polarity": "did", "evidence": "我马上安排专人"},  # said, but in turn 1
+        {"turn": 1, "move": "bribe", "polarity": "did", "evidence": "我马上安排专人"},  # no such move
+    ]
+    card_reply = with_acts(evaluation(practice, "abnormal-loss", "我马上安排专人", score=90), acts)
+    server.queue(customer_json("行。"), customer_json("嗯？"), card_reply)
+    await practice.reply(session, SEGMENTS)
+    await practice.reply(session, kickback)
+    card = await practice.finish(session)
+    assert card.mode == "llm" and card.acts_by == "llm"
+    first, second = card.acts
+    assert [(a.move, a.polarity) for a in first.acts] == [("segments", "did")]
+    assert first.acts[0].evidence.startswith("我马上安排专人") and "销售员" not in first.acts[0].evidence
+    assert second.acts == ()
+    assert [h.id for h in second.red_lines] == ["personal_benefit"] and card.total <= 20  # the model never named it
+    assert "evaluator_acts_fallback" not in session.llm_steps
+    system = server.chat_requests[-1]["messages"][0]["content"]
+    assert "- segments：" in system  # the moves the model labels with
+    assert "销售员（第 2 轮）：" + kickback in server.chat_requests[-1]["messages"][1]["content"]
+
+
+async def test_a_card_without_act_labels_shows_the_codes_and_counts_the_fallback(practice, server) -> None:
+    session = practice.start("abnormal-loss")
+    server.queue(customer_json("行。"), evaluation(practice, "abnormal-loss", "我马上安排专人"))
+    await practice.reply(session, SEGMENTS)
+    card = await practice.finish(session)
+    assert card.mode == "llm" and card.acts_by == "offline"
+    assert card.acts == tuple(practice.scorer.acts(practice.scenario("abnormal-loss"), [SEGMENTS]))
+    assert session.llm_steps.get("evaluator_acts_fallback") == 1
+
+
 async def test_evaluator_gets_one_retry_with_the_validation_error(practice, server) -> None:
     session = practice.start("abnormal-loss")
     invented = evaluation(practice, "abnormal-loss", "我们全额赔偿并道歉")  # the rep never said this

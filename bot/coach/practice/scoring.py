@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from bot.coach.criteria import CriterionInfo
-from bot.coach.practice.acts import ASKED, DID, REFUSED, VAGUE, Act, ActRecogniser, RedLineHit, TurnActs
+from bot.coach.practice.acts import ASKED, DID, POLARITIES, REFUSED, VAGUE, Act, ActRecogniser, RedLineHit, TurnActs
 from bot.coach.practice.scenarios import ActRules, Beat, Criterion, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
 from bot.coach.types import Citation
@@ -128,6 +128,7 @@ class ScoreCard:
     notice: str = ""
     red_lines: tuple[RedLineResult, ...] = ()  # crossed: the total is capped and the card leads with them
     acts: tuple[TurnActs, ...] = ()
+    acts_by: str = "offline"  # who labelled the acts: "llm" (checked against the rep's words) or "offline"
 
     @property
     def compliance_failed(self) -> bool:
@@ -151,6 +152,7 @@ class ScoreCard:
             "compliance_failed": self.compliance_failed,
             "red_lines": [r.as_dict() for r in self.red_lines],
             "acts": [a.as_dict() for a in self.acts],  # per rep turn: what was recognised (testable)
+            "acts_by": self.acts_by,
             "criteria": [c.as_dict() for c in self.criteria],
             "improvements": [
                 {
@@ -177,12 +179,15 @@ def make_card(
     red_lines: tuple[RedLineResult, ...] = (),
     acts: list[TurnActs] | tuple[TurnActs, ...] = (),
     cap: int = 20,
+    acts_by: str = "offline",
 ) -> ScoreCard:
     """The card; a red line caps the total (in code, whoever scored the criteria)."""
     total = max(0, min(100, int(round(sum(r.points for r in results)))))
     if red_lines:
         total = min(total, cap)
-    return ScoreCard(scenario.id, scenario.title, total, tuple(results), outcome, mode, turns, notice, tuple(red_lines), tuple(acts))
+    return ScoreCard(
+        scenario.id, scenario.title, total, tuple(results), outcome, mode, turns, notice, tuple(red_lines), tuple(acts), acts_by
+    )
 
 
 # ---------------------------------------------------------------- offline
@@ -351,7 +356,7 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s，,。.！!？?；;：:、“”\"'‘’（）()…—-]+", "", text)
 
 
-_SPEAKER = re.compile(r"^\s*(?:销售员|业务员|销售|我|rep|Rep|客户经理)\s*[：:]\s*")
+_SPEAKER = re.compile(r"^\s*(?:销售员|业务员|销售|我|rep|Rep|客户经理)\s*(?:[（(]第\s*\d+\s*轮[）)])?\s*[：:]\s*")
 
 
 def rep_words(quote: str, rep_turns: list[str]) -> str:
@@ -373,16 +378,21 @@ def rep_words(quote: str, rep_turns: list[str]) -> str:
     return best if len(_norm(best)) >= 6 else q
 
 
-def parse_evaluation(text: str, scenario: Scenario, rep_turns: list[str]) -> list[dict[str, Any]]:
-    """Validate the evaluator's JSON against the rubric and the rep's actual words."""
+def _json_reply(text: str) -> Any:
+    """The evaluator's reply as JSON, a Markdown code fence around it allowed."""
     raw = text.strip()
     if raw.startswith("```"):
         raw = raw.split("\n", 1)[1] if "\n" in raw else ""
         raw = raw.rsplit("```", 1)[0]
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise EvaluationError(f"不是合法的 JSON：{exc.msg}") from exc
+
+
+def parse_evaluation(text: str, scenario: Scenario, rep_turns: list[str]) -> list[dict[str, Any]]:
+    """Validate the evaluator's JSON against the rubric and the rep's actual words."""
+    data = _json_reply(text)
     if not isinstance(data, dict) or not isinstance(data.get("criteria"), list):
         raise EvaluationError("顶层必须是 {\"criteria\": [...]}")
     said = _norm("".join(rep_turns))
@@ -426,6 +436,52 @@ def parse_evaluation(text: str, scenario: Scenario, rep_turns: list[str]) -> lis
     return [out[c.id] for c in scenario.rubric]
 
 
+def parse_acts(text: str, scenario: Scenario, rep_turns: list[str]) -> tuple[list[list[Act]], int] | None:
+    """The model's act labels per rep turn, keeping only what checks out, and how many were dropped.
+
+    An act counts when its move is one of the scenario's, its polarity one of the four,
+    and its evidence is verifiably the rep's words in that very turn (speaker labels and
+    quotation marks dropped, as for the criteria's evidence). None when the model sent no
+    "acts" list at all. Never raises: the criteria are the card; the acts are a bonus.
+    """
+    try:
+        data = _json_reply(text)
+    except EvaluationError:
+        return None
+    raw = data.get("acts") if isinstance(data, dict) else None
+    if not isinstance(raw, list):
+        return None
+    moves = {b.id for b in scenario.beats}
+    per_turn: list[dict[str, Act]] = [{} for _ in rep_turns]
+    dropped = 0
+    for item in raw:
+        turn = item.get("turn") if isinstance(item, dict) else None
+        ok = isinstance(turn, int) and not isinstance(turn, bool) and 1 <= turn <= len(rep_turns)
+        ok = ok and item.get("move") in moves and item.get("polarity") in POLARITIES and isinstance(item.get("evidence"), str)
+        said = rep_words(item["evidence"], [rep_turns[turn - 1]]) if ok else ""
+        if not ok or not _norm(said) or _norm(said) not in _norm(rep_turns[turn - 1]):
+            dropped += 1
+            continue
+        per_turn[turn - 1].setdefault(item["move"], Act(item["move"], item["polarity"], said, turn, 1.0))
+    return [list(acts.values()) for acts in per_turn], dropped
+
+
+def merge_acts(model: list[list[Act]] | None, offline: list[TurnActs]) -> tuple[list[TurnActs], str]:
+    """The acts shown on an LLM card: the model's checked labels, the red lines always from the code.
+
+    The offline recogniser's acts stand in when the model labelled nothing usable while the
+    rep's words held recognisable moves (a small model that skipped the list).
+    """
+    if model is None or (not any(model) and any(t.acts for t in offline)):
+        return offline, "offline"
+    return [TurnActs(t.turn, t.text, tuple(acts), t.red_lines) for t, acts in zip(offline, model)], "llm"
+
+
+def moves_for_prompt(scenario: Scenario) -> str:
+    """The scenario's moves as the evaluator labels them: id and what the move does."""
+    return "\n".join(f"- {b.id}：{_label(b)}" for b in scenario.beats)
+
+
 def rubric_for_prompt(scenario: Scenario) -> str:
     """The rubric as the evaluator sees it: ids, weights, checks, example and numbered sources."""
     lines: list[str] = []
@@ -453,15 +509,21 @@ class LLMEvaluator:
 
     def _messages(self, scenario: Scenario, transcript: list[dict[str, str]]) -> list[dict[str, str]]:
         """The evaluator's messages; raises PromptFileError when the prompt file cannot be read."""
-        dialogue = "\n".join(
-            f"{'销售员' if t['role'] == 'rep' else '客户'}：{t['text']}" for t in transcript
-        )
+        lines, n = [], 0
+        for turn in transcript:
+            if turn["role"] == "rep":
+                n += 1
+                lines.append(f"销售员（第 {n} 轮）：{turn['text']}")  # the turn numbers the acts refer to
+            else:
+                lines.append(f"客户：{turn['text']}")
+        dialogue = "\n".join(lines)
         system = self.prompts.render(
             EVALUATOR_PROMPT,
             title=scenario.title,
             situation=scenario.brief.situation,
             goal=scenario.brief.goal,
             rubric=rubric_for_prompt(scenario),
+            moves=moves_for_prompt(scenario),
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": f"对话记录：\n{dialogue}"}]
 
@@ -477,8 +539,12 @@ class LLMEvaluator:
                 try:
                     reply = await self.llm.complete(messages, max_tokens=1800, temperature=0.1, json_object=True)
                     items = parse_evaluation(reply.text, scenario, rep_turns)
-                    turn_acts = await asyncio.to_thread(self.fallback.acts, scenario, rep_turns)
-                    return self._card(scenario, items, outcome, len(rep_turns), turn_acts)
+                    offline = await asyncio.to_thread(self.fallback.acts, scenario, rep_turns)
+                    labelled = parse_acts(reply.text, scenario, rep_turns)
+                    if labelled and labelled[1]:
+                        log.info("evaluator acts: %d label(s) dropped (not the rep's words, or unknown move)", labelled[1])
+                    turn_acts, acts_by = merge_acts(labelled[0] if labelled else None, offline)
+                    return self._card(scenario, items, outcome, len(rep_turns), turn_acts, acts_by)
                 except EvaluationError as exc:
                     log.warning("evaluator JSON rejected (attempt %d): %s", attempt + 1, exc)
                     messages = messages + [
@@ -492,7 +558,13 @@ class LLMEvaluator:
         return await asyncio.to_thread(self.fallback.score, scenario, rep_turns, outcome, "llm_eval_fallback")
 
     def _card(
-        self, scenario: Scenario, items: list[dict[str, Any]], outcome: str, turns: int, turn_acts: list[TurnActs] | None = None
+        self,
+        scenario: Scenario,
+        items: list[dict[str, Any]],
+        outcome: str,
+        turns: int,
+        turn_acts: list[TurnActs] | None = None,
+        acts_by: str = "offline",
     ) -> ScoreCard:
         """The model's card with the red-line cap applied in code from the recognised acts, never left to the model."""
         turn_acts = turn_acts or []
@@ -517,4 +589,4 @@ class LLMEvaluator:
             )
         hits = [h for t in turn_acts for h in t.red_lines]
         return make_card(scenario, results, outcome, MODE_LLM, turns, red_lines=red_line_results(hits, self.fallback.red_lines),
-                         acts=turn_acts, cap=self.fallback.params.red_line_cap)
+                         acts=turn_acts, cap=self.fallback.params.red_line_cap, acts_by=acts_by)

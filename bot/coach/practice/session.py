@@ -254,6 +254,8 @@ class PracticeService:
             session.count("evaluator")
             if card.notice == "llm_eval_fallback":
                 session.count("evaluator_fallback")
+            elif card.acts_by != "llm":
+                session.count("evaluator_acts_fallback")  # the card is the model's, the act labels the code's
             return card
         return await asyncio.to_thread(self.scorer.score, scenario, session.rep_turns, session.state.outcome)
 
