@@ -148,6 +148,16 @@ async def test_the_models_act_labels_are_kept_only_where_they_are_the_reps_words
     assert "销售员（第 2 轮）：" + kickback in server.chat_requests[-1]["messages"][1]["content"]
 
 
+async def test_an_empty_better_reply_from_a_small_model_gets_the_rubrics_example(practice, server) -> None:
+    session = practice.start("abnormal-loss")
+    server.queue(customer_json("行。"), evaluation(practice, "abnormal-loss", "我马上安排专人", better_reply=""))
+    await practice.reply(session, SEGMENTS)
+    card = await practice.finish(session)
+    assert card.mode == "llm" and card.notice == ""  # the model's card, not the offline one
+    assert card.criteria[0].better_reply == practice.scenario("abnormal-loss").rubric[0].example
+    assert card.criteria[1].better_reply == "三天内给您书面结果。"
+
+
 async def test_a_card_without_act_labels_shows_the_codes_and_counts_the_fallback(practice, server) -> None:
     session = practice.start("abnormal-loss")
     server.queue(customer_json("行。"), evaluation(practice, "abnormal-loss", "我马上安排专人"))

@@ -423,8 +423,6 @@ def parse_evaluation(text: str, scenario: Scenario, rep_turns: list[str]) -> lis
         for key in ("done_well", "missing", "better_reply"):
             if not isinstance(item.get(key, ""), str):
                 raise EvaluationError(f"{where}.{key} 必须是字符串")
-        if not str(item.get("better_reply", "")).strip():
-            raise EvaluationError(f"{where}.better_reply 不能为空")
         refs = item.get("sources", [])
         n_sources = len(wanted[cid].sources)
         if not isinstance(refs, list) or not all(isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= n_sources for r in refs):
@@ -581,7 +579,8 @@ class LLMEvaluator:
                     done_well=tuple(x for x in [str(item.get("done_well", "")).strip()] if x),
                     missing=tuple(x for x in [str(item.get("missing", "")).strip()] if x),
                     evidence=tuple(item.get("evidence", [])),
-                    better_reply=str(item["better_reply"]).strip(),
+                    # a small model often leaves it empty: the rubric's own example reply stands in
+                    better_reply=str(item.get("better_reply", "")).strip() or criterion.example,
                     good=criterion.good,
                     citations=tuple(c for c in citations if c is not None),
                     info=criterion.info,
