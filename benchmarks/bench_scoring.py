@@ -185,7 +185,8 @@ def main() -> int:
     parts = [("开发集 scripts_dev", DATA / "scripts_dev")]
     if args.holdout:
         parts.append(("留出集 scripts_holdout（2026-11-30 已测过一次，现在算见过的）", DATA / "scripts_holdout"))
-        parts.append(("第二留出集 scripts_holdout2（后写的 36 个脚本）", DATA / "scripts_holdout2"))
+        parts.append(("第二留出集 scripts_holdout2（2026-12-01 已测过一次，现在算见过的）", DATA / "scripts_holdout2"))
+        parts.append(("第三留出集 scripts_holdout3（2026-12-01 写的 48 个脚本，只在收尾时测一次）", DATA / "scripts_holdout3"))
     for name, folder in parts:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)
