@@ -191,6 +191,7 @@ def test_red_lines_are_caught_by_their_structure_not_their_wording(text: str, re
         "个人卡、微信、支付宝这些我们都不收，只走对公。",
         "发票我们按实际吨数和品名开，一张不多一张不少。",
         "下个月油价可能会涨，您要不要提前备一点？",
+        "私下塞红包那一套我们公司不干，优惠都写进合同。",
     ],
 )
 def test_a_refused_or_harmless_mention_is_no_red_line(text: str) -> None:
