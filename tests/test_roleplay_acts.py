@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 
@@ -26,9 +27,20 @@ MIXED = [
 ]
 
 
+@functools.cache
+def shipped_catalog():
+    return load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+
+
+def red_lines_in(text: str) -> list[str]:
+    """The shared red lines the shipped files find in `text`, by id."""
+    catalog = shipped_catalog()
+    return [h.id for h in find_red_lines(text, catalog.red_lines, Polarity(catalog.acts))]
+
+
 @pytest.fixture(scope="module")
 def practice(knowledge_base) -> PracticeService:
-    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
+    catalog = shipped_catalog()
     assert not catalog.errors
     return PracticeService(catalog, TextVectors(knowledge_base.embedder))
 
@@ -176,12 +188,13 @@ def test_practice_json_reports_the_acts_of_every_turn(services, tmp_path) -> Non
         ("这两年我没少照顾您，这点面子您总得给吧？", "favour_pressure"),
         ("他们家那油就是小炼厂的货，兑了不少东西，烧坏发动机是早晚的事。", "disparage_competitor"),
         ("您要换供应商也行，以后旺季缺油可别来求我。", "threat"),
+        ("我给孩子捎了张蛋糕店的卡，五百块的，您别推。", "personal_benefit"),  # a value card by its shape
+        ("给嫂子买了台两千多的按摩仪，改天给您送家里去。", "personal_benefit"),  # a costly gift to the family
+        ("别家给的咱也少不了您的，逢年过节我心里有数。", "personal_benefit"),
     ],
 )
 def test_red_lines_are_caught_by_their_structure_not_their_wording(text: str, red_line: str) -> None:
-    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
-    hits = find_red_lines(text, catalog.red_lines, Polarity(catalog.acts))
-    assert [h.id for h in hits] == [red_line]
+    assert red_lines_in(text) == [red_line]
 
 
 @pytest.mark.parametrize(
@@ -192,21 +205,18 @@ def test_red_lines_are_caught_by_their_structure_not_their_wording(text: str, re
         "发票我们按实际吨数和品名开，一张不多一张不少。",
         "下个月油价可能会涨，您要不要提前备一点？",
         "私下塞红包那一套我们公司不干，优惠都写进合同。",
+        "化验费您自己出，我们只认第三方的报告。",  # money the customer pays himself is no benefit to him
+        "算上运费和票，您花的钱不会比在我这里多。",  # money and 我这里, but nothing paid to the rep
+        "车队的卡我们统一办，每张卡的消费都进对账单。",
     ],
 )
 def test_a_refused_or_harmless_mention_is_no_red_line(text: str) -> None:
-    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
-    assert find_red_lines(text, catalog.red_lines, Polarity(catalog.acts)) == []
+    assert red_lines_in(text) == []
 
 
 def test_a_verdict_after_the_offer_refuses_it_and_a_tag_question_still_offers() -> None:
     """"……，我办不到" takes back what came before it in the sentence; "……，您看成不？" is an offer, not a question."""
-    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
-    polarity = Polarity(catalog.acts)
-
-    def found(text: str) -> list[str]:
-        return [h.id for h in find_red_lines(text, catalog.red_lines, polarity)]
-
+    found = red_lines_in
     assert found("单独给您个人留两个点，这个我真办不到。") == []
     assert found("单独给您个人留两个点，您看成不？") == ["personal_benefit"]
     assert found("油钱先转到我个人微信上，您看可不可以？") == ["private_account"]
@@ -214,36 +224,9 @@ def test_a_verdict_after_the_offer_refuses_it_and_a_tag_question_still_offers() 
     assert found("单独给您个人留两个点，不行的话我再想办法。") == ["personal_benefit"]  # a condition, not a verdict
 
 
-@pytest.mark.parametrize(
-    "text, red_line",
-    [
-        ("我给孩子捎了张蛋糕店的卡，五百块的，您别推。", "personal_benefit"),
-        ("给嫂子买了台两千多的按摩仪，改天给您送家里去。", "personal_benefit"),
-        ("别家给的咱也少不了您的，逢年过节我心里有数。", "personal_benefit"),
-    ],
-)
-def test_gifts_of_value_are_recognised_by_their_shape(text: str, red_line: str) -> None:
-    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
-    assert [h.id for h in find_red_lines(text, catalog.red_lines, Polarity(catalog.acts))] == [red_line]
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "化验费您自己出，我们只认第三方的报告。",  # money the customer pays himself is no benefit to him
-        "算上运费和票，您花的钱不会比在我这里多。",  # money and 我这里, but nothing paid to the rep
-        "车队的卡我们统一办，每张卡的消费都进对账单。",
-    ],
-)
-def test_money_words_without_a_transfer_to_a_person_are_no_red_line(text: str) -> None:
-    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
-    assert find_red_lines(text, catalog.red_lines, Polarity(catalog.acts)) == []
-
-
 def test_a_negation_inside_a_condition_is_not_a_refusal() -> None:
     """"公户要是转不了，……也行" offers another way; "要是……，我们就不管了" still refuses."""
-    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
-    polarity = Polarity(catalog.acts)
+    polarity = Polarity(shipped_catalog().acts)
     assert not polarity.negated("公户要是一时转不了，您到我们财务刷卡也行。")
     assert not polarity.negated("真查出来是我们的问题，不行就换一家车队。")
     assert polarity.negated("要是您那边磅不准，那我们就不管了。")
@@ -252,10 +235,8 @@ def test_a_negation_inside_a_condition_is_not_a_refusal() -> None:
 
 def test_negation_scope_is_the_clause_of_the_offer() -> None:
     """A negation in another clause ("发票那块您别操心") does not cancel the offer in the next one."""
-    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
-    polarity = Polarity(catalog.acts)
-    assert [h.id for h in find_red_lines("票的事您别担心，名目想开什么都行。", catalog.red_lines, polarity)] == ["false_invoice"]
-    assert find_red_lines("票的事您别担心，名目只能按实际开，改不了。", catalog.red_lines, polarity) == []
+    assert red_lines_in("票的事您别担心，名目想开什么都行。") == ["false_invoice"]
+    assert red_lines_in("票的事您别担心，名目只能按实际开，改不了。") == []
 
 
 def test_a_question_about_a_move_is_not_credited(practice: PracticeService) -> None:
