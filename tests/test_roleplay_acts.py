@@ -10,7 +10,7 @@ import json
 import pytest
 
 from bot.coach.practice.acts import ASKED, DID, REFUSED, VAGUE, Polarity, find_red_lines
-from bot.coach.practice.customer import OUTCOME_WALKED_AWAY
+from bot.coach.practice.customer import OUTCOME_WALKED_AWAY, MatchParams, ScriptedCustomer
 from bot.coach.practice.scenarios import load_catalog
 from bot.coach.practice.scoring import rep_words
 from bot.coach.practice.semantic import TextVectors
@@ -136,6 +136,24 @@ def test_the_customer_asks_about_the_open_concern_instead_of_guessing(practice: 
         if not scenario.opening.rstrip().endswith(("？", "?")):
             assert "你说的跟我问的不是一回事" not in turn.text
         assert turn.text in scenario.fallbacks + scenario.reactions["ignored"]
+
+
+def test_the_customer_does_not_react_to_a_move_it_is_unsure_of(practice: PracticeService) -> None:
+    """A sentence only somewhat like a move, with none of its words: the scorer sees the act, the customer
+    asks about the open concern instead of answering a move the rep may never have made, and does not
+    count it as being ignored."""
+    scenario = practice.scenario("price-no-advantage")
+    said = "价格我回去问问领导，看能不能申请点优惠。"
+    (acts,) = practice.scorer.acts(scenario, [said])
+    assert acts.acts and not any(a.cued for a in acts.acts)  # recognised by similarity alone
+    sure = ScriptedCustomer(scenario, practice.vectors, MatchParams(sim_alone=0.0), practice.catalog.acts)
+    unsure = ScriptedCustomer(scenario, practice.vectors, MatchParams(sim_alone=1.5), practice.catalog.acts)
+    reacted = sure.respond(said, sure.new_state())
+    asked_state = unsure.new_state()
+    asked = unsure.respond(said, asked_state)
+    assert any(e.startswith("beat:") for e in reacted.events)
+    assert asked.events == ("unsure",) and asked.text in scenario.fallbacks + scenario.reactions["ignored"]
+    assert asked_state.resistance == scenario.persona.resistance
 
 
 def test_every_customer_walks_away_under_pressure_and_red_lines_fail_the_session(practice: PracticeService) -> None:

@@ -55,6 +55,7 @@ class Act:
     evidence: str
     turn: int = 0
     score: float = 0.0
+    cued: bool = False  # a cue word of the move is in the words, not only a close sentence
 
     def as_dict(self) -> dict[str, Any]:
         return {"move": self.move, "polarity": self.polarity, "evidence": self.evidence}
@@ -358,7 +359,7 @@ class ActRecogniser:
             if not beat.refusal:
                 return None  # "我不会私下让价" is saying no to a bad move: the rep's good move, not this one
             polarity = DID  # a denial ("一滴不会少") is made with or without a negator
-        return Act(beat.id, polarity, piece, turn, round(score, 4))
+        return Act(beat.id, polarity, piece, turn, round(score, 4), _has_cue(piece, beat))
 
     def recognise_all(self, turns: list[str]) -> list[TurnActs]:
         return [self.recognise(text, n) for n, text in enumerate(turns, start=1)]

@@ -41,15 +41,16 @@ CUSTOMER_PROMPT = "roleplay_customer.md"
 
 @dataclass(frozen=True)
 class MatchParams:
-    """How close a rep turn must be to a beat's example move to count as that move.
+    """How sure the customer must be of a move to react to it.
 
-    e5 cosine between two Chinese sentences rarely drops below ~0.80, so the
-    useful range is narrow: a cue word plus moderate similarity, or very high
-    similarity alone.
+    The scorer credits every recognised act; the customer answers only those with a cue
+    word or a close match, because a reaction to a move the rep never made ("行情这个我需要"
+    when nobody mentioned prices) breaks the conversation, while a question about the open
+    concern never does. Measured on the labelled development scripts: acts without a cue
+    word are right 73 % of the time overall, 82 % from a similarity of 0.905 up, 40 % below.
     """
 
-    sim_alone: float = 0.915
-    sim_with_cue: float = 0.84
+    sim_alone: float = 0.905
 
 
 @dataclass
@@ -102,6 +103,7 @@ class TurnAnalysis:
     red_lines: list[str] = field(default_factory=list)
     time: str = ""  # a time or date the rep named in this turn
     acts: TurnActs | None = None
+    unsure: bool = False  # something like a move, too unsure to react to: ask, do not punish
 
     @property
     def matched_any(self) -> bool:
@@ -157,8 +159,12 @@ class ScriptedCustomer:
         good: list[tuple[Beat, float]] = []
         bad: list[Beat] = []
         refused: list[Beat] = []
+        unsure = False
         for act in acts.acts:
             beat = beats[act.move]
+            if not act.cued and act.score < self.params.sim_alone:
+                unsure = True
+                continue
             if beat.bad:
                 if act.polarity == DID:
                     bad.append(beat)
@@ -172,7 +178,7 @@ class ScriptedCustomer:
         red = [h.id for h in acts.red_lines]
         improper = bool(red) or any(b.improper for b in bad)
         return TurnAnalysis(good=good, bad=bad, improper=improper, pushed=pushed, refused=refused,
-                            red_lines=red, time=self.time_in(rep_text), acts=acts)
+                            red_lines=red, time=self.time_in(rep_text), acts=acts, unsure=unsure)
 
     def time_in(self, text: str) -> str:
         """The last time or date named in `text` (patterns in acts.yaml), or ""."""
@@ -250,7 +256,10 @@ class ScriptedCustomer:
             events += [f"red_line:{r}" for r in a.red_lines]
         if a.refused and not line:
             line = self.ask_open(state)
-        if not a.matched_any:
+        if not a.matched_any and a.unsure:
+            events.append("unsure")  # perhaps a move the recogniser could not place: ask, at no cost
+            line = self.ask_open(state)
+        elif not a.matched_any:
             rise += s.signals.ignored
             events.append("ignored")
             line = self.ask_open(state)
