@@ -130,6 +130,7 @@ async def test_the_models_act_labels_are_kept_only_where_they_are_the_reps_words
         {"turn": 1, "move": "compensate", "polarity": "did", "evidence": "我们全额赔偿"},  # never said
         {"turn": 2, "move": "segments", "polarity": "did", "evidence": "我马上安排专人"},  # said, but in turn 1
         {"turn": 1, "move": "bribe", "polarity": "did", "evidence": "我马上安排专人"},  # no such move
+        {"turn": 1, "move": "acknowledge", "polarity": "did", "evidence": ["销售员说：周经理您别急"]},  # a list, as Qwen writes it
     ]
     card_reply = with_acts(evaluation(practice, "abnormal-loss", "我马上安排专人", score=90), acts)
     server.queue(customer_json("行。"), customer_json("嗯？"), card_reply)
@@ -138,7 +139,7 @@ async def test_the_models_act_labels_are_kept_only_where_they_are_the_reps_words
     card = await practice.finish(session)
     assert card.mode == "llm" and card.acts_by == "llm"
     first, second = card.acts
-    assert [(a.move, a.polarity) for a in first.acts] == [("segments", "did")]
+    assert [(a.move, a.polarity) for a in first.acts] == [("segments", "did"), ("acknowledge", "did")]
     assert first.acts[0].evidence.startswith("我马上安排专人") and "销售员" not in first.acts[0].evidence
     assert second.acts == ()
     assert [h.id for h in second.red_lines] == ["personal_benefit"] and card.total <= 20  # the model never named it

@@ -455,13 +455,19 @@ def parse_acts(text: str, scenario: Scenario, rep_turns: list[str]) -> tuple[lis
     for item in raw:
         turn = item.get("turn") if isinstance(item, dict) else None
         ok = isinstance(turn, int) and not isinstance(turn, bool) and 1 <= turn <= len(rep_turns)
-        ok = ok and item.get("move") in moves and item.get("polarity") in POLARITIES and isinstance(item.get("evidence"), str)
-        said = rep_words(item["evidence"], [rep_turns[turn - 1]]) if ok else ""
-        if not ok or not _norm(said) or _norm(said) not in _norm(rep_turns[turn - 1]):
+        ok = ok and item.get("move") in moves and item.get("polarity") in POLARITIES
+        quotes = item.get("evidence") if ok else None
+        quotes = [quotes] if isinstance(quotes, str) else quotes if isinstance(quotes, list) else []  # a list, from a small model
+        said = next((w for q in quotes if isinstance(q, str) and _verified(w := rep_words(q, [rep_turns[turn - 1]]), rep_turns[turn - 1])), "")
+        if not said:
             dropped += 1
             continue
         per_turn[turn - 1].setdefault(item["move"], Act(item["move"], item["polarity"], said, turn, 1.0))
     return [list(acts.values()) for acts in per_turn], dropped
+
+
+def _verified(quote: str, turn_text: str) -> bool:
+    return bool(_norm(quote)) and _norm(quote) in _norm(turn_text)
 
 
 def merge_acts(model: list[list[Act]] | None, offline: list[TurnActs]) -> tuple[list[TurnActs], str]:
