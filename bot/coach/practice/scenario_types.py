@@ -200,8 +200,8 @@ class ActRules:
     negators: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()  # a clause ending so is a topic the next clause negates ("返点这些，我们不做")
     concessions: tuple[str, ...] = ()
-    verdicts: tuple[str, ...] = ()
-    conditions: tuple[str, ...] = ()  # a clause holding one only sets a condition: its negation is not a refusal  # a refusal that follows what it refuses ("……打我微信，恐怕不太好吧")
+    verdicts: tuple[str, ...] = ()  # a refusal that follows what it refuses ("……打我微信，恐怕不太好吧")
+    conditions: tuple[str, ...] = ()  # a clause holding one only sets a condition: its negation is not a refusal
     not_negation: tuple[str, ...] = ()
     asks: tuple[str, ...] = ()
     tag_questions: tuple[str, ...] = ()

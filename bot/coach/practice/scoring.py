@@ -456,9 +456,7 @@ def parse_acts(text: str, scenario: Scenario, rep_turns: list[str]) -> tuple[lis
         turn = item.get("turn") if isinstance(item, dict) else None
         ok = isinstance(turn, int) and not isinstance(turn, bool) and 1 <= turn <= len(rep_turns)
         ok = ok and item.get("move") in moves and item.get("polarity") in POLARITIES
-        quotes = item.get("evidence") if ok else None
-        quotes = [quotes] if isinstance(quotes, str) else quotes if isinstance(quotes, list) else []  # a list, from a small model
-        said = next((w for q in quotes if isinstance(q, str) and _verified(w := rep_words(q, [rep_turns[turn - 1]]), rep_turns[turn - 1])), "")
+        said = _verified_quote(item.get("evidence"), rep_turns[turn - 1]) if ok else ""
         if not said:
             dropped += 1
             continue
@@ -466,8 +464,15 @@ def parse_acts(text: str, scenario: Scenario, rep_turns: list[str]) -> tuple[lis
     return [list(acts.values()) for acts in per_turn], dropped
 
 
-def _verified(quote: str, turn_text: str) -> bool:
-    return bool(_norm(quote)) and _norm(quote) in _norm(turn_text)
+def _verified_quote(evidence: Any, turn_text: str) -> str:
+    """The first quote in `evidence` (a string, or a list of them as small models write it) that is
+    verifiably the rep's words in this turn, as the rep said them; "" when none is."""
+    quotes = [evidence] if isinstance(evidence, str) else evidence if isinstance(evidence, list) else []
+    for quote in quotes:
+        said = rep_words(quote, [turn_text]) if isinstance(quote, str) else ""
+        if _norm(said) and _norm(said) in _norm(turn_text):
+            return said
+    return ""
 
 
 def merge_acts(model: list[list[Act]] | None, offline: list[TurnActs]) -> tuple[list[TurnActs], str]:
