@@ -392,7 +392,11 @@ def _json_reply(text: str) -> Any:
 
 def parse_evaluation(text: str, scenario: Scenario, rep_turns: list[str]) -> list[dict[str, Any]]:
     """Validate the evaluator's JSON against the rubric and the rep's actual words."""
-    data = _json_reply(text)
+    return _criteria(_json_reply(text), scenario, rep_turns)
+
+
+def _criteria(data: Any, scenario: Scenario, rep_turns: list[str]) -> list[dict[str, Any]]:
+    """The criteria of the evaluator's parsed reply, checked; raises EvaluationError saying what to fix."""
     if not isinstance(data, dict) or not isinstance(data.get("criteria"), list):
         raise EvaluationError("顶层必须是 {\"criteria\": [...]}")
     said = _norm("".join(rep_turns))
@@ -434,18 +438,15 @@ def parse_evaluation(text: str, scenario: Scenario, rep_turns: list[str]) -> lis
     return [out[c.id] for c in scenario.rubric]
 
 
-def parse_acts(text: str, scenario: Scenario, rep_turns: list[str]) -> tuple[list[list[Act]], int] | None:
-    """The model's act labels per rep turn, keeping only what checks out, and how many were dropped.
+def parse_acts(data: Any, scenario: Scenario, rep_turns: list[str]) -> tuple[list[list[Act]], int] | None:
+    """The model's act labels per rep turn (from its parsed reply), keeping only what checks out,
+    and how many were dropped.
 
     An act counts when its move is one of the scenario's, its polarity one of the four,
     and its evidence is verifiably the rep's words in that very turn (speaker labels and
     quotation marks dropped, as for the criteria's evidence). None when the model sent no
     "acts" list at all. Never raises: the criteria are the card; the acts are a bonus.
     """
-    try:
-        data = _json_reply(text)
-    except EvaluationError:
-        return None
     raw = data.get("acts") if isinstance(data, dict) else None
     if not isinstance(raw, list):
         return None
@@ -547,9 +548,10 @@ class LLMEvaluator:
             for attempt in range(2):
                 try:
                     reply = await self.llm.complete(messages, max_tokens=1800, temperature=0.1, json_object=True)
-                    items = parse_evaluation(reply.text, scenario, rep_turns)
+                    data = _json_reply(reply.text)
+                    items = _criteria(data, scenario, rep_turns)
                     offline = await asyncio.to_thread(self.fallback.acts, scenario, rep_turns)
-                    labelled = parse_acts(reply.text, scenario, rep_turns)
+                    labelled = parse_acts(data, scenario, rep_turns)
                     if labelled and labelled[1]:
                         log.info("evaluator acts: %d label(s) dropped (not the rep's words, or unknown move)", labelled[1])
                     turn_acts, acts_by = merge_acts(labelled[0] if labelled else None, offline)
