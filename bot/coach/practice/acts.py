@@ -105,9 +105,11 @@ class Polarity:
         self.rules = rules
         self._masks = sorted(rules.not_negation, key=len, reverse=True)
         self._negators = sorted(rules.negators, key=len, reverse=True)
+        # Read for verdicts, a word like 不太好 is part of one (恐怕不太好) and must stay; 可不可以 still goes.
+        self._verdict_masks = [w for w in self._masks if not any(w in v for v in rules.verdicts)]
 
-    def _masked(self, text: str) -> str:
-        for word in self._masks:
+    def _masked(self, text: str, masks: list[str] | None = None) -> str:
+        for word in self._masks if masks is None else masks:
             text = text.replace(word, "＿" * len(word))
         return text
 
@@ -123,12 +125,11 @@ class Polarity:
         return count
 
     def negated(self, text: str) -> bool:
-        """Holds a negation outside a condition ("公户要是转不了，您到财务刷卡也行" makes the offer)."""
-        if not self.rules.conditions:
-            return self.negations(text) > 0
-        return any(self.negations(c) > 0 for c in split_clauses(text) if not self.conditional(c)) or (
-            self.negations(text) > 0 and all(self.conditional(c) for c in split_clauses(text))
-        )
+        """Holds a negation outside a condition ("公户要是转不了，您到财务刷卡也行" makes the offer);
+        a sentence that is all condition ("要是转不了就别买了") keeps its negation."""
+        clauses = split_clauses(text)
+        asserted = [c for c in clauses if not self.conditional(c)] or clauses
+        return any(self.negations(c) > 0 for c in asserted)
 
     def conditional(self, clause: str) -> bool:
         """A clause that only sets a condition ("要是真短在我们这头", "不行就换掉")."""
@@ -145,18 +146,8 @@ class Polarity:
         """What comes after an offer in the same sentence refuses it ("……转我微信，恐怕不太好吧")."""
         if self.concedes(after):
             return False
-        return any(not self._inside_other_word(after, i, len(w)) for w in self.rules.verdicts for i in _find_all(after, w))
-
-    def _inside_other_word(self, text: str, at: int, size: int) -> bool:
-        """Text[at:at+size] is part of a longer word that only looks negated ("不可以" in "您看可不可以")."""
-        for word in self._masks:
-            if len(word) > size:
-                start = text.find(word, max(0, at - len(word) + size))
-                while 0 <= start <= at:
-                    if start + len(word) >= at + size:
-                        return True
-                    start = text.find(word, start + 1)
-        return False
+        masked = self._masked(after, self._verdict_masks)  # "您看可不可以" asks, it does not refuse
+        return any(w in masked for w in self.rules.verdicts)
 
     def is_question(self, text: str) -> bool:
         """A real question, not a tag after a proposal ("周四我带方案过来，您看行吗？")."""
