@@ -269,3 +269,27 @@ def test_a_question_about_a_move_is_not_credited(practice: PracticeService) -> N
 def test_a_denial_is_made_without_a_negator_and_saying_no_to_a_bad_move_is_not_that_move(practice: PracticeService) -> None:
     assert _acts(practice, "abnormal-loss", "我们出库都过了流量计，一滴都少不了，这个我敢打包票。").get("deny") == DID
     assert "kickback" not in _acts(practice, "kickback-purchaser", "私下返点、不走账这种事，我们是绝对不会做的。")
+
+
+def test_a_negator_longer_than_a_not_negation_word_inside_it_still_negates() -> None:
+    """不对 alone is "wrong" (no refusal), but 不对外 says no: the longer word wins, whichever list it is in."""
+    polarity = Polarity(shipped_catalog().acts)
+    assert polarity.negated("价格走势我们不对外提供，那是公司内部的东西。")
+    assert not polarity.negated("这油的颜色是有点不对劲，我今天就来取样。")
+
+
+def test_a_request_is_made_by_asking_even_when_its_examples_lack_a_question_mark(practice: PracticeService) -> None:
+    """A move whose examples ask ("能不能给我推荐个好大夫") is done by asking, not "only asked about"."""
+    polarity = practice.catalog.acts
+    assert Polarity(polarity).asks_by_nature(("您懂养生，能不能给我推荐个好大夫", "您知道本地有没有靠谱的中医推拿", "那梨可不便宜"))
+    assert not Polarity(polarity).asks_by_nature(("每周给您发一次油价走势", "周四带方案过来", "我今天就来取样"))
+    assert _acts(practice, "small-favour", "韩队，我妈胃一直不好，您懂中医，能不能给推荐个大夫？").get("ask") == DID
+
+
+def test_repeating_a_request_as_a_question_and_then_saying_no_refuses_it(practice: PracticeService) -> None:
+    """"去调度中心看车？这个不行" is a refusal, not a question about the move."""
+    polarity = Polarity(practice.catalog.acts)
+    assert polarity.answers_no("这个不行，那边不对外，轨迹也没法给您回放。")
+    assert polarity.answers_no("那您带她去看医生呗，这我帮不上。")
+    assert not polarity.answers_no("我们不会耽误您太久，半小时就够。")  # a negation that does not point back
+    assert _acts(practice, "abnormal-loss", "去我们调度中心看车？这个不行，那边不对外，轨迹也没法给您回放。").get("invite") == REFUSED

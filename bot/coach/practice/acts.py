@@ -21,7 +21,7 @@ The customer and the scorer both read these acts, and `salescoach practice ID
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -104,7 +104,9 @@ class Polarity:
     def __init__(self, rules: ActRules) -> None:
         self.rules = rules
         self._masks = sorted(rules.not_negation, key=len, reverse=True)
-        self._negators = sorted(rules.negators, key=len, reverse=True)
+        # Longest first; at equal length a not-negation word goes first (the masking came first before).
+        self._words = sorted([(w, False) for w in rules.not_negation] + [(w, True) for w in rules.negators],
+                             key=lambda item: (-len(item[0]), item[1]))
         # Read for verdicts, a word like 不太好 is part of one (恐怕不太好) and must stay; 可不可以 still goes.
         self._verdict_masks = [w for w in self._masks if not any(w in v for v in rules.verdicts)]
 
@@ -114,14 +116,14 @@ class Polarity:
         return text
 
     def negations(self, text: str) -> int:
-        """How many negations the text holds (longest words first, each character counted once)."""
-        masked = self._masked(text)
+        """How many negations the text holds: negators and not-negation words read together, the longer
+        word first and each character once, so 不对外 negates though 不对 alone ("不对劲") does not."""
         count = 0
-        for word in self._negators:
-            n = masked.count(word)
+        for word, negates in self._words:
+            n = text.count(word)
             if n:
-                count += n
-                masked = masked.replace(word, "＿" * len(word))
+                count += n if negates else 0
+                text = text.replace(word, "＿" * len(word))
         return count
 
     def negated(self, text: str) -> bool:
@@ -167,6 +169,14 @@ class Polarity:
         last = clauses[-1] if clauses else body
         return last.endswith(("吗", "么")) or (last.endswith("呢") and any(w in last for w in self.rules.asks))
 
+    def answers_no(self, text: str) -> bool:
+        """The sentence after a question says no to what was asked ("这个不行", "这我帮不上", "那边不对外"):
+        negated, and pointing back at it (这/那) or a verdict of its own."""
+        if not self.negated(text):
+            return False
+        first = split_clauses(text)[:2]
+        return self.overruled(text) or any(("这" in c or "那" in c) and self.negations(c) for c in first)
+
     def specific(self, text: str) -> bool:
         return any(p.search(text) for p in self.rules.specifics)
 
@@ -177,8 +187,21 @@ class Polarity:
         """A move made by asking (finding out details, family, who decides): a third of its examples ask."""
         if not examples:
             return False
-        asking = sum(any(self.is_question(s) for s in sentences(e)) or e.rstrip().endswith(("吧", "吗")) for e in examples)
+        asking = sum(self._asks(e) for e in examples)
         return asking * 3 >= len(examples)
+
+    def _asks(self, example: str) -> bool:
+        """An example that asks, with or without its question mark ("您能不能给我推荐个好大夫")."""
+        body = example.rstrip("。！!，, ")
+        if any(self.is_question(s) for s in sentences(body)) or body.endswith(("吧", "吗")):
+            return True
+        # 能不能, 有没有, 要不要…: the A-not-A forms, asked of the listener — not reported after 看/问/查
+        # ("……看看是不是罐子进水" says what the rep will check, it asks nothing)
+        for clause in split_clauses(body):
+            for word in (w for w in self.rules.asks if len(w) >= 3 and w in clause):
+                if not re.search("[看问查]", clause[: clause.index(word)]):
+                    return True
+        return False
 
     def of(self, sentence: str, example: str = "", *, asking_move: bool = False, negated_move: bool | None = None) -> str:
         """The polarity of `sentence` for a move, read against the move's closest example.
@@ -311,6 +334,8 @@ class ActRecogniser:
             )
             for k, piece in enumerate(pieces):
                 act = self._best(piece, sims[k], float(chatter[k]), turn, red_line=any(h.evidence in piece or piece in h.evidence for h in red))
+                if act and act.polarity == ASKED and k + 1 < len(pieces) and self.polarity.answers_no(pieces[k + 1]):
+                    act = replace(act, polarity=REFUSED)  # "去调度中心看车？这个不行" repeats the request to refuse it
                 if act and (act.move not in acts or act.score > acts[act.move].score):
                     acts[act.move] = act
         ordered = sorted(acts.values(), key=lambda a: text.find(a.evidence))
