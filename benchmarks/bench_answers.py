@@ -11,8 +11,9 @@ in a temporary store) — it prints, over the in-scope questions:
   p50              retrieval + answer latency for a new question, offline (no LLM)
 
 Not a test: figures, not assertions. Sets named *holdout* (benchmarks/data/
-answers_holdout.jsonl and answers_holdout2.jsonl with their follow-up pairs, each corpus's questions_holdout)
-are measured only with --holdout, once, at the end of a piece of work.
+answers_holdout*.jsonl with their follow-up pairs, each corpus's questions_holdout*) are measured only
+with --holdout, once, at the end of a piece of work. A row's `corpus` says which material answers it:
+"sample" rows run against the shipped material, the others against that corpus alone.
 
     .venv/bin/python benchmarks/bench_answers.py [--holdout] [--show] [--only NAME]
 """
@@ -41,8 +42,8 @@ from bot.settings import Settings  # noqa: E402
 from tests.readability import check  # noqa: E402
 
 VOICE = ROOT / "benchmarks" / "data" / "voice_sentences.jsonl"
-ANSWERS_HOLDOUT = ROOT / "benchmarks" / "data" / "answers_holdout.jsonl"
-ANSWERS_HOLDOUT2 = ROOT / "benchmarks" / "data" / "answers_holdout2.jsonl"  # written later; sample + buildmat rows
+# Written later by helpers who had not seen the answer code; each may mix sample and corpus rows.
+ANSWERS_HOLDOUT = sorted((ROOT / "benchmarks" / "data").glob("answers_holdout*.jsonl"))
 _NOISE = re.compile(r"[\W_啊嗯呃诶唉哎呀哈]+")
 
 
@@ -52,7 +53,7 @@ class Question:
     question: str
     quotes: tuple[str, ...]  # empty: out of scope
     follow_up_of: str | None = None
-    corpus: str = "sample"  # which material answers it (answers_holdout2 mixes the sample and buildmat)
+    corpus: str = "sample"  # which material answers it (an answers_holdout file may mix the sample and a corpus)
 
 
 def load(path: Path) -> list[Question]:
@@ -135,8 +136,6 @@ def header() -> None:
 
 async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
     sets = [p for p in DEFAULT_SETS if p.is_file()] + ([VOICE] if VOICE.is_file() else [])
-    if holdout and ANSWERS_HOLDOUT.is_file():
-        sets.append(ANSWERS_HOLDOUT)
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(Settings.load(env={}), data_dir=data or Path(tmp) / "data")
         kb = KnowledgeBase(settings)
@@ -148,14 +147,19 @@ async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
         for path in sets:
             if not only or only in path.name:
                 await measure(service, path.name, load(path), show)
-        if holdout and ANSWERS_HOLDOUT2.is_file() and (not only or only in ANSWERS_HOLDOUT2.name):
-            await measure(service, f"{ANSWERS_HOLDOUT2.name} (sample)", [q for q in load(ANSWERS_HOLDOUT2) if q.corpus == "sample"], show)
+        for path in ANSWERS_HOLDOUT if holdout else []:
+            if not only or only in path.name:
+                await measure(service, f"{path.name} (sample)", [q for q in load(path) if q.corpus == "sample"], show)
         embedder, fast = kb.embedder, kb.fast_embedder
     corpora = sorted(d for d in CORPORA_DIR.iterdir() if (d / "sources").is_dir()) if CORPORA_DIR.is_dir() else []
     for corpus in corpora:
         files = sorted(p for p in corpus.glob("questions*.jsonl") if holdout or "holdout" not in p.name)
         files = [p for p in files if not only or only in f"{corpus.name}/{p.name}"]
-        later = [q for q in load(ANSWERS_HOLDOUT2) if q.corpus == corpus.name] if holdout and ANSWERS_HOLDOUT2.is_file() else []
+        later = {
+            path.name: rows
+            for path in (ANSWERS_HOLDOUT if holdout else [])
+            if (not only or only in path.name) and (rows := [q for q in load(path) if q.corpus == corpus.name])
+        }
         if not files and not later:
             continue
         with tempfile.TemporaryDirectory() as tmp:
@@ -166,8 +170,8 @@ async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
             service = AnswerService(kb, None, settings)
             for path in files:
                 await measure(service, f"{corpus.name}/{path.name}", load(path), show)
-            if later:
-                await measure(service, f"{corpus.name}/{ANSWERS_HOLDOUT2.name}", later, show)
+            for name, rows in later.items():
+                await measure(service, f"{corpus.name}/{name}", rows, show)
 
 
 def main() -> int:
