@@ -1,7 +1,7 @@
 """Role-play measured on rep scripts written by someone who never saw the scenario files or the scorer.
 
-Reads benchmarks/data/roleplay/scripts_dev/ (and, with --holdout, scripts_holdout/ and scripts_holdout2/,
-kept aside and measured once at the end). Every script is played through the
+Reads benchmarks/data/roleplay/scripts_dev/ (and, with --holdout, scripts_holdout/ … scripts_holdout4/,
+each kept aside and measured once at the end of a piece of work, then counted as seen). Every script is played through the
 scripted customer (who may end the meeting early, as in real use) and scored
 offline. Prints, per part:
 
@@ -67,6 +67,7 @@ def pct(a: int, b: int) -> str:
 def measure(service: PracticeService, scripts: list[dict], verbose: bool) -> None:
     started = time.perf_counter()
     replies = unfollowed = 0
+    offered = taken_up = 0  # rep turns that made a good move (per the labels), and those the customer reacted to
     tp = fp = fn = mtp = mfp = mfn = rtp = rfp = rfn = 0
     recognise = getattr(service.scorer, "acts", None)
     confusion: collections.Counter[str] = collections.Counter()
@@ -81,6 +82,7 @@ def measure(service: PracticeService, scripts: list[dict], verbose: bool) -> Non
         item["outcome"] = session.state.outcome
         # customer replies: does each follow from what the rep (per the labels) did?
         customer_lines = [t["text"] for t in session.transcript if t["role"] == "customer"]
+        good_moves = {b.id for b in service.scenario(item["scenario"]).beats if not b.bad}
         for n, (rep, events) in enumerate(zip(session.rep_turns, session.state.events)):
             gold = item["turns"][n]
             made = {a["move"] for a in gold.get("acts") or [] if a["polarity"] in ("did", "vague")}
@@ -99,6 +101,10 @@ def measure(service: PracticeService, scripts: list[dict], verbose: bool) -> Non
             if NOT_ASKED in line and not previous.rstrip().endswith(("？", "?")):
                 bad = True
             unfollowed += bad
+            good_made = {a["move"] for a in gold.get("acts") or [] if a["polarity"] == "did"} & good_moves
+            if good_made:
+                offered += 1
+                taken_up += any(e.split(":", 1)[1] in good_made for e in events.split(",") if e.startswith(("beat:", "guarded:")))
             if verbose and bad:
                 print(f"  不跟随 {item['id']} 第{n + 1}轮 [{events}] 业务员：{rep[:40]} → 客户：{line[:40]}")
         if recognise is None:
@@ -153,6 +159,8 @@ def measure(service: PracticeService, scripts: list[dict], verbose: bool) -> Non
             row = sorted(((k, n) for k, n in confusion.items() if k.startswith(kind + " ")), key=lambda x: -x[1])
             print(f"    {kind} {sum(n for _, n in row):>3}：" + "，".join(f"{k.split(' ', 1)[1]} {n}" for k, n in row))
     print(f"客户回复与业务员的话对不上：{pct(unfollowed, replies)}（目标 ≤ 5%）")
+    # the other side of following: a customer who never reacts never replies off the point either
+    print(f"业务员做了好动作、客户接住了：{pct(taken_up, offered)}")
     print(f"耗时：{elapsed:.1f} 秒，每份 {1000 * elapsed / max(len(scripts), 1):.0f} 毫秒；"
           f"每轮客户读懂并回复 p50 {1000 * statistics.median(per_turn):.0f} 毫秒")
 
@@ -186,7 +194,8 @@ def main() -> int:
     if args.holdout:
         parts.append(("留出集 scripts_holdout（2026-11-30 已测过一次，现在算见过的）", DATA / "scripts_holdout"))
         parts.append(("第二留出集 scripts_holdout2（2026-12-01 已测过一次，现在算见过的）", DATA / "scripts_holdout2"))
-        parts.append(("第三留出集 scripts_holdout3（2026-12-01 写的 48 个脚本，只在收尾时测一次）", DATA / "scripts_holdout3"))
+        parts.append(("第三留出集 scripts_holdout3（2026-12-01 已测过，现在算见过的）", DATA / "scripts_holdout3"))
+        parts.append(("第四留出集 scripts_holdout4（2026-12-01 写的 48 个脚本，只在收尾时测一次）", DATA / "scripts_holdout4"))
     for name, folder in parts:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)
