@@ -10,6 +10,9 @@ offline. Prints, per part:
 - red-line scripts at or below 20, negated twins at least 30 below their original
 - act recognition on the labelled rep turns: precision ≥ 0.90 and recall ≥ 0.80
   (move + polarity; also move alone, and red lines)
+- the good moves (labelled "did") the customer takes up: the other side of following
+- red lines on single sentences (redline_sentences.jsonl: 8 per red line, 48 harmless near misses),
+  the detector alone
 - customer replies that do not follow from the rep's labelled acts (≤ 5 %): a reply
   keyed to a move the rep did not make, a time the rep never said, or
   "你说的跟我问的不是一回事" when the customer had asked nothing
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import collections
 import itertools
+import json
 import re
 import statistics
 import sys
@@ -36,6 +40,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.coach.practice.acts import Polarity, find_red_lines  # noqa: E402
 from bot.coach.practice.scenarios import load_catalog  # noqa: E402
 from bot.coach.practice.semantic import TextVectors  # noqa: E402
 from bot.coach.practice.session import PracticeService  # noqa: E402
@@ -45,6 +50,8 @@ DATA = ROOT / "benchmarks" / "data" / "roleplay"
 LEVELS = {"poor": 0, "mediocre": 1, "good": 2}
 TIME = re.compile(r"(?:周|礼拜|星期)[一二三四五六日天]|明天|后天|[一二三四五六七八九十\d]+点")
 NOT_ASKED = "你说的跟我问的不是一回事"
+# Single sentences by a helper who read only the red-line table: 8 per red line, 48 harmless near misses.
+RED_LINE_SENTENCES = DATA / "redline_sentences.jsonl"
 
 
 def load_scripts(folder: Path, move_map: dict[str, dict[str, str]]) -> list[dict]:
@@ -200,7 +207,32 @@ def main() -> int:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)
         print()
+    if RED_LINE_SENTENCES.exists():
+        print("== 红线单句 redline_sentences.jsonl（2026-12-01 写，已测过，现在算见过的）")
+        measure_red_lines(catalog, RED_LINE_SENTENCES, args.verbose)
     return 0
+
+
+def measure_red_lines(catalog, path: Path, verbose: bool) -> None:
+    """Red lines on single sentences: the detector alone, every scenario alike (the lines are shared)."""
+    polarity = Polarity(catalog.acts)
+    tp = fp = fn = 0
+    per_line: collections.Counter[str] = collections.Counter()
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for row in rows:
+        gold = {row["red_line"]} if row.get("red_line") else set()
+        got = {h.id for h in find_red_lines(row["text"], catalog.red_lines, polarity)}
+        tp, fp, fn = tp + len(gold & got), fp + len(got - gold), fn + len(gold - got)
+        per_line.update(f"{g} 认出" for g in gold & got)
+        per_line.update(f"{g} 总数" for g in gold)
+        if verbose and gold != got:
+            print(f"  ✗ 标 {sorted(gold) or '无'} 认 {sorted(got) or '无'}：{row['text']}")
+    near = [r for r in rows if not r.get("red_line")]
+    false_alarm = sum(bool(find_red_lines(r["text"], catalog.red_lines, polarity)) for r in near)
+    print(f"红线：精确率 {tp / max(tp + fp, 1):.2f}  召回率 {tp / max(tp + fn, 1):.2f}；"
+          f"没越线却报了红线的近似说法 {pct(false_alarm, len(near))}")
+    lines = sorted({k.split()[0] for k in per_line})
+    print("  各条认出：" + "，".join(f"{line} {per_line[line + ' 认出']}/{per_line[line + ' 总数']}" for line in lines))
 
 
 if __name__ == "__main__":
