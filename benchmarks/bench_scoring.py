@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.coach.practice.acts import Polarity, find_red_lines  # noqa: E402
+from bot.coach.practice.scenario_types import ScenarioCatalog  # noqa: E402
 from bot.coach.practice.scenarios import load_catalog  # noqa: E402
 from bot.coach.practice.semantic import TextVectors  # noqa: E402
 from bot.coach.practice.session import PracticeService  # noqa: E402
@@ -213,22 +214,22 @@ def main() -> int:
     return 0
 
 
-def measure_red_lines(catalog, path: Path, verbose: bool) -> None:
+def measure_red_lines(catalog: ScenarioCatalog, path: Path, verbose: bool) -> None:
     """Red lines on single sentences: the detector alone, every scenario alike (the lines are shared)."""
     polarity = Polarity(catalog.acts)
-    tp = fp = fn = 0
+    tp = fp = fn = false_alarm = 0
     per_line: collections.Counter[str] = collections.Counter()
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for row in rows:
         gold = {row["red_line"]} if row.get("red_line") else set()
         got = {h.id for h in find_red_lines(row["text"], catalog.red_lines, polarity)}
         tp, fp, fn = tp + len(gold & got), fp + len(got - gold), fn + len(gold - got)
+        false_alarm += bool(got) and not gold
         per_line.update(f"{g} 认出" for g in gold & got)
         per_line.update(f"{g} 总数" for g in gold)
         if verbose and gold != got:
             print(f"  ✗ 标 {sorted(gold) or '无'} 认 {sorted(got) or '无'}：{row['text']}")
     near = [r for r in rows if not r.get("red_line")]
-    false_alarm = sum(bool(find_red_lines(r["text"], catalog.red_lines, polarity)) for r in near)
     print(f"红线：精确率 {tp / max(tp + fp, 1):.2f}  召回率 {tp / max(tp + fn, 1):.2f}；"
           f"没越线却报了红线的近似说法 {pct(false_alarm, len(near))}")
     lines = sorted({k.split()[0] for k in per_line})

@@ -103,15 +103,15 @@ class Polarity:
 
     def __init__(self, rules: ActRules) -> None:
         self.rules = rules
-        self._masks = sorted(rules.not_negation, key=len, reverse=True)
-        # Longest first; at equal length a not-negation word goes first (the masking came first before).
+        # Longest first; at equal length the word listed as not negating wins.
         self._words = sorted([(w, False) for w in rules.not_negation] + [(w, True) for w in rules.negators],
                              key=lambda item: (-len(item[0]), item[1]))
         # Read for verdicts, a word like 不太好 is part of one (恐怕不太好) and must stay; 可不可以 still goes.
-        self._verdict_masks = [w for w in self._masks if not any(w in v for v in rules.verdicts)]
+        self._verdict_masks = sorted((w for w in rules.not_negation if not any(w in v for v in rules.verdicts)),
+                                     key=len, reverse=True)
 
-    def _masked(self, text: str, masks: list[str] | None = None) -> str:
-        for word in self._masks if masks is None else masks:
+    def _without_verdict_masks(self, text: str) -> str:
+        for word in self._verdict_masks:
             text = text.replace(word, "＿" * len(word))
         return text
 
@@ -148,7 +148,7 @@ class Polarity:
         """What comes after an offer in the same sentence refuses it ("……转我微信，恐怕不太好吧")."""
         if self.concedes(after):
             return False
-        masked = self._masked(after, self._verdict_masks)  # "您看可不可以" asks, it does not refuse
+        masked = self._without_verdict_masks(after)  # "您看可不可以" asks, it does not refuse
         return any(w in masked for w in self.rules.verdicts)
 
     def is_question(self, text: str) -> bool:
