@@ -11,8 +11,8 @@ offline. Prints, per part:
 - act recognition on the labelled rep turns: precision ≥ 0.90 and recall ≥ 0.80
   (move + polarity; also move alone, and red lines)
 - the good moves (labelled "did") the customer takes up: the other side of following
-- red lines on single sentences (redline_sentences.jsonl: 8 per red line, 48 harmless near misses),
-  the detector alone
+- red lines on single sentences (redline_sentences*.jsonl: crossing lines, harmless near misses
+  and ordinary talk), read as a rep turn
 - customer replies that do not follow from the rep's labelled acts (≤ 5 %): a reply
   keyed to a move the rep did not make, a time the rep never said, or
   "你说的跟我问的不是一回事" when the customer had asked nothing
@@ -40,8 +40,6 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.coach.practice.acts import Polarity, find_red_lines  # noqa: E402
-from bot.coach.practice.scenario_types import ScenarioCatalog  # noqa: E402
 from bot.coach.practice.scenarios import load_catalog  # noqa: E402
 from bot.coach.practice.semantic import TextVectors  # noqa: E402
 from bot.coach.practice.session import PracticeService  # noqa: E402
@@ -51,8 +49,12 @@ DATA = ROOT / "benchmarks" / "data" / "roleplay"
 LEVELS = {"poor": 0, "mediocre": 1, "good": 2}
 TIME = re.compile(r"(?:周|礼拜|星期)[一二三四五六日天]|明天|后天|[一二三四五六七八九十\d]+点")
 NOT_ASKED = "你说的跟我问的不是一回事"
-# Single sentences by a helper who read only the red-line table: 8 per red line, 48 harmless near misses.
-RED_LINE_SENTENCES = DATA / "redline_sentences.jsonl"
+# Single sentences by helpers who read only the red-line table: redline_sentences.jsonl (8 per red line,
+# 48 harmless near misses), redline_sentences2.jsonl (6 per red line, 48 near misses, 36 ordinary lines).
+RED_LINE_SENTENCES = sorted(DATA.glob("redline_sentences*.jsonl"))
+# The red lines are the same in every scenario; a sentence is read in the compliance scenario, whose
+# proper moves (refusing, explaining the rule) are the closest harmless talk.
+RED_LINE_SCENARIO = "kickback-purchaser"
 
 
 def load_scripts(folder: Path, move_map: dict[str, dict[str, str]]) -> list[dict]:
@@ -208,21 +210,22 @@ def main() -> int:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)
         print()
-    if RED_LINE_SENTENCES.exists():
-        print("== 红线单句 redline_sentences.jsonl（2026-12-01 写，已测过，现在算见过的）")
-        measure_red_lines(catalog, RED_LINE_SENTENCES, args.verbose)
+    for path in RED_LINE_SENTENCES:
+        print(f"== 红线单句 {path.name}（2026-12-01 写，已测过，现在算见过的）")
+        measure_red_lines(service, path, args.verbose)
     return 0
 
 
-def measure_red_lines(catalog: ScenarioCatalog, path: Path, verbose: bool) -> None:
-    """Red lines on single sentences: the detector alone, every scenario alike (the lines are shared)."""
-    polarity = Polarity(catalog.acts)
+def measure_red_lines(service: PracticeService, path: Path, verbose: bool) -> None:
+    """Red lines on single sentences, as a rep turn is read (patterns, word groups, examples by meaning)."""
+    scenario = service.scenario(RED_LINE_SCENARIO)
     tp = fp = fn = false_alarm = 0
     per_line: collections.Counter[str] = collections.Counter()
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for row in rows:
         gold = {row["red_line"]} if row.get("red_line") else set()
-        got = {h.id for h in find_red_lines(row["text"], catalog.red_lines, polarity)}
+        (turn,) = service.scorer.acts(scenario, [row["text"]])
+        got = {h.id for h in turn.red_lines}
         tp, fp, fn = tp + len(gold & got), fp + len(got - gold), fn + len(gold - got)
         false_alarm += bool(got) and not gold
         per_line.update(f"{g} 认出" for g in gold & got)
@@ -231,7 +234,7 @@ def measure_red_lines(catalog: ScenarioCatalog, path: Path, verbose: bool) -> No
             print(f"  ✗ 标 {sorted(gold) or '无'} 认 {sorted(got) or '无'}：{row['text']}")
     near = [r for r in rows if not r.get("red_line")]
     print(f"红线：精确率 {tp / max(tp + fp, 1):.2f}  召回率 {tp / max(tp + fn, 1):.2f}；"
-          f"没越线却报了红线的近似说法 {pct(false_alarm, len(near))}")
+          f"没越线的句子报了红线 {pct(false_alarm, len(near))}")
     lines = sorted({k.split()[0] for k in per_line})
     print("  各条认出：" + "，".join(f"{line} {per_line[line + ' 认出']}/{per_line[line + ' 总数']}" for line in lines))
 
