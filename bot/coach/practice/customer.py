@@ -27,6 +27,7 @@ from bot.coach.practice.acts import DID, REFUSED, VAGUE, ActRecogniser, TurnActs
 from bot.coach.practice.cues import find_cues
 from bot.coach.practice.scenarios import ActRules, Beat, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
+from bot.llm.replies import strip_code_fence
 from bot.llm.prompts import PromptFileError, PromptLibrary
 
 log = logging.getLogger(__name__)
@@ -392,7 +393,7 @@ class LLMCustomerReply:
 
 def parse_customer_json(text: str) -> LLMCustomerReply:
     """Validate the model's JSON turn; raises ValueError on anything off-schema."""
-    data = json.loads(_strip_fence(text))
+    data = json.loads(strip_code_fence(text))
     if not isinstance(data, dict):
         raise ValueError("not an object")
     reply = data.get("reply")
@@ -405,14 +406,6 @@ def parse_customer_json(text: str) -> LLMCustomerReply:
     if not isinstance(walk, bool):
         raise ValueError("walk_away not a boolean")
     return LLMCustomerReply(reply=reply.strip(), trust_delta=int(max(-20, min(20, delta))), walk_away=walk)
-
-
-def _strip_fence(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
-    return text.strip()
 
 
 class LLMCustomer:

@@ -32,6 +32,7 @@ from bot.coach.practice.acts import ASKED, DID, POLARITIES, REFUSED, VAGUE, Act,
 from bot.coach.practice.scenarios import ActRules, Beat, Criterion, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
 from bot.coach.types import Citation
+from bot.llm.replies import strip_code_fence
 from bot.llm.prompts import PromptFileError, PromptLibrary, t
 
 log = logging.getLogger(__name__)
@@ -380,12 +381,8 @@ def rep_words(quote: str, rep_turns: list[str]) -> str:
 
 def _json_reply(text: str) -> Any:
     """The evaluator's reply as JSON, a Markdown code fence around it allowed."""
-    raw = text.strip()
-    if raw.startswith("```"):
-        raw = raw.split("\n", 1)[1] if "\n" in raw else ""
-        raw = raw.rsplit("```", 1)[0]
     try:
-        return json.loads(raw)
+        return json.loads(strip_code_fence(text))
     except json.JSONDecodeError as exc:
         raise EvaluationError(f"不是合法的 JSON：{exc.msg}") from exc
 
