@@ -232,6 +232,38 @@ def test_a_refused_or_harmless_mention_is_no_red_line(text: str) -> None:
     assert red_lines_in(text) == []
 
 
+# The indirect ways reps cross a line (written for this test): a favour recalled and then called in,
+# a family expense the rep pays, an invoice told by what it is for, money to a relative, a condition
+# on the customer leaving followed by what he will lose. Each fails without its word group or pattern.
+@pytest.mark.parametrize(
+    "text, red_line",
+    [
+        ("前年您站上油罐漏了，是我连夜找人给焊好的，这回招标您可不能忘了。", "favour_pressure"),
+        ("您闺女考研的补习费，我这边来安排，您就别管了。", "personal_benefit"),
+        ("这一单我让财务分成几张开，您那边就不用上会审批了。", "false_invoice"),
+        ("油款直接转我表哥的卡就行，他跟我们是一家的。", "private_account"),
+        ("您要是给了别人，明年旺季我们可就顾不上您了。", "threat"),
+        ("那家的油您也敢加？", "disparage_competitor"),
+    ],
+)
+def test_indirect_red_lines_are_caught_by_what_they_do(text: str, red_line: str) -> None:
+    assert red_lines_in(text) == [red_line]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "去年冬天断货是我们连夜调的车，今年旺季我们照样给您保供。",  # a past service, no debt called in
+        "您那边的补习班我不清楚，油款还是请走对公账户。",
+        "票按实际吨数开，跟货、跟款对得上，您报账不卡。",
+        "他们家价格确实低一点，我们的优势在保供和质量追溯。",
+        "要是您明年有扩建计划，建议早点报给我们排车。",
+    ],
+)
+def test_the_same_topics_said_harmlessly_cross_no_line(text: str) -> None:
+    assert red_lines_in(text) == []
+
+
 def test_a_verdict_after_the_offer_refuses_it_and_a_tag_question_still_offers() -> None:
     """"……，我办不到" takes back what came before it in the sentence; "……，您看成不？" is an offer, not a question."""
     found = red_lines_in
