@@ -1,6 +1,6 @@
 """Role-play measured on rep scripts written by someone who never saw the scenario files or the scorer.
 
-Reads benchmarks/data/roleplay/scripts_dev/ (and, with --holdout, scripts_holdout/ … scripts_holdout4/,
+Reads benchmarks/data/roleplay/scripts_dev/ (and, with --holdout, scripts_holdout/ … scripts_holdout5/,
 each kept aside and measured once at the end of a piece of work, then counted as seen). Every script is played through the
 scripted customer (who may end the meeting early, as in real use) and scored
 offline. Prints, per part:
@@ -13,6 +13,8 @@ offline. Prints, per part:
 - the good moves (labelled "did") the customer takes up: the other side of following
 - red lines on single sentences (redline_sentences*.jsonl: crossing lines, harmless near misses
   and ordinary talk), read as a rep turn
+- polarity on single lines (polarity_sentences*.jsonl): one good move said as did / refused /
+  asked / vague; is the move found, and read the way it was said
 - customer replies that do not follow from the rep's labelled acts (≤ 5 %): a reply
   keyed to a move the rep did not make, a time the rep never said, or
   "你说的跟我问的不是一回事" when the customer had asked nothing
@@ -40,6 +42,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.coach.practice.acts import ASKED, DID, REFUSED, VAGUE  # noqa: E402
 from bot.coach.practice.scenarios import load_catalog  # noqa: E402
 from bot.coach.practice.semantic import TextVectors  # noqa: E402
 from bot.coach.practice.session import PracticeService  # noqa: E402
@@ -51,7 +54,13 @@ TIME = re.compile(r"(?:周|礼拜|星期)[一二三四五六日天]|明天|后�
 NOT_ASKED = "你说的跟我问的不是一回事"
 # Single sentences by helpers who read only the red-line table: redline_sentences.jsonl (8 per red line,
 # 48 harmless near misses), redline_sentences2.jsonl (6 per red line, 48 near misses, 36 ordinary lines).
-RED_LINE_SENTENCES = sorted(DATA.glob("redline_sentences*.jsonl"))
+RED_LINE_SENTENCES = [DATA / "redline_sentences.jsonl", DATA / "redline_sentences2.jsonl"]
+# Written 2026-12-01 (6.30) from the red-line table only: 8 per red line, 48 near misses, 24 ordinary lines; --holdout.
+RED_LINE_SENTENCES_HOLDOUT = [DATA / "redline_sentences3.jsonl"]
+# Single rep lines by a helper who read only the cards: 4 good moves per scenario, each said as
+# did / refused / asked / vague. Half the scenarios are for development, the other half is kept aside.
+POLARITY_SENTENCES = DATA / "polarity_sentences.jsonl"
+POLARITY_SENTENCES_HOLDOUT = DATA / "polarity_sentences_holdout.jsonl"
 # The red lines are the same in every scenario; a sentence is read in the compliance scenario, whose
 # proper moves (refusing, explaining the rule) are the closest harmless talk.
 RED_LINE_SCENARIO = "kickback-purchaser"
@@ -205,7 +214,8 @@ def main() -> int:
         parts.append(("留出集 scripts_holdout（2026-11-30 已测过一次，现在算见过的）", DATA / "scripts_holdout"))
         parts.append(("第二留出集 scripts_holdout2（2026-12-01 已测过一次，现在算见过的）", DATA / "scripts_holdout2"))
         parts.append(("第三留出集 scripts_holdout3（2026-12-01 已测过，现在算见过的）", DATA / "scripts_holdout3"))
-        parts.append(("第四留出集 scripts_holdout4（2026-12-01 写的 48 个脚本，只在收尾时测一次）", DATA / "scripts_holdout4"))
+        parts.append(("第四留出集 scripts_holdout4（2026-12-01 写的 48 个脚本，测过，现在算见过的）", DATA / "scripts_holdout4"))
+        parts.append(("第五留出集 scripts_holdout5（36 个脚本，24 个各有一轮越红线，只在收尾时测一次）", DATA / "scripts_holdout5"))
     for name, folder in parts:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)
@@ -213,6 +223,14 @@ def main() -> int:
     for path in RED_LINE_SENTENCES:
         print(f"== 红线单句 {path.name}（2026-12-01 写，已测过，现在算见过的）")
         measure_red_lines(service, path, args.verbose)
+    for path in RED_LINE_SENTENCES_HOLDOUT if args.holdout else []:
+        print(f"== 红线单句 {path.name}（留出，只在收尾时测一次）")
+        measure_red_lines(service, path, args.verbose)
+    print("== 单句做法 polarity_sentences.jsonl（开发用的 6 个场景）")
+    measure_polarity(service, POLARITY_SENTENCES, args.verbose)
+    if args.holdout:
+        print("== 单句做法 polarity_sentences_holdout.jsonl（另外 6 个场景，只在收尾时测一次）")
+        measure_polarity(service, POLARITY_SENTENCES_HOLDOUT, args.verbose)
     return 0
 
 
@@ -237,6 +255,27 @@ def measure_red_lines(service: PracticeService, path: Path, verbose: bool) -> No
           f"没越线的句子报了红线 {pct(false_alarm, len(near))}")
     lines = sorted({k.split()[0] for k in per_line})
     print("  各条认出：" + "，".join(f"{line} {per_line[line + ' 认出']}/{per_line[line + ' 总数']}" for line in lines))
+
+
+def measure_polarity(service: PracticeService, path: Path, verbose: bool) -> None:
+    """Single lines, each one good move said one way: is the move found, and is it read the way it was said?"""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    found = right = 0
+    by_polarity: collections.Counter[str] = collections.Counter()
+    read_as: collections.Counter[str] = collections.Counter()
+    for row in rows:
+        (turn,) = service.scorer.acts(service.scenario(row["scenario"]), [row["text"]])
+        got = {a.move: a.polarity for a in turn.acts}.get(row["move"])
+        found += got is not None
+        right += got == row["polarity"]
+        by_polarity[row["polarity"]] += 1
+        read_as[f"{row['polarity']}→{got or '没认出'}"] += 1
+        if verbose and got != row["polarity"]:
+            print(f"  ✗ {row['move']} 标 {row['polarity']} 认 {got or '没认出'}：{row['text']}")
+    print(f"动作认出 {pct(found, len(rows))}；动作和做法都对 {pct(right, len(rows))}")
+    for polarity in (DID, REFUSED, ASKED, VAGUE):
+        wrong = "，".join(f"{k.split('→')[1]} {n}" for k, n in read_as.most_common() if k.startswith(polarity + "→") and not k.endswith("→" + polarity))
+        print(f"  {polarity:<8} 对 {read_as[polarity + '→' + polarity]}/{by_polarity[polarity]}" + (f"（认成 {wrong}）" if wrong else ""))
 
 
 if __name__ == "__main__":

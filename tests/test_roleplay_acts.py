@@ -283,6 +283,17 @@ def test_a_negation_inside_a_condition_is_not_a_refusal() -> None:
     assert polarity.negated("要是转不了就别买了。")  # a sentence that is all condition keeps its negation
 
 
+def test_an_a_not_a_question_asks_and_a_brush_off_refuses() -> None:
+    """需不需要 / 方不方便 / ……不？ ask without negating; pushing the job back or calling it pointless refuses."""
+    polarity = Polarity(shipped_catalog().acts)
+    for asking in ["您需不需要我把检测报告复印一份？", "方不方便下午去您站上看看？", "您愿不愿意跟我说说那家的情况？", "周五一起吃个饭不？"]:
+        assert not polarity.negated(asking), asking
+        assert polarity.of(asking) == ASKED, asking
+    for brushing_off in ["检测报告您自己弄吧。", "那么细干啥，差不多就行。", "复印报告？没那个必要。", "上门看罐子还用得着吗？"]:
+        assert polarity.of(brushing_off) == REFUSED, brushing_off
+    assert polarity.of("一合计，一吨差不了两百块。") == DID  # 差不了 is a size, not a refusal
+
+
 def test_negation_scope_is_the_clause_of_the_offer() -> None:
     """A negation in another clause ("发票那块您别操心") does not cancel the offer in the next one."""
     assert red_lines_in("票的事您别担心，名目想开什么都行。") == ["false_invoice"]

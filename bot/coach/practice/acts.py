@@ -98,6 +98,10 @@ class TurnActs:
 # ---------------------------------------------------------------- polarity
 
 
+# 需不需要 / 有没有 / 愿不愿意 (the same character either side of 不 or 没), and 不/没 right before a question mark.
+_ASKING_NOT = re.compile(r"([\u4e00-\u9fff])[不没]\1|[不没](?=[？?])")
+
+
 class Polarity:
     """Reads negation, questions and vagueness from a sentence with the word lists of acts.yaml."""
 
@@ -117,7 +121,11 @@ class Polarity:
 
     def negations(self, text: str) -> int:
         """How many negations the text holds: negators and not-negation words read together, the longer
-        word first and each character once, so 不对外 negates though 不对 alone ("不对劲") does not."""
+        word first and each character once, so 不对外 negates though 不对 alone ("不对劲") does not.
+
+        An A-not-A question (需不需要, 方不方便, 想不想) and a 不？ closing a question ask, they do not negate.
+        """
+        text = _ASKING_NOT.sub(lambda m: "＿" * len(m.group()), text)
         count = 0
         for word, negates in self._words:
             n = text.count(word)
