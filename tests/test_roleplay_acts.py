@@ -11,7 +11,7 @@ import pytest
 
 from bot.coach.practice.acts import ASKED, DID, REFUSED, VAGUE, Polarity, find_red_lines
 from bot.coach.practice.customer import OUTCOME_WALKED_AWAY, MatchParams, ScriptedCustomer
-from bot.coach.practice.scenarios import load_catalog
+from bot.coach.practice.scenarios import knowledge_resolver, load_catalog
 from bot.coach.practice.scoring import rep_words
 from bot.coach.practice.semantic import TextVectors
 from bot.coach.practice.session import PracticeService
@@ -106,6 +106,16 @@ def test_the_mixed_script_is_capped_and_the_card_leads_with_the_rule(practice: P
     text = card_text(card, "zh")
     first = text.splitlines()[1]
     assert "合规红线" in first and "打到您爱人卡上" in first and "是违反国企规定的" in first
+
+
+def test_the_red_line_on_the_card_cites_where_the_rule_is_and_says_it_once(knowledge_base) -> None:
+    """With the material indexed, the rule is cited by document and place, as the rubric is; its words appear once."""
+    catalog = load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")  # resolved in place: not the shared one
+    service = PracticeService(catalog, TextVectors(knowledge_base.embedder), resolver=knowledge_resolver(knowledge_base))
+    card = service.scorer.score(service.scenario("kickback-purchaser"), MIXED)
+    first = card_text(card, "zh").splitlines()[1]
+    assert first.count("是违反国企规定的") == 1
+    assert "《客户开发与维护》第 " in first
 
 
 def test_refusals_earn_nothing_and_are_shown_as_mistakes_with_the_reps_words(practice: PracticeService) -> None:

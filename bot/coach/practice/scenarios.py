@@ -467,9 +467,7 @@ def load_catalog(
     except DataFileError as exc:
         catalog.errors.append(exc)
     try:
-        catalog.red_lines = tuple(
-            replace(r, rule=_cite(r.rule, sources, resolver)) for r in load_red_lines(scenarios_dir, sources)
-        )
+        catalog.red_lines = cite_red_lines(load_red_lines(scenarios_dir, sources), sources, resolver)
     except DataFileError as exc:
         catalog.errors.append(exc)
     for path in scenario_files(scenarios_dir):
@@ -487,8 +485,14 @@ def load_catalog(
     return catalog
 
 
+def cite_red_lines(
+    red_lines: tuple[RedLine, ...] | list[RedLine], sources: dict[str, SourceText], resolver: CitationResolver | None
+) -> tuple[RedLine, ...]:
+    """Each red line's rule with its citation: the chunk's location when a resolver finds it, else the title."""
+    return tuple(replace(r, rule=_cite(r.rule, sources, resolver)) for r in red_lines)
+
+
 def _cite(ref: SourceRef, sources: dict[str, SourceText], resolver: CitationResolver | None) -> SourceRef:
-    """A red line's rule with its citation: the chunk's location when a resolver finds it, else the title."""
     found = resolver(ref.doc, ref.quote) if resolver else None
     title = sources[ref.doc].title if ref.doc in sources else ref.doc
     return replace(ref, citation=Citation(n=1, doc=ref.doc, title=found.title if found else title,
@@ -520,7 +524,7 @@ def resolve_citations(scenario: Scenario, sources: dict[str, SourceText], resolv
 
 
 __all__ = [
-    "DIFFICULTIES", "ActRules", "RedLine", "load_act_rules", "load_red_lines", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criteria", "Criterion", "CriterionInfo",
+    "DIFFICULTIES", "ActRules", "RedLine", "cite_red_lines", "load_act_rules", "load_red_lines", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criteria", "Criterion", "CriterionInfo",
     "EndConditions", "Guarded", "Persona", "Scenario", "ScenarioCatalog", "ScenarioError", "Signals",
     "SourceRef", "SourceText", "knowledge_resolver", "load_catalog", "load_criteria", "load_signals",
     "load_source_texts", "parse_scenario", "resolve_citations", "scenario_files",

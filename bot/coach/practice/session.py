@@ -27,6 +27,7 @@ from bot.coach.practice.scenarios import (
     CitationResolver,
     Scenario,
     ScenarioCatalog,
+    cite_red_lines,
     knowledge_resolver,
     load_catalog,
     resolve_citations,
@@ -148,6 +149,9 @@ class PracticeService:
         if self.resolver is not None and scenario_id not in self._resolved:
             scenario = resolve_citations(scenario, self.catalog.sources, self.resolver)
             self.catalog.scenarios[scenario_id] = scenario
+            if not self._resolved:  # the shared red lines too, so the card cites the rule's place, not only its words
+                self.catalog.red_lines = cite_red_lines(self.catalog.red_lines, self.catalog.sources, self.resolver)
+                self.scorer.red_lines = self.catalog.red_lines
             self._resolved.add(scenario_id)
         return scenario
 

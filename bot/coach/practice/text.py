@@ -71,7 +71,8 @@ def card_text(card: ScoreCard, lang: str, esc: Fmt = _same, bold: Fmt = _same) -
     sep = t("practice.item_separator", lang)
     lines = [bold(t("practice.card_heading", lang, total=card.total, title=esc(card.title)))]
     for r in card.red_lines:  # a red line leads the card, with the rule it breaks
-        cited = citation_text(r.citation, lang) if r.citation else r.line.rule.doc
+        # The rule's words are already on the line: cite its place, or only its title when the place is unknown.
+        cited = (citation_text(r.citation, lang) if r.citation.location else t("practice.citation", lang, title=r.citation.title, location="").strip()) if r.citation else r.line.rule.doc
         lines.append(bold(t("practice.card_red_line", lang, name=esc(r.name_in(lang)), said=esc(r.evidence),
                             rule=esc(r.line.rule.quote), citation=esc(cited), cap=20)))
     if card.notice:
