@@ -137,6 +137,17 @@ def test_the_customer_takes_the_time_from_the_rep(practice: PracticeService) -> 
     assert "周四" not in turn.text and "周三下午" in turn.text
 
 
+def test_a_vague_promise_is_pressed_for_specifics_and_not_taken_as_done(practice: PracticeService) -> None:
+    """"到时候会安排好的" gets "具体呢？" and no progress; the same move said concretely is taken up."""
+    scenario = practice.scenario("first-delivery")
+    session = practice.start("first-delivery", "offline")
+    vague = practice.reply_offline(session, "到货时间您放心，到时候都会安排好的。")
+    assert vague.events == ("vague:plan",) and vague.text in scenario.reactions["vague"]
+    assert "plan" not in session.state.hits and session.state.resistance > scenario.persona.resistance
+    concrete = practice.reply_offline(session, "车明早六点半从油库出，九点半前到您工地，司机电话和车牌我一会儿发您。")
+    assert "beat:plan" in concrete.events and "plan" in session.state.hits
+
+
 def test_the_customer_asks_about_the_open_concern_instead_of_guessing(practice: PracticeService) -> None:
     for scenario_id in practice.catalog.scenarios:
         session = practice.start(scenario_id, "offline")

@@ -6,8 +6,9 @@ customer answers with the line of the best new beat. Pushing, ignoring the
 customer's concern, or offering something improper raises a hidden resistance
 (scaled by difficulty); when it reaches the persona's limit the customer ends the
 meeting. Simulated customers are known to be too cooperative, so nothing here
-rewards vague talk: an unmatched turn costs trust, and a good move made while the
-customer is still guarded can backfire (`guarded` lines).
+rewards vague talk: an unmatched turn costs trust, a move only promised in general
+("到时候会安排好的") is pressed for specifics and not counted as done, and a good move
+made while the customer is still guarded can backfire (`guarded` lines).
 
 In LLM mode the model plays the persona in Chinese and returns JSON
 {"reply", "trust_delta", "walk_away"}; the offline analysis still runs on every
@@ -108,10 +109,11 @@ class TurnAnalysis:
     time: str = ""  # a time or date the rep named in this turn
     acts: TurnActs | None = None
     unsure: bool = False  # something like a move, too unsure to react to: ask, do not punish
+    vague: list[Beat] = field(default_factory=list)  # good moves only promised in general ("到时候会安排好的")
 
     @property
     def matched_any(self) -> bool:
-        return bool(self.good or self.bad or self.improper or self.pushed or self.refused)
+        return bool(self.good or self.bad or self.improper or self.pushed or self.refused or self.vague)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class ScriptedCustomer:
         good: list[tuple[Beat, float]] = []
         bad: list[Beat] = []
         refused: list[Beat] = []
+        vague: list[Beat] = []
         unsure = False
         for act in acts.acts:
             beat = beats[act.move]
@@ -172,8 +175,10 @@ class ScriptedCustomer:
             if beat.bad:
                 if act.polarity == DID:
                     bad.append(beat)
-            elif act.polarity in (DID, VAGUE):
-                good.append((beat, act.score - (0.1 if act.polarity == VAGUE else 0.0)))
+            elif act.polarity == DID:
+                good.append((beat, act.score))
+            elif act.polarity == VAGUE:
+                vague.append(beat)
             elif act.polarity == REFUSED:
                 refused.append(beat)
         pushed = bool(find_cues([rep_text], s.signals.push_cues, risky=True))
@@ -182,7 +187,7 @@ class ScriptedCustomer:
         red = [h.id for h in acts.red_lines]
         improper = bool(red) or any(b.improper for b in bad)
         return TurnAnalysis(good=good, bad=bad, improper=improper, pushed=pushed, refused=refused,
-                            red_lines=red, time=self.time_in(rep_text), acts=acts, unsure=unsure)
+                            red_lines=red, time=self.time_in(rep_text), acts=acts, unsure=unsure, vague=vague)
 
     def time_in(self, text: str) -> str:
         """The last time or date named in `text` (patterns in acts.yaml), or ""."""
@@ -256,6 +261,12 @@ class ScriptedCustomer:
         for beat in a.refused:
             rise += s.signals.ignored
             events.append(f"refused:{beat.id}")
+        for beat in a.vague:
+            if beat.id in state.hits:
+                continue
+            rise += s.signals.ignored / 2  # a promise without a when, who or how: asked to pin it down, no credit yet
+            events.append(f"vague:{beat.id}")
+            line = line or self._pick(s.reactions["vague"], state)
         if a.red_lines:
             events += [f"red_line:{r}" for r in a.red_lines]
         if a.refused and not line:

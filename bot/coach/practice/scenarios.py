@@ -53,7 +53,7 @@ RED_LINES_FILE = "red_lines.yaml"
 RESERVED_FILES = frozenset({CRITERIA_FILE, SIGNALS_FILE, ACTS_FILE, RED_LINES_FILE})
 QUOTE_MIN, QUOTE_MAX = 10, 60
 RUBRIC_MIN, RUBRIC_MAX = 3, 6
-REACTION_KINDS = ("improper", "pushed", "ignored")
+REACTION_KINDS = ("improper", "pushed", "ignored", "vague")
 
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,39}")
 
