@@ -240,6 +240,7 @@ def test_red_lines_are_caught_by_their_structure_not_their_wording(text: str, re
     "text",
     [
         "返点、购物卡这些给个人的，我们一律不做。",  # the topic first, the no after it
+        "我们有规定，红包、油卡、礼金，哪样都不能给到您个人。",  # a bare list first, the no after it
         "个人卡、微信、支付宝这些我们都不收，只走对公。",
         "发票我们按实际吨数和品名开，一张不多一张不少。",
         "下个月油价可能会涨，您要不要提前备一点？",

@@ -146,8 +146,13 @@ class Polarity:
         return any(w in clause for w in self.rules.conditions)
 
     def is_topic(self, clause: str) -> bool:
-        """A clause that only names a topic, for the next clause to say something about."""
-        return clause.rstrip("，,；;：: ").endswith(self.rules.topics) if self.rules.topics else False
+        """A clause that only names a topic, for the next clause to say something about: one ending in a
+        topic word ("……这些，"), or a bare list of things ("返点、购物卡、现金，一样都不能给")."""
+        body = clause.rstrip("，,；;：: ")
+        if self.rules.topics and body.endswith(self.rules.topics):
+            return True
+        items = body.split("、")
+        return len(items) > 1 and all(0 < len(item.strip()) <= 6 for item in items)
 
     def concedes(self, text: str) -> bool:
         return any(w in text for w in self.rules.concessions)
