@@ -54,9 +54,10 @@ TIME = re.compile(r"(?:周|礼拜|星期)[一二三四五六日天]|明天|后�
 NOT_ASKED = "你说的跟我问的不是一回事"
 # Single sentences by helpers who read only the red-line table: redline_sentences.jsonl (8 per red line,
 # 48 harmless near misses), redline_sentences2.jsonl (6 per red line, 48 near misses, 36 ordinary lines).
-RED_LINE_SENTENCES = [DATA / "redline_sentences.jsonl", DATA / "redline_sentences2.jsonl"]
-# Written 2026-12-01 (6.30) from the red-line table only: 8 per red line, 48 near misses, 24 ordinary lines; --holdout.
-RED_LINE_SENTENCES_HOLDOUT = [DATA / "redline_sentences3.jsonl"]
+# redline_sentences3.jsonl (8 per red line, 48 near misses, 24 ordinary lines) was measured once, then worked on.
+RED_LINE_SENTENCES = [DATA / "redline_sentences.jsonl", DATA / "redline_sentences2.jsonl", DATA / "redline_sentences3.jsonl"]
+# Written after that, from the red-line table only, same make-up; --holdout, measured once at the end.
+RED_LINE_SENTENCES_HOLDOUT = [DATA / "redline_sentences4.jsonl"]
 # Single rep lines by a helper who read only the cards: 4 good moves per scenario, each said as
 # did / refused / asked / vague. Half the scenarios are for development, the other half is kept aside.
 POLARITY_SENTENCES = DATA / "polarity_sentences.jsonl"
@@ -215,13 +216,13 @@ def main() -> int:
         parts.append(("第二留出集 scripts_holdout2（2026-12-01 已测过一次，现在算见过的）", DATA / "scripts_holdout2"))
         parts.append(("第三留出集 scripts_holdout3（2026-12-01 已测过，现在算见过的）", DATA / "scripts_holdout3"))
         parts.append(("第四留出集 scripts_holdout4（2026-12-01 写的 48 个脚本，测过，现在算见过的）", DATA / "scripts_holdout4"))
-        parts.append(("第五留出集 scripts_holdout5（36 个脚本，24 个各有一轮越红线，只在收尾时测一次）", DATA / "scripts_holdout5"))
+        parts.append(("第五留出集 scripts_holdout5（36 个脚本，24 个各有一轮越红线；2026-12-01 测过一次，现在算见过的）", DATA / "scripts_holdout5"))
     for name, folder in parts:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)
         print()
     for path in RED_LINE_SENTENCES:
-        print(f"== 红线单句 {path.name}（2026-12-01 写，已测过，现在算见过的）")
+        print(f"== 红线单句 {path.name}（已测过，现在算见过的）")
         measure_red_lines(service, path, args.verbose)
     for path in RED_LINE_SENTENCES_HOLDOUT if args.holdout else []:
         print(f"== 红线单句 {path.name}（留出，只在收尾时测一次）")

@@ -286,6 +286,23 @@ def test_the_same_topics_said_harmlessly_cross_no_line(text: str) -> None:
     assert red_lines_in(text) == []
 
 
+def test_a_favour_recalled_in_one_sentence_and_called_in_the_next_is_pressure() -> None:
+    """across_sentences: the favour and the ask may sit in two sentences; each alone is harmless."""
+    recalled, ask = "去年您家装修，工人是我托人找的。", "这回招标您可得帮我在领导跟前说说话。"
+    assert red_lines_in(recalled) == [] and red_lines_in(ask) == []
+    assert red_lines_in(recalled + ask) == ["favour_pressure"]
+    assert red_lines_in("去年您家装修，工人是我托人找的。这回招标我们按规矩报价。") == []
+
+
+def test_the_proper_version_of_a_topic_and_a_question_about_it_cross_no_line() -> None:
+    """unless: a card in the company's name is no gift; "靠不靠谱" asks, it does not say 不靠谱; 不会不 cancels."""
+    assert red_lines_in("这张加油卡办在贵公司名下，是单位卡，充值和发票都走公司。") == []
+    assert red_lines_in("回头给您办张加油卡，您私家车随便加。") == ["personal_benefit"]
+    assert red_lines_in("您问那家靠不靠谱，我说不好，您查查他们的资质。") == []
+    assert red_lines_in("那家的油不靠谱，掺了东西的。") == ["disparage_competitor"]
+    assert red_lines_in("我帮过您那么多回，这点面子您不会不给吧？") == ["favour_pressure"]
+
+
 def test_a_verdict_after_the_offer_refuses_it_and_a_tag_question_still_offers() -> None:
     """"……，我办不到" takes back what came before it in the sentence; "……，您看成不？" is an offer, not a question."""
     found = red_lines_in

@@ -239,10 +239,14 @@ class Polarity:
 def find_red_lines(text: str, red_lines: tuple[RedLine, ...], polarity: Polarity, turn: int = 0) -> list[RedLineHit]:
     """Red lines crossed in `text`: a pattern, or a word of every `together` group, in a clause that is not negated."""
     hits: list[RedLineHit] = []
-    for sentence in sentences(text, trim=True) or [text]:
+    said = sentences(text, trim=True) or [text]
+    pairs = [a.rstrip() + b.lstrip() for a, b in zip(said, said[1:])]
+    for sentence in said + pairs:
         question = _question(sentence) and polarity.is_question(sentence)  # "……给您补上，您看行不？" offers
         for line in red_lines:
             if any(h.id == line.id for h in hits) or (question and not line.questions):
+                continue
+            if sentence not in said and not line.across_sentences:
                 continue
             if _crosses(sentence, line, polarity):
                 hits.append(RedLineHit(line.id, sentence.strip(), turn))
@@ -255,6 +259,8 @@ def _crosses(sentence: str, line: RedLine, polarity: Polarity) -> bool:
     A pattern's span may take in a negation between its words ("金额都不能改"), so its
     whole clause is read; a group's own negators do not count ("不走账" is the offer, not a no).
     """
+    if any(w in sentence for w in line.unless):
+        return False
     for pattern in line.patterns:
         if any(not _clause_negated(sentence, m.start(), polarity) for m in pattern.finditer(sentence) if m.end() > m.start()):
             return True
@@ -274,9 +280,11 @@ def _question(sentence: str) -> bool:
 
 
 def _find_all(text: str, word: str) -> list[int]:
+    """Where `word` is in `text`, except a 不/没 word inside an A-not-A question ("那家靠不靠谱" holds no 不靠谱)."""
     out, i = [], text.find(word)
     while i >= 0:
-        out.append(i)
+        if not (word[0] in "不没" and 0 < i < len(text) - 1 and text[i - 1] == text[i + 1]):
+            out.append(i)
         i = text.find(word, i + 1)
     return out
 
@@ -294,8 +302,8 @@ def _clause_negated(sentence: str, at: int, polarity: Polarity, *, word: str = "
     pos = 0
     for k, clause in enumerate(clauses):
         if pos <= at < pos + len(clause):
-            if polarity.negations(clause) > (polarity.negations(word) if word else 0):
-                return True
+            if (polarity.negations(clause) - (polarity.negations(word) if word else 0)) % 2:
+                return True  # two negations cancel ("您不会不给这个面子吧")
             topic = polarity.is_topic(clause) and k + 1 < len(clauses)
             return topic and polarity.negated(clauses[k + 1])
         pos += len(clause)

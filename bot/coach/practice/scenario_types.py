@@ -225,6 +225,11 @@ class RedLine:
     # word groups that cross the line when one word of every group is in one sentence, none negated
     # (money + a person or private account): the offer's structure, not the scripts' wording
     together: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    # also read two sentences in a row as one: the favour recalled in one, the ask in the next;
+    # the condition in one, the consequence in the next
+    across_sentences: bool = False
+    # words that make a sentence the proper version of the topic ("办在你们公司名下的单位卡"): then no red line
+    unless: tuple[str, ...] = ()
 
     def name(self, lang: str = "zh") -> str:
         return self.en if lang == "en" and self.en else self.zh
