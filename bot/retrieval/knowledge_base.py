@@ -406,16 +406,17 @@ class KnowledgeBase:
         chunk missing from the result has no stored sentences (an index from
         before the sentence store): the caller splits it itself.
         """
-        dense_text = self.analyzer.analyse(query).dense_text
+        analysed = self.analyzer.analyse(query)
         queries: dict[str, list[tuple[list[float], float]]] = {}
         for dense in self._dense_indexes():
-            vector = dense.cached_vector(dense_text)
+            text = analysed.fast_text if dense is self.fast else analysed.dense_text
+            vector = dense.cached_vector(text)
             if vector is None and dense is self.fast:
-                vector = dense.query_vector(dense_text)
+                vector = dense.query_vector(text)
             if vector is not None:
                 queries.setdefault(dense.name, []).append((vector, 1.0))
         if focus and self.fast is not None and focus != query:
-            focus_text = self.analyzer.analyse(focus).dense_text or focus
+            focus_text = self.analyzer.analyse(focus).fast_text or focus
             queries.setdefault(self.fast.name, []).append((self.fast.query_vector(focus_text), 2.0))
         try:
             return self.sentences.of_chunks(chunk_ids, queries)
@@ -441,7 +442,7 @@ class KnowledgeBase:
         signals = {"lexical": lexical[0][1] if lexical else 0.0}
         rankings = {"lexical": [i for i, _ in lexical]}
         if self.fast is not None and mode in {"hybrid", "fast"}:
-            fast = self.fast.rank(analysed.dense_text, pool)
+            fast = self.fast.rank(analysed.fast_text, pool)
             signals["fast"] = fast.best_similarity
             agree = bool(lexical) and bool(fast.order) and lexical[0][0] == fast.order[0][0]
             confident = self.fast_path.confident(signals["lexical"], signals["fast"], agree)

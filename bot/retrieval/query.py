@@ -3,10 +3,10 @@
 Why: reps type colloquially, with emoji, repeated punctuation and English
 letters mixed in. Normalising keeps the embedder and BM25 focused; vocabulary
 expansion bridges chat words to the material's terms and numbers get their other
-spelling (三百 / 300), both on the lexical side only: the embedders already relate
-chat words to the material's, and appended terms made the question longer to embed
-(e5's cost grows with its length) and no better to rank — measured on the sample,
-pharmaceutical and building-material sets, hit@5 held or rose without them.
+spelling (三百 / 300) on the lexical side. The expansions also go to the fast
+embedder, whose fast-path thresholds were fitted with them, but not to e5: it relates
+chat words to the material's by itself, and on the sample, pharmaceutical and
+building-material sets hit@5 held or rose without them.
 (Whether the material covers the question is decided in `coverage`.)
 """
 
@@ -26,7 +26,8 @@ _SPACES = re.compile(r"\s+")
 @dataclass(frozen=True)
 class AnalysedQuery:
     text: str
-    dense_text: str
+    dense_text: str  # what the primary embedder (e5) encodes
+    fast_text: str  # what the fast embedder encodes: with the expansions
     lexical_text: str
     expansions: tuple[str, ...]
 
@@ -45,6 +46,7 @@ class QueryAnalyzer:
         return AnalysedQuery(
             text=text,
             dense_text=text,
+            fast_text=f"{text} {extra}".strip() if extra else text,
             lexical_text=" ".join(part for part in (text, extra, extra, numbers) if part),
             expansions=expansions,
         )
