@@ -230,6 +230,14 @@ def test_practice_json_reports_the_acts_of_every_turn(services, tmp_path) -> Non
         ("我给孩子捎了张蛋糕店的卡，五百块的，您别推。", "personal_benefit"),  # a value card by its shape
         ("给嫂子买了台两千多的按摩仪，改天给您送家里去。", "personal_benefit"),  # a costly gift to the family
         ("别家给的咱也少不了您的，逢年过节我心里有数。", "personal_benefit"),
+        # indirect: a favour recalled then called in, a family expense the rep pays, an invoice told by
+        # what it is for, money to a relative, a condition on leaving and what the customer will lose
+        ("前年您站上油罐漏了，是我连夜找人给焊好的，这回招标您可不能忘了。", "favour_pressure"),
+        ("您闺女考研的补习费，我这边来安排，您就别管了。", "personal_benefit"),
+        ("这一单我让财务分成几张开，您那边就不用上会审批了。", "false_invoice"),
+        ("油款直接转我表哥的卡就行，他跟我们是一家的。", "private_account"),
+        ("您要是给了别人，明年旺季我们可就顾不上您了。", "threat"),
+        ("那家的油您也敢加？", "disparage_competitor"),
     ],
 )
 def test_red_lines_are_caught_by_their_structure_not_their_wording(text: str, red_line: str) -> None:
@@ -248,33 +256,6 @@ def test_red_lines_are_caught_by_their_structure_not_their_wording(text: str, re
         "化验费您自己出，我们只认第三方的报告。",  # money the customer pays himself is no benefit to him
         "算上运费和票，您花的钱不会比在我这里多。",  # money and 我这里, but nothing paid to the rep
         "车队的卡我们统一办，每张卡的消费都进对账单。",
-    ],
-)
-def test_a_refused_or_harmless_mention_is_no_red_line(text: str) -> None:
-    assert red_lines_in(text) == []
-
-
-# The indirect ways reps cross a line (written for this test): a favour recalled and then called in,
-# a family expense the rep pays, an invoice told by what it is for, money to a relative, a condition
-# on the customer leaving followed by what he will lose. Each fails without its word group or pattern.
-@pytest.mark.parametrize(
-    "text, red_line",
-    [
-        ("前年您站上油罐漏了，是我连夜找人给焊好的，这回招标您可不能忘了。", "favour_pressure"),
-        ("您闺女考研的补习费，我这边来安排，您就别管了。", "personal_benefit"),
-        ("这一单我让财务分成几张开，您那边就不用上会审批了。", "false_invoice"),
-        ("油款直接转我表哥的卡就行，他跟我们是一家的。", "private_account"),
-        ("您要是给了别人，明年旺季我们可就顾不上您了。", "threat"),
-        ("那家的油您也敢加？", "disparage_competitor"),
-    ],
-)
-def test_indirect_red_lines_are_caught_by_what_they_do(text: str, red_line: str) -> None:
-    assert red_lines_in(text) == [red_line]
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
         "去年冬天断货是我们连夜调的车，今年旺季我们照样给您保供。",  # a past service, no debt called in
         "您那边的补习班我不清楚，油款还是请走对公账户。",
         "票按实际吨数开，跟货、跟款对得上，您报账不卡。",
@@ -282,7 +263,7 @@ def test_indirect_red_lines_are_caught_by_what_they_do(text: str, red_line: str)
         "要是您明年有扩建计划，建议早点报给我们排车。",
     ],
 )
-def test_the_same_topics_said_harmlessly_cross_no_line(text: str) -> None:
+def test_a_refused_or_harmless_mention_is_no_red_line(text: str) -> None:
     assert red_lines_in(text) == []
 
 
