@@ -28,6 +28,7 @@ import numpy as np
 
 from bot.coach.practice.scenario_types import ActRules, Beat, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
+from bot.text.chars import HAN
 from bot.text.sentences import sentences, split_clauses
 
 DID, REFUSED, ASKED, VAGUE = "did", "refused", "asked", "vague"
@@ -99,7 +100,7 @@ class TurnActs:
 
 
 # 需不需要 / 有没有 / 愿不愿意 (the same character either side of 不 or 没), and 不/没 right before a question mark.
-_ASKING_NOT = re.compile(r"([\u4e00-\u9fff])[不没]\1|[不没](?=[？?])")
+_ASKING_NOT = re.compile(rf"([{HAN}])[不没]\1|[不没](?=[？?])")
 
 
 class Polarity:
