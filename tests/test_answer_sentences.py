@@ -122,6 +122,15 @@ def test_a_joke_taken_back_in_the_next_sentence_is_shown_as_one() -> None:
     assert t("answer.extractive_joke", "zh") in line
 
 
+def test_a_role_played_line_is_shown_as_a_conversation_not_as_the_rule() -> None:
+    text = "我上门就给你一个购物卡，我说，这卡值五百，下个月你给我下一千吨的单就行了。这样做关系是做不起来的。"
+    hit = Hit("c1", "talk", "客户关系讲座", "第 4 段", text, 1.0)
+    answer = extractive_answer("送购物卡能换来订单吗", SearchResult("q", [hit], True, 1.0))
+    line = next(line for line in answer.text.splitlines() if "我说" in line)
+    assert t("answer.extractive_conversation", "zh") in line
+    assert check(answer.text, (text,)) == []
+
+
 # ---- choosing what answers ------------------------------------------------------------
 def _hit(chunk_id: str, text: str, rank_score: float = 1.0) -> Hit:
     return Hit(chunk_id, "gift", "我给客户送了礼品", chunk_id, text, rank_score)

@@ -50,8 +50,8 @@ _DOUBLED_RUN = re.compile(rf"([{HAN}][^。！？!?]{{5,39}}?)\1")
 # A sentence that leans on the one before it, or announces the one after it.
 _LEANS_BACK = re.compile(r"^(所以说|所以|因此|因而|这样|这就|这也|这个|这些|这种|那么|但是|但|可是|而且|并且|同时|否则|其中|它|他们|她们|也就是说|换句话说)[，,]?")
 _LEANS_FORWARD = re.compile(r"^(因为|否则|也就是说|即|比如|例如)")
-# Reported speech from a talk ("有人问我说，周哥……", "我跟他说：“……”").
-_CONVERSATION = re.compile(r"问我说|跟我说|对我说|跟他说|对他说|他就说|我就说|有人问")
+# Reported speech from a talk ("有人问我说，周哥……", "我跟他说：“……”", "……一个礼品，我说，这个礼品……").
+_CONVERSATION = re.compile(r"问我说|跟我说|对我说|跟他说|对他说|他就说|我就说|有人问|[我他]说[，,]")
 # A number whose unit the source lost ("71的人" for 71%): better unsaid than wrong.
 _UNITLESS = re.compile(r"(?<![\d.])\d{2,3}的(?:人|客户|顾客|时间)|(?:高达|占)\d+(?=[，。,；;]|$)|他岁")
 # "礼品和礼物……差在哪", "客勤和客情是一回事吗": a question about the difference between two terms.
