@@ -66,13 +66,19 @@ def outcome_text(outcome: str, lang: str) -> str:
     return t(f"practice.outcome_{outcome}", lang) if outcome else ""
 
 
+def _rule_place(citation: Citation, lang: str) -> str:
+    """Where a red line's rule is: 《标题》第 84 页, or only the title; its words are already on the card's line."""
+    if citation.location:
+        return citation_text(citation, lang)
+    return t("practice.citation", lang, title=citation.title, location="").strip()
+
+
 def card_text(card: ScoreCard, lang: str, esc: Fmt = _same, bold: Fmt = _same) -> str:
     """Total, each criterion with what was done and missing, then the two most valuable improvements."""
     sep = t("practice.item_separator", lang)
     lines = [bold(t("practice.card_heading", lang, total=card.total, title=esc(card.title)))]
     for r in card.red_lines:  # a red line leads the card, with the rule it breaks
-        # The rule's words are already on the line: cite its place, or only its title when the place is unknown.
-        cited = (citation_text(r.citation, lang) if r.citation.location else t("practice.citation", lang, title=r.citation.title, location="").strip()) if r.citation else r.line.rule.doc
+        cited = _rule_place(r.citation, lang) if r.citation else r.line.rule.doc
         lines.append(bold(t("practice.card_red_line", lang, name=esc(r.name_in(lang)), said=esc(r.evidence),
                             rule=esc(r.line.rule.quote), citation=esc(cited), cap=20)))
     if card.notice:
