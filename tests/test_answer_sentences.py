@@ -114,20 +114,22 @@ def test_a_joke_is_kept_with_its_retraction_and_shown_as_one() -> None:
     assert check(answer.text, (text,)) == []
 
 
-def test_a_joke_taken_back_in_the_next_sentence_is_shown_as_one() -> None:
-    text = "当然了，你们要是想早点下岗，那也简单嘛，去给医生塞红包，保证你进货量蹭蹭往上涨。开玩笑的啊，这个千万别学。合规拜访要提前预约。"
+@pytest.mark.parametrize(
+    "text, question, said, label",
+    [
+        # a joke taken back in the next sentence
+        ("当然了，你们要是想早点下岗，那也简单嘛，去给医生塞红包，保证你进货量蹭蹭往上涨。开玩笑的啊，这个千万别学。合规拜访要提前预约。",
+         "怎么让进货量涨上去", "塞红包", "answer.extractive_joke"),
+        # a line the speaker role-plays
+        ("我上门就给你一个购物卡，我说，这卡值五百，下个月你给我下一千吨的单就行了。这样做关系是做不起来的。",
+         "送购物卡能换来订单吗", "我说", "answer.extractive_conversation"),
+    ],
+)
+def test_a_joke_or_a_role_played_line_is_shown_as_one_not_as_the_rule(text: str, question: str, said: str, label: str) -> None:
     hit = Hit("c1", "talk", "区域经理分享会", "第 2 段", text, 1.0)
-    answer = extractive_answer("怎么让进货量涨上去", SearchResult("q", [hit], True, 1.0))
-    line = next(line for line in answer.text.splitlines() if "塞红包" in line)
-    assert t("answer.extractive_joke", "zh") in line
-
-
-def test_a_role_played_line_is_shown_as_a_conversation_not_as_the_rule() -> None:
-    text = "我上门就给你一个购物卡，我说，这卡值五百，下个月你给我下一千吨的单就行了。这样做关系是做不起来的。"
-    hit = Hit("c1", "talk", "客户关系讲座", "第 4 段", text, 1.0)
-    answer = extractive_answer("送购物卡能换来订单吗", SearchResult("q", [hit], True, 1.0))
-    line = next(line for line in answer.text.splitlines() if "我说" in line)
-    assert t("answer.extractive_conversation", "zh") in line
+    answer = extractive_answer(question, SearchResult("q", [hit], True, 1.0))
+    line = next(line for line in answer.text.splitlines() if said in line)
+    assert t(label, "zh") in line
     assert check(answer.text, (text,)) == []
 
 
