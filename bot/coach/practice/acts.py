@@ -99,8 +99,16 @@ class TurnActs:
 # ---------------------------------------------------------------- polarity
 
 
-# 需不需要 / 有没有 / 愿不愿意 (the same character either side of 不 or 没), and 不/没 right before a question mark.
-_ASKING_NOT = re.compile(rf"([{HAN}])[不没]\1|[不没](?=[？?])")
+# 需不需要 / 有没有 / 愿不愿意 / 靠不靠谱: the same character either side of 不 or 没 asks, it does not negate.
+_A_NOT_A = rf"([{HAN}])[不没]\1"
+_A_NOT_A_FORMS = re.compile(_A_NOT_A)
+# …and so does 不/没 right before a question mark ("周五一起吃个饭不？").
+_ASKING_NOT = re.compile(rf"{_A_NOT_A}|[不没](?=[？?])")
+
+
+def _masked(pattern: re.Pattern[str], text: str) -> str:
+    """`text` with every match of `pattern` blanked out, positions kept."""
+    return pattern.sub(lambda m: "＿" * len(m.group()), text)
 
 
 class Polarity:
@@ -126,7 +134,7 @@ class Polarity:
 
         An A-not-A question (需不需要, 方不方便, 想不想) and a 不？ closing a question ask, they do not negate.
         """
-        text = _ASKING_NOT.sub(lambda m: "＿" * len(m.group()), text)
+        text = _masked(_ASKING_NOT, text)
         count = 0
         for word, negates in self._words:
             n = text.count(word)
@@ -241,13 +249,14 @@ def find_red_lines(text: str, red_lines: tuple[RedLine, ...], polarity: Polarity
     """Red lines crossed in `text`: a pattern, or a word of every `together` group, in a clause that is not negated."""
     hits: list[RedLineHit] = []
     said = sentences(text, trim=True) or [text]
-    pairs = [a.rstrip() + b.lstrip() for a, b in zip(said, said[1:])]
-    for sentence in said + pairs:
+    # each sentence, then each two in a row for the lines that read across them
+    readings = [(s, False) for s in said] + [(a.rstrip() + b.lstrip(), True) for a, b in zip(said, said[1:])]
+    for sentence, paired in readings:
         question = _question(sentence) and polarity.is_question(sentence)  # "……给您补上，您看行不？" offers
         for line in red_lines:
             if any(h.id == line.id for h in hits) or (question and not line.questions):
                 continue
-            if sentence not in said and not line.across_sentences:
+            if paired and not line.across_sentences:
                 continue
             if _crosses(sentence, line, polarity):
                 hits.append(RedLineHit(line.id, sentence.strip(), turn))
@@ -265,9 +274,10 @@ def _crosses(sentence: str, line: RedLine, polarity: Polarity) -> bool:
     for pattern in line.patterns:
         if any(not _clause_negated(sentence, m.start(), polarity) for m in pattern.finditer(sentence) if m.end() > m.start()):
             return True
+    searched = _masked(_A_NOT_A_FORMS, sentence)  # "那家靠不靠谱" holds no 不靠谱
     for groups in line.together:
         if all(
-            any(not _clause_negated(sentence, i, polarity, word=w) for w in words for i in _find_all(sentence, w))
+            any(not _clause_negated(sentence, i, polarity, word=w) for w in words for i in _find_all(searched, w))
             for words in groups
         ):
             return True
@@ -281,11 +291,9 @@ def _question(sentence: str) -> bool:
 
 
 def _find_all(text: str, word: str) -> list[int]:
-    """Where `word` is in `text`, except a 不/没 word inside an A-not-A question ("那家靠不靠谱" holds no 不靠谱)."""
     out, i = [], text.find(word)
     while i >= 0:
-        if not (word[0] in "不没" and 0 < i < len(text) - 1 and text[i - 1] == text[i + 1]):
-            out.append(i)
+        out.append(i)
         i = text.find(word, i + 1)
     return out
 

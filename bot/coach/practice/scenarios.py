@@ -139,7 +139,7 @@ def load_red_lines(scenarios_dir: Path, sources: dict[str, SourceText]) -> tuple
             questions=f.flag(raw, "questions", where),
             together=together,
             across_sentences=f.flag(raw, "across_sentences", where),
-            unless=f.texts(raw, "unless", where, min_items=0) if "unless" in raw else (),
+            unless=f.texts(raw, "unless", where, min_items=0),
         )
         if not (line.patterns or line.together):
             raise f.fail(f"{where}.patterns", "至少要写 patterns 或 together 中的一项，否则这条红线查不出来", raw)
