@@ -261,22 +261,20 @@ def measure_red_lines(service: PracticeService, path: Path, verbose: bool) -> No
 def measure_polarity(service: PracticeService, path: Path, verbose: bool) -> None:
     """Single lines, each one good move said one way: is the move found, and is it read the way it was said?"""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    found = right = 0
-    by_polarity: collections.Counter[str] = collections.Counter()
-    read_as: collections.Counter[str] = collections.Counter()
+    read_as: collections.Counter[tuple[str, str]] = collections.Counter()  # (labelled, read) polarity
     for row in rows:
         (turn,) = service.scorer.acts(service.scenario(row["scenario"]), [row["text"]])
-        got = {a.move: a.polarity for a in turn.acts}.get(row["move"])
-        found += got is not None
-        right += got == row["polarity"]
-        by_polarity[row["polarity"]] += 1
-        read_as[f"{row['polarity']}→{got or '没认出'}"] += 1
+        got = {a.move: a.polarity for a in turn.acts}.get(row["move"]) or "没认出"
+        read_as[(row["polarity"], got)] += 1
         if verbose and got != row["polarity"]:
-            print(f"  ✗ {row['move']} 标 {row['polarity']} 认 {got or '没认出'}：{row['text']}")
+            print(f"  ✗ {row['move']} 标 {row['polarity']} 认 {got}：{row['text']}")
+    found = sum(n for (_, got), n in read_as.items() if got != "没认出")
+    right = sum(n for (gold, got), n in read_as.items() if got == gold)
     print(f"动作认出 {pct(found, len(rows))}；动作和做法都对 {pct(right, len(rows))}")
     for polarity in (DID, REFUSED, ASKED, VAGUE):
-        wrong = "，".join(f"{k.split('→')[1]} {n}" for k, n in read_as.most_common() if k.startswith(polarity + "→") and not k.endswith("→" + polarity))
-        print(f"  {polarity:<8} 对 {read_as[polarity + '→' + polarity]}/{by_polarity[polarity]}" + (f"（认成 {wrong}）" if wrong else ""))
+        total = sum(n for (gold, _), n in read_as.items() if gold == polarity)
+        wrong = "，".join(f"{got} {n}" for (gold, got), n in read_as.most_common() if gold == polarity and got != polarity)
+        print(f"  {polarity:<8} 对 {read_as[(polarity, polarity)]}/{total}" + (f"（认成 {wrong}）" if wrong else ""))
 
 
 if __name__ == "__main__":
