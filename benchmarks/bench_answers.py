@@ -3,7 +3,8 @@
 For every question set — development (../shared/eval), held-out and validation
 (benchmarks/*.jsonl), the spoken questions of benchmarks/data/voice_sentences.jsonl,
 and each own-material corpus under benchmarks/data/corpora/<name>/ (indexed alone
-in a temporary store) — it prints, over the in-scope questions:
+in a temporary store; a second time with the hints its manager wrote, `+hints`,
+when the corpus has a hints-manager/ folder) — it prints, over the in-scope questions:
 
   gold in answer   share whose answer text holds ≥ 60 % of a gold quote as one run
                    (punctuation, spaces and spoken filler ignored on both sides)
@@ -34,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, setup_knowledge  # noqa: E402
+from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, MANAGER_HINTS, setup_knowledge  # noqa: E402
 from bot.coach.answers.service import AnswerService  # noqa: E402
 from bot.coach.types import Turn  # noqa: E402
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
@@ -125,13 +126,13 @@ async def measure(service: AnswerService, name: str, questions: list[Question], 
     kinds = ", ".join(f"{k} {v}" for k, v in defects.most_common()) or "-"
     oos = len(questions) - len(in_scope)
     print(
-        f"{name:28s} {len(in_scope):3d} {hits / n:6.2f} {sum(defects.values()) / n:8.2f}  {declined_wrongly:3d}  "
+        f"{name:36s} {len(in_scope):3d} {hits / n:6.2f} {sum(defects.values()) / n:8.2f}  {declined_wrongly:3d}  "
         f"{f'{oos_declined}/{oos}':>5s}  {pct(times, 0.5):6.1f}  misses: {' '.join(misses) or '-'}; defects: {kinds}"
     )
 
 
 def header() -> None:
-    print(f"{'question set':28s} {'n':>3s} {'gold':>6s} {'defects':>8s}  {'dcl':>3s}  {'oos':>5s}  {'p50ms':>6s}")
+    print(f"{'question set':36s} {'n':>3s} {'gold':>6s} {'defects':>8s}  {'dcl':>3s}  {'oos':>5s}  {'p50ms':>6s}")
 
 
 async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
@@ -162,16 +163,19 @@ async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
         }
         if not files and not later:
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            knowledge = setup_knowledge(Path(tmp) / "knowledge", corpus, shipped=False, hints=False)
-            settings = replace(Settings.load(env={}), data_dir=Path(tmp) / "data", knowledge_dir=knowledge)
-            kb = KnowledgeBase(settings, embedder=embedder, fast_embedder=fast)
-            kb.ingest()
-            service = AnswerService(kb, None, settings)
-            for path in files:
-                await measure(service, f"{corpus.name}/{path.name}", load(path), show)
-            for name, rows in later.items():
-                await measure(service, f"{corpus.name}/{name}", rows, show)
+        own_hints = [False, True] if (corpus / MANAGER_HINTS).is_dir() else [False]
+        for with_hints in own_hints:
+            suffix = " +hints" if with_hints else ""
+            with tempfile.TemporaryDirectory() as tmp:
+                knowledge = setup_knowledge(Path(tmp) / "knowledge", corpus, shipped=False, hints=False, manager_hints=with_hints)
+                settings = replace(Settings.load(env={}), data_dir=Path(tmp) / "data", knowledge_dir=knowledge)
+                kb = KnowledgeBase(settings, embedder=embedder, fast_embedder=fast)
+                kb.ingest()
+                service = AnswerService(kb, None, settings)
+                for path in files:
+                    await measure(service, f"{corpus.name}{suffix}/{path.name}", load(path), show)
+                for name, rows in later.items():
+                    await measure(service, f"{corpus.name}{suffix}/{name}", rows, show)
 
 
 def main() -> int:

@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, file_of_docs, setup_knowledge  # noqa: E402
+from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, MANAGER_HINTS, file_of_docs, setup_knowledge  # noqa: E402
 from bot.corpus.chunking import ChunkingConfig  # noqa: E402
 from bot.corpus.documents import load_manifest  # noqa: E402
 from bot.retrieval.evaluation import EvalQuestion, evaluate, load_questions  # noqa: E402
@@ -145,24 +145,26 @@ def run_setups(holdout: bool, only: list[str] | None = None) -> None:
     corpora = sorted(d for d in CORPORA_DIR.iterdir() if (d / "sources").is_dir()) if CORPORA_DIR.is_dir() else []
     if only:
         corpora = [d for d in corpora if d.name in only]
-    plans: list[tuple[str, Path | None, bool, bool, list[Path]]] = [] if only else [
-        ("sample, hints off", None, True, False, sample_sets),
-        ("sample, hints on", None, True, True, sample_sets),
+    plans: list[tuple[str, Path | None, bool, bool, bool, list[Path]]] = [] if only else [
+        ("sample, hints off", None, True, False, False, sample_sets),
+        ("sample, hints on", None, True, True, False, sample_sets),
     ]
     for corpus in corpora:
         sets = sorted(p for p in corpus.glob("questions*.jsonl") if holdout or "holdout" not in p.name)
         plans += [
-            (f"{corpus.name} alone", corpus, False, False, sets),
-            (f"{corpus.name} + sample, hints off", corpus, True, False, sets),
-            (f"{corpus.name} + sample, hints on", corpus, True, True, sets),
+            (f"{corpus.name} alone", corpus, False, False, False, sets),
+            (f"{corpus.name} + sample, hints off", corpus, True, False, False, sets),
+            (f"{corpus.name} + sample, hints on", corpus, True, True, False, sets),
         ]
+        if (corpus / MANAGER_HINTS).is_dir():
+            plans.append((f"{corpus.name} alone, its own hints", corpus, False, False, True, sets))
     print("\nOwn-material set-ups (hit@k over in-scope questions; declines over out-of-scope ones)")
     print("  off-topic: declined outright + answered with the 'not directly covered' notice; in-scope: declined (+ with the notice)")
     print(f"{'set-up':34s} {'question set':28s} {'n':>3s} {'hit@1':>6s} {'hit@5':>6s} {'MRR@5':>6s} {'off-topic declined':>19s} {'wrongly declined':>17s} {'fast path':>9s}")
     embedder = fast = None
-    for label, corpus, shipped, hints, sets in plans:
+    for label, corpus, shipped, hints, own_hints, sets in plans:
         with tempfile.TemporaryDirectory() as tmp:
-            knowledge = setup_knowledge(Path(tmp) / "knowledge", corpus, shipped, hints)
+            knowledge = setup_knowledge(Path(tmp) / "knowledge", corpus, shipped, hints, own_hints)
             settings = replace(Settings.load(env={}), data_dir=Path(tmp) / "data", knowledge_dir=knowledge)
             kb = KnowledgeBase(settings, embedder=embedder, fast_embedder=fast)
             kb.ingest()

@@ -24,10 +24,13 @@ DEFAULT_SETS = [
 
 CORPORA_DIR = ROOT / "benchmarks" / "data" / "corpora"
 SHIPPED = ROOT / "knowledge"
+# Hints for a corpus written by a helper acting as its manager (from the sources and knowledge/hints/README.md only).
+MANAGER_HINTS = "hints-manager"
 
 
-def setup_knowledge(target: Path, corpus: Path | None, shipped: bool, hints: bool) -> Path:
-    """A knowledge folder for one set-up: the corpus's files, the shipped sources, the shipped hints."""
+def setup_knowledge(target: Path, corpus: Path | None, shipped: bool, hints: bool, manager_hints: bool = False) -> Path:
+    """A knowledge folder for one set-up: the corpus's files, the shipped sources, the shipped hints,
+    and (`manager_hints`) the hints a helper wrote for the corpus as its manager would (`<corpus>/hints-manager/`)."""
     sources = target / "sources"
     sources.mkdir(parents=True)
     shutil.copy(SHIPPED / "vocabulary.yaml", target / "vocabulary.yaml")
@@ -42,6 +45,9 @@ def setup_knowledge(target: Path, corpus: Path | None, shipped: bool, hints: boo
     (target / "hints").mkdir()
     if hints:
         for f in (SHIPPED / "hints").glob("*.yaml"):
+            shutil.copy(f, target / "hints" / f.name)
+    if manager_hints and corpus is not None:
+        for f in (corpus / MANAGER_HINTS).glob("*.yaml"):
             shutil.copy(f, target / "hints" / f.name)
     return target
 

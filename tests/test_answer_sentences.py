@@ -13,6 +13,7 @@ import pytest
 
 from bot.coach.answers.extractive import compared_terms, extractive_answer
 from bot.coach.types import Answer, Turn
+from bot.corpus.documents import doc_id_for
 from bot.llm.prompts import t
 from bot.retrieval.knowledge_base import KnowledgeBase
 from bot.retrieval.sentences import SentenceMatch
@@ -285,3 +286,49 @@ def test_slide_residue_and_rhetorical_questions_are_not_points(sentence: str) ->
     answer = extractive_answer("这个该怎么办", SearchResult("q", [hit], True, 1.0),
                                sentences=_stored("c1", [(sentence, 1.0), (point, 0.5)]))
     assert sentence not in answer.text and answer.text.startswith(point)
+
+
+def _hinted_knowledge(tmp_path: Path, knowledge_base: KnowledgeBase, hint: str | None) -> KnowledgeBase:
+    knowledge = tmp_path / ("hinted" if hint else "plain")
+    (knowledge / "sources").mkdir(parents=True)
+    (knowledge / "sources" / "dealers.md").write_text(
+        "# 经销商拜访\n\n"
+        "拜访经销商老板之前，先看一遍他上个季度的进货记录。"
+        "老板说最近生意不好做的时候，别急着推新品，先听他把难处讲完。"
+        "每月月底前把对账单发给经销商财务，双方签字后再开下个月的票。"
+        "经销商的库存周转慢，多半是摆货位置不对，帮他把样板墙挪到门口。\n",
+        encoding="utf-8",
+    )
+    if hint:
+        doc_id = doc_id_for(knowledge / "sources" / "dealers.md", None)
+        (knowledge / "hints").mkdir()
+        (knowledge / "hints" / f"{doc_id}.yaml").write_text(hint.replace("DOC_ID", doc_id), encoding="utf-8")
+    settings = replace(Settings.load(env={}), data_dir=tmp_path / f"data-{knowledge.name}", knowledge_dir=knowledge)
+    kb = KnowledgeBase(settings, embedder=knowledge_base.embedder, fast_embedder=knowledge_base.fast_embedder)
+    kb.ingest()
+    return kb
+
+
+def test_a_question_that_matches_a_hint_is_answered_by_the_hints_sentence(tmp_path: Path, knowledge_base: KnowledgeBase) -> None:
+    """A hint's quote marks the sentence that answers its questions: a rep's question like them leads with it,
+    though it shares no word with that sentence; without the hint another sentence leads."""
+    question = "店里的瓷砖半年都卖不动，老板天天发愁，我能帮上啥"
+    hint = (
+        "doc: DOC_ID\nhints:\n"
+        '  - quote: "先看一遍他上个季度的进货记录"\n'
+        "    asks:\n      - 第一次去经销商那之前要准备啥\n      - 见老板前我得先了解点什么\n"
+        '  - quote: "先听他把难处讲完"\n'
+        "    asks:\n      - 老板一见面就抱怨生意难做咋接话\n      - 客户诉苦的时候我该推新品吗\n"
+        '  - quote: "双方签字后再开下个月的票"\n'
+        "    asks:\n      - 月底对账怎么弄\n      - 下个月的发票什么时候能开\n"
+        '  - quote: "帮他把样板墙挪到门口"\n'
+        "    asks:\n      - 店里货卖不动老板发愁我能帮啥\n      - 客户那边东西压着卖不出去怎么办\n"
+    )
+    leads = {}
+    for name, text in (("plain", None), ("hinted", hint)):
+        kb = _hinted_knowledge(tmp_path, knowledge_base, text)
+        result = kb.search(question, 3)
+        stored = kb.answer_sentences(question, [h.chunk_id for h in result.hits])
+        leads[name] = extractive_answer(question, result, sentences=stored, tokeniser=kb.tokeniser).text.splitlines()[0]
+    assert leads["hinted"].startswith("经销商的库存周转慢")
+    assert not leads["plain"].startswith("经销商的库存周转慢")

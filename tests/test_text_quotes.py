@@ -64,7 +64,7 @@ def test_a_hint_found_nowhere_attaches_to_nothing() -> None:
     attached = attach_hints(chunks, [Hint(quote="采购暗示要表示表示怎么办", asks=("采购要好处",))])
     assert attached == {}
     attached = attach_hints(chunks, [Hint(quote="要回访一下客户的收礼感受", asks=("送完礼要做什么",))])
-    assert attached == {"d:1": ["送完礼要做什么"]}
+    assert {chunk: [ask for hint in hints for ask in hint.asks] for chunk, hints in attached.items()} == {"d:1": ["送完礼要做什么"]}
 
 
 def test_without_an_index_a_tip_shows_its_documents_title_only() -> None:

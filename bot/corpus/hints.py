@@ -4,6 +4,8 @@ Why: reps describe situations in chat words ("采购暗示我表示表示"), the
 uses terms ("要好处的采购商"). A hint anchors a few typical questions to a
 passage by a verbatim quote, so it stays attached when chunking changes. Hints
 are indexed as extra vectors that point to their chunk, and as extra words for BM25.
+The quote is kept with each question: when a rep's question matches a hint, the
+sentence holding its quote is the one that answers (`KnowledgeBase.answer_sentences`).
 """
 
 from __future__ import annotations
@@ -62,14 +64,14 @@ def load_hints(knowledge_dir: Path, doc_id: str, source_text: str) -> list[Hint]
     return out
 
 
-def attach_hints(chunks: list[Chunk], hints: list[Hint]) -> dict[str, list[str]]:
-    """chunk_id -> asks: each hint goes to every chunk holding its quote (overlapping chunks may share
+def attach_hints(chunks: list[Chunk], hints: list[Hint]) -> dict[str, list[Hint]]:
+    """chunk_id -> its hints: each hint goes to every chunk holding its quote (overlapping chunks may share
     it), else to the one chunk `bot.text.quotes` locates; a quote found nowhere attaches to nothing."""
-    attached: dict[str, list[str]] = {}
+    attached: dict[str, list[Hint]] = {}
     texts = [c.text for c in chunks]
     for hint in hints:
         for index in quote_targets(hint.quote, texts):
-            attached.setdefault(chunks[index].chunk_id, []).extend(hint.asks)
+            attached.setdefault(chunks[index].chunk_id, []).append(hint)
     return attached
 
 

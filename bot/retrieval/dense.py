@@ -55,6 +55,7 @@ class _Vectors:
     chunks: np.ndarray
     hints: np.ndarray
     hint_rows: np.ndarray
+    hint_ids: list[str]
     count: int
 
 
@@ -148,12 +149,14 @@ class DenseIndex:
         chunks = np.zeros((len(chunk_ids), dims), dtype=np.float32)
         hint_entries: list[int] = []
         hint_rows: list[int] = []
+        hint_ids: list[str] = []
         for n, entry_id in enumerate(entry_ids):
             if HINT_MARK in entry_id:
                 target = row.get(entry_id.split(HINT_MARK, 1)[0])
                 if target is not None:
                     hint_entries.append(n)
                     hint_rows.append(target)
+                    hint_ids.append(entry_id)
             elif entry_id in row:
                 chunks[row[entry_id]] = matrix[n]
         hints = matrix[hint_entries] if hint_entries else np.zeros((0, dims), dtype=np.float32)
@@ -163,6 +166,7 @@ class DenseIndex:
                 chunks=chunks,
                 hints=hints,
                 hint_rows=np.asarray(hint_rows, dtype=np.int64),
+                hint_ids=hint_ids,
                 count=len(entry_ids),
             )
 
@@ -202,6 +206,23 @@ class DenseIndex:
             score = np.maximum(score, hinted)
         top = np.argsort(-score)[:pool]
         return DenseRanking([(loaded.chunk_ids[i], float(score[i])) for i in top], best)
+
+    def hint_matches(self, text: str, chunk_ids: set[str]) -> dict[str, float]:
+        """Hint entry id -> how well the question matches that hint question, for the hints of `chunk_ids`.
+
+        Standardised over every hint of the material, as in `rank`, so the figure
+        means the same whatever the embedder's scale.
+        """
+        with self._lock:
+            loaded = self._vectors
+        if loaded is None or not len(loaded.hints) or not chunk_ids:
+            return {}
+        z = _standardised(loaded.hints @ np.asarray(self.query_vector(text), dtype=np.float32))
+        return {
+            entry_id: float(z[n])
+            for n, entry_id in enumerate(loaded.hint_ids)
+            if entry_id.split(HINT_MARK, 1)[0] in chunk_ids
+        }
 
     def cached_vector(self, text: str) -> list[float] | None:
         """The question's vector when this index has already embedded it (no model call), else None."""

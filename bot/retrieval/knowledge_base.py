@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +20,7 @@ import numpy as np
 from bot.corpus.chunking import ChunkingConfig, chunk_document
 from bot.corpus.documents import IngestFileError, ManifestError, ReadLimits, doc_id_for, load_manifest
 from bot.corpus.formats import SUPPORTED_SUFFIXES
-from bot.corpus.hints import HintsError, attach_hints, hints_fingerprint, load_hints
+from bot.corpus.hints import Hint, HintsError, attach_hints, hints_fingerprint, load_hints
 from bot.corpus.library import StagedFile, settle
 from bot.corpus.reading import read_source
 from bot.retrieval.coverage import CoverageConfig, Yardstick, decide, load_coverage_config
@@ -41,7 +41,7 @@ from bot.text.words import tokeniser_for
 logger = logging.getLogger(__name__)
 
 # Bump when chunking changes so unchanged files are re-chunked once.
-CHUNKER_VERSION = "v5"  # v5: display sentences stored with their vectors
+CHUNKER_VERSION = "v6"  # v5: display sentences stored with their vectors; v6: hint entries carry their quote
 
 Progress = Callable[[str, int, int], None]
 CHANGE_CHECK_INTERVAL_S = 1.0
@@ -112,6 +112,7 @@ class KnowledgeBase:
         self.sentences = SentenceIndex(settings, [dense.embedder for dense in self._dense_indexes()], self.tokeniser)
         self._lexical: LexicalIndex | None = None
         self._chunks: dict[str, StoredChunk] = {}
+        self._hint_quotes: dict[str, str] = {}  # hint entry id -> the quote that anchors it
         self._key_terms: list[str] | None = None
         self._lexical_count = -1
         self._checked_at = -CHANGE_CHECK_INTERVAL_S
@@ -154,7 +155,11 @@ class KnowledgeBase:
             count = self.store.count()
             if not force and count == self._lexical_count and self._lexical is not None:
                 return
-            stored = [c for c in self.store.all_chunks() if c.metadata.get("role", "chunk") == "chunk"]
+            entries = self.store.all_chunks()
+            stored = [c for c in entries if c.metadata.get("role", "chunk") == "chunk"]
+            self._hint_quotes = {
+                c.chunk_id: str(c.metadata["quote"]) for c in entries if c.metadata.get("role") == "hint" and c.metadata.get("quote")
+            }
             stored.sort(key=lambda c: (str(c.metadata.get("doc_id")), int(c.metadata.get("ordinal", 0))))
             self._chunks = {c.chunk_id: c for c in stored}
             ids = [c.chunk_id for c in stored]
@@ -313,7 +318,7 @@ class KnowledgeBase:
             settle(file, ok=report.indexed(file.doc_id))
         return report
 
-    def _entries(self, doc, file_name: str, fingerprint: str, chunks, hints: dict[str, list[str]]):
+    def _entries(self, doc, file_name: str, fingerprint: str, chunks, hints: dict[str, list[Hint]]):
         """Store entries for a document: one per chunk, plus one per hint question pointing at its chunk.
 
         Returns ids, texts and metadatas in store order, and the texts to embed:
@@ -324,7 +329,7 @@ class KnowledgeBase:
         metadatas: list[dict] = []
         indexed_at = time.time()
         for c in chunks:
-            asks = hints.get(c.chunk_id, [])
+            asks = [ask for hint in hints.get(c.chunk_id, []) for ask in hint.asks]
             ids.append(c.chunk_id)
             texts.append(c.text)
             metadatas.append(
@@ -343,12 +348,18 @@ class KnowledgeBase:
                     "search_text": c.embed_text + ("\n" + "\n".join(asks) if asks else ""),
                 }
             )
-        hint_rows = [(chunk_id, n, ask) for chunk_id, asks in hints.items() for n, ask in enumerate(asks)]
-        for chunk_id, n, ask in hint_rows:
+        hint_rows = [
+            (chunk_id, n, ask, quote)
+            for chunk_id, attached in hints.items()
+            for n, (ask, quote) in enumerate((ask, hint.quote) for hint in attached for ask in hint.asks)
+        ]
+        for chunk_id, n, ask, quote in hint_rows:
             ids.append(f"{chunk_id}{HINT_MARK}{n}")
             texts.append(ask)
-            metadatas.append({"role": "hint", "target": chunk_id, "doc_id": doc.doc_id, "fingerprint": fingerprint})
-        return ids, texts, metadatas, [c.embed_text for c in chunks], [ask for _, _, ask in hint_rows]
+            metadatas.append(
+                {"role": "hint", "target": chunk_id, "quote": quote, "doc_id": doc.doc_id, "fingerprint": fingerprint}
+            )
+        return ids, texts, metadatas, [c.embed_text for c in chunks], [ask for _, _, ask, _ in hint_rows]
 
     def sources(self) -> list[SourceInfo]:
         """Indexed documents with their chunk counts."""
@@ -419,10 +430,36 @@ class KnowledgeBase:
             focus_text = self.analyzer.analyse(focus).fast_text or focus
             queries.setdefault(self.fast.name, []).append((self.fast.query_vector(focus_text), 2.0))
         try:
-            return self.sentences.of_chunks(chunk_ids, queries)
+            matches = self.sentences.of_chunks(chunk_ids, queries)
         except Exception:  # an unreadable sentence store must not cost the answer
             logger.exception("reading stored sentences failed; answering from the passages")
             return {}
+        # A follow-up's hint is the one its own words match (the folded query would find the previous answer's).
+        return self._with_hints(matches, self.analyzer.analyse(focus).dense_text if focus and focus != query else analysed.dense_text)
+
+    def _with_hints(self, matches: dict[str, list[SentenceMatch]], text: str) -> dict[str, list[SentenceMatch]]:
+        """Each sentence that holds a hint's quote carries how well the question matches that hint's questions.
+
+        Why: a hint says "questions like these are answered here", and its quote
+        marks where; when a rep's question is one of them, that sentence answers
+        it even when it shares no word with the question (no model call: the
+        question's vector is the search's, except for a follow-up's own words).
+        """
+        if not self._hint_quotes or not matches:
+            return matches
+        best: dict[tuple[str, str], float] = {}
+        for entry_id, z in self.primary.hint_matches(text, set(matches)).items():
+            quote = self._hint_quotes.get(entry_id)
+            if quote:
+                key = (entry_id.split(HINT_MARK, 1)[0], quote)
+                best[key] = max(z, best.get(key, z))
+        out = dict(matches)
+        for (chunk_id, quote), z in best.items():
+            sentences = out[chunk_id]
+            at = locate_quote(quote, [m.text for m in sentences])
+            if at is not None and z > sentences[at].hint_match:
+                out[chunk_id] = [*sentences[:at], replace(sentences[at], hint_match=z), *sentences[at + 1 :]]
+        return out
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Two-stage hybrid search, fused by reciprocal rank.

@@ -34,6 +34,9 @@ class SentenceMatch:
     text: str
     similarity: float
     words: frozenset[str] = frozenset()  # its content words (cut once, when the store is loaded)
+    # How well the question matches a hint whose quote this sentence holds, in standard deviations over the
+    # material's hints (`DenseIndex.hint_matches`); -inf: no hint points here.
+    hint_match: float = float("-inf")
 
 
 class SentenceIndex:

@@ -5,7 +5,8 @@ readable, grounded reply — not a dump of raw chunks. The material is messy
 (spoken transcripts full of 啊/嗯/对吧 and repeated words, slide decks flattened
 into comma runs), so we split it into sentence-sized pieces, strip spoken
 filler, score each piece against the question (jieba-token overlap weighted by
-rarity, character bigrams, the chunk's retrieval rank) and keep 2–4 points,
+rarity, character bigrams, the chunk's retrieval rank, and a manager's hint whose
+questions match and whose quote the sentence holds) and keep 2–4 points,
 each ending with its numbered citation `[n]`. Picked sentences that touch in
 their passage are quoted as one run in reading order, so an answer that spans
 two sentences (a rule and its reason) reads as the source wrote it. (Re-scoring a shortlist with an
@@ -36,6 +37,11 @@ MIN_POINT_CHARS = 8
 SHORT_POINT_CHARS = 14     # shorter points must share a word with the question
 MAX_POINT_CHARS = 110
 LONG_SENTENCE_CHARS = 70   # above this a comma run is split into clauses
+# A hint whose questions the rep's question matches points at its quote's sentence: up to this much extra,
+# from HINT_FLOOR standard deviations above the material's hints (a loose match) to FLOOR + SPAN (a close one).
+HINT_WEIGHT = 0.25
+HINT_FLOOR = 1.0
+HINT_SPAN = 1.5
 
 _ENUMERATOR = re.compile(
     rf"^\s*(?:[•·▪●◆■\-]\s*)?(?:\d{{1,3}}\s*(?:[、．)）]|\.(?!\d)|[,，](?=[{HAN}]))\s*)?"
@@ -72,6 +78,7 @@ class _Candidate:
     tokens: frozenset[str]
     bigrams: frozenset[str]
     similarity: float | None = None  # to the question, from the stored vectors (None: not stored)
+    hint_match: float = float("-inf")  # the question against a hint pointing at this sentence (z-score)
     score: float = 0.0
     lexical: float = 0.0
     said: bool = False  # the previous reply already showed it
@@ -127,12 +134,12 @@ def _candidates(
     for rank, hit in enumerate(hits):
         matches = stored.get(hit.chunk_id)
         rows = (
-            [(m.order, m.text, m.similarity, m.words) for m in matches]
+            [(m.order, m.text, m.similarity, m.words, m.hint_match) for m in matches]
             if matches
-            else [(hit.ordinal * 1000 + i, text, None, None) for i, text in enumerate(_split_now(hit.text))]
+            else [(hit.ordinal * 1000 + i, text, None, None, float("-inf")) for i, text in enumerate(_split_now(hit.text))]
         )
         rows.sort(key=lambda row: row[0])
-        for j, (order, text, similarity, words) in enumerate(rows):
+        for j, (order, text, similarity, words, hint_match) in enumerate(rows):
             key = re.sub(r"\W", "", text)
             if key in seen or not _usable(text):
                 continue
@@ -140,7 +147,8 @@ def _candidates(
             tokens = words if words else _tokens(text, tokeniser)
             # A joke may be taken back in the next sentence ("……开玩笑的，千万别学"): then it is one too.
             joke = is_joke(text) or (j + 1 < len(rows) and is_joke(rows[j + 1][1][:20]))
-            out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity, joke=joke))
+            out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity, joke=joke,
+                                  hint_match=hint_match))
     return out
 
 
@@ -167,6 +175,7 @@ def _score(query: str, focus: str, candidates: list[_Candidate], n_hits: int, to
             c.score = 0.55 * lexical + 0.2 * chars + 0.15 * prior + 0.1 * advice
         else:
             c.score = 0.4 * c.similarity + 0.3 * lexical + 0.1 * chars + 0.15 * prior + 0.08 * advice
+        c.score += HINT_WEIGHT * min(1.0, max(0.0, (c.hint_match - HINT_FLOOR) / HINT_SPAN))
 
 
 def _lexical_scorer(query: str, candidates: list[_Candidate], tokeniser: Tokeniser):
