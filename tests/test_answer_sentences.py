@@ -332,3 +332,44 @@ def test_a_question_that_matches_a_hint_is_answered_by_the_hints_sentence(tmp_pa
         leads[name] = extractive_answer(question, result, sentences=stored, tokeniser=kb.tokeniser).text.splitlines()[0]
     assert leads["hinted"].startswith("经销商的库存周转慢")
     assert not leads["plain"].startswith("经销商的库存周转慢")
+
+
+def test_a_short_verdict_stays_with_its_reason_and_a_wrapped_line_is_not_cut() -> None:
+    """A PDF FAQ: "答：不可以。" alone was dropped as a fragment (the answer lost its no), and a line
+    wrapped after a comma cut the question in two."""
+    text = (
+        "问2：季度快结束了，客户回款差一点到30万，能不能让他先打款，\n过后我再想办法退给他？\n"
+        "答：不可以。这属于虚假回款，一经查实按违规处理，返利取消。\n"
+    )
+    assert display_sentences(text) == [
+        "问2：季度快结束了，客户回款差一点到30万，能不能让他先打款，过后我再想办法退给他？",
+        "答：不可以。这属于虚假回款，一经查实按违规处理，返利取消。",
+    ]
+
+
+def test_an_faq_answer_is_shown_with_its_question_and_found_by_it() -> None:
+    """The rep's question matches the FAQ's question best; the answer leads, its question in front of it,
+    and the question is never a point on its own."""
+    scored = [
+        ("问1：客户要求把药品开成办公用品，可以吗？", 0.2),
+        ("答：不可以，发票必须如实开具。", 0.3),
+        ("问2：季度快结束了，能不能让客户先打款，过后再退给他？", 1.0),
+        ("答：不可以。这属于虚假回款，一经查实按违规处理，返利取消。", 0.4),
+        ("返利以实际回款为准，不以开票金额计算。", 0.5),
+    ]
+    answer, hit = _answer_from_one_passage("季度末让客户先打款冲一下回款，过后退给他，行不", scored)
+    lines = answer.text.splitlines()
+    assert lines[0].startswith(scored[2][0] + scored[3][0])
+    assert not any(line.rstrip("[1]").endswith("？") for line in lines)
+    assert check(answer.text, (hit.text,)) == []
+
+
+def test_a_joke_taken_back_in_the_next_sentence_is_shown_with_that_sentence() -> None:
+    scored = [
+        ("当然了，你们要是想早点下岗，那也简单嘛，去给医生塞红包，保证你进货量蹭蹭往上涨。", 1.0),
+        ("开玩笑的啊，这个千万别碰，这是红线。", 0.1),
+        ("合规拜访要提前预约，带上公司的宣传资料。", 0.3),
+    ]
+    answer, _ = _answer_from_one_passage("给医生塞红包能让进货量涨吗", scored)
+    lead = answer.text.splitlines()[0]
+    assert lead.startswith(t("answer.extractive_joke", "zh")) and "这是红线" in lead

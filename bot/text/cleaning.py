@@ -142,7 +142,7 @@ def display_sentence(raw: str, *, flattened: bool = False) -> str:
     if flattened:
         text = rejoin_fragments(strip_template_noise(re.split(r"[,\n]", text)))
     text = _ENUM_BRACKET.sub(lambda m: f"（{m.group(1)}）", text)
-    text = remove_filler(text.replace("\n", " "))
+    text = remove_filler(re.sub(r"(?<=[，、])\n", "", text).replace("\n", " "))  # a line wrapped after a comma
     text = _ENUM_BRACKET.sub(lambda m: f"（{m.group(1)}）", text)
     text = _LABEL.sub("", text).strip()
     text = _SECTION_HEAD.sub("", text)

@@ -175,10 +175,13 @@ def _bracket_depth(text: str) -> list[int]:
 
 
 def _boundaries(text: str) -> list[int]:
-    """Where sentences end: after an end mark or a line break outside brackets, and around section headings."""
+    """Where sentences end: after an end mark or a line break outside brackets, and around section headings.
+    A line break right after a Chinese comma is a wrapped line (PDFs), not the end of the sentence."""
     depth = _bracket_depth(text)
     cuts = set()
     for i, ch in enumerate(text):
+        if ch == "\n" and i and text[i - 1] in "，、":
+            continue
         if (ch in SENTENCE_ENDS or ch == "\n") and (depth[i] == 0 or ch == "\n"):
             cuts.add(i + 1)
     for m in _SPACE_BREAK.finditer(text):  # a slide's items and headings stand on their own, apart by spaces
@@ -195,6 +198,9 @@ def _boundaries(text: str) -> list[int]:
     cuts.discard(0)
     cuts.add(len(text))
     return sorted(cuts)
+
+
+_VERDICT_LABEL = re.compile(r"^\s*(?:答|A)\s*[：:]\s*", re.IGNORECASE)
 
 
 def whole_sentences(text: str, limit: int = 100) -> list[tuple[int, int]]:
@@ -218,10 +224,29 @@ def whole_sentences(text: str, limit: int = 100) -> list[tuple[int, int]]:
             if spans:
                 spans[-1] = (spans[-1][0], end)
             start = end
-    spans = _join_semicolons(text, _join_lists(text, spans), limit)
+    spans = _join_semicolons(text, _join_lists(text, _join_short_verdicts(text, spans)), limit)
     out: list[tuple[int, int]] = []
     for s, e in spans:
         out.extend(_cut_whole(text, s, e, limit))
+    return out
+
+
+def _join_short_verdicts(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A verdict too short to stand alone ("答：不可以。", "不行。") goes with the reason that follows it:
+    alone it would be dropped as a fragment, and the answer would lose its yes or no."""
+    out: list[tuple[int, int]] = []
+    pending: int | None = None
+    for s, e in spans:
+        start = pending if pending is not None else s
+        piece = text[s:e].strip()
+        verdict = _VERDICT_LABEL.sub("", piece)
+        if 0 < han_len(verdict) < 6 and re.search(r"[。！!]$", piece):
+            pending = start
+            continue
+        out.append((start, e))
+        pending = None
+    if pending is not None:
+        out.append((pending, spans[-1][1]))
     return out
 
 

@@ -56,6 +56,9 @@ _DOUBLED_RUN = re.compile(rf"([{HAN}][^。！？!?]{{5,39}}?)\1")
 # A sentence that leans on the one before it, or announces the one after it.
 _LEANS_BACK = re.compile(r"^(所以说|所以|因此|因而|这样|这就|这也|这个|这些|这种|那么|但是|但|可是|而且|并且|同时|否则|其中|它|他们|她们|也就是说|换句话说)[，,]?")
 _LEANS_FORWARD = re.compile(r"^(因为|否则|也就是说|即|比如|例如)")
+# An FAQ's question and answer lines ("问2：……" "答：……", "Q: …" "A: …").
+_FAQ_QUESTION = re.compile(r"^\s*(?:问题?\s*\d{0,3}|Q\s*\d{0,3})\s*[：:]", re.IGNORECASE)
+_FAQ_ANSWER = re.compile(r"^\s*(?:答|A)\s*[：:]", re.IGNORECASE)
 # Reported speech from a talk ("有人问我说，周哥……", "我跟他说：“……”", "……一个礼品，我说，这个礼品……").
 _CONVERSATION = re.compile(r"问我说|跟我说|对我说|跟他说|对他说|他就说|我就说|有人问|[我他]说[，,]")
 # A number whose unit the source lost ("71的人" for 71%): better unsaid than wrong.
@@ -83,6 +86,7 @@ class _Candidate:
     lexical: float = 0.0
     said: bool = False  # the previous reply already showed it
     joke: bool = False  # the speaker says it was a joke (here or in the next sentence)
+    asked: str = ""  # an FAQ answer's question ("问3：……？"), shown before it
 
 
 @lru_cache(maxsize=8192)
@@ -108,7 +112,8 @@ def _usable(text: str) -> bool:
     if cjk < 6 or len(text) < MIN_POINT_CHARS:
         return False
     # The speaker's rhetorical questions are not advice; criteria put as questions ("第一，…能不能帮到他？第二，…？") are.
-    if re.search(r"[？?]$", text) and not enumerates(text):
+    # An FAQ's question is kept, to be shown with its answer (never alone: see `_select`).
+    if re.search(r"[？?]$", text) and not enumerates(text) and not _FAQ_QUESTION.match(text):
         return False
     if _BOILERPLATE.search(text) or _UNITLESS.search(text):
         return False
@@ -145,10 +150,20 @@ def _candidates(
                 continue
             seen.add(key)
             tokens = words if words else _tokens(text, tokeniser)
+            if j and _FAQ_ANSWER.match(text) and _FAQ_QUESTION.match(rows[j - 1][1]):
+                # An FAQ answer is found by its question: it carries the question's closeness and words.
+                _, asked, asked_similarity, asked_words, asked_hint = rows[j - 1]
+                tokens = tokens | (asked_words or _tokens(asked, tokeniser))
+                if similarity is not None and asked_similarity is not None:
+                    similarity = max(similarity, asked_similarity)
+                hint_match = max(hint_match, asked_hint)
+                asked_text = asked
+            else:
+                asked_text = ""
             # A joke may be taken back in the next sentence ("……开玩笑的，千万别学"): then it is one too.
             joke = is_joke(text) or (j + 1 < len(rows) and is_joke(rows[j + 1][1][:20]))
             out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity, joke=joke,
-                                  hint_match=hint_match))
+                                  hint_match=hint_match, asked=asked_text))
     return out
 
 
@@ -224,6 +239,8 @@ def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = 
     """
     ranked = sorted(candidates, key=lambda c: (-c.score, c.hit_rank, c.order))
     ranked = [c for c in ranked if not _unfinished_list(c.text)] or ranked
+    # An FAQ's question is shown only with its answer, which carries its score (`_candidates`).
+    ranked = [c for c in ranked if not _FAQ_QUESTION.match(c.text)]
     if not ranked:
         return []
     # The best passage often holds several answering sentences (a procedure's steps); others give two at most.
@@ -266,14 +283,19 @@ def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = 
 
 def _context(c: _Candidate, same: dict[int, _Candidate]) -> list[_Candidate]:
     """`c` with the neighbours it depends on, in reading order ("所以……" needs the sentence before,
-    "……如下：" the one after). A neighbour that would open a list it does not finish is left out."""
+    "……如下：" the one after). A neighbour that would open a list it does not finish is left out.
+    A joke keeps the sentence that takes it back. (An FAQ answer brings its question: `_run_text`.)"""
     run = [c]
     before = same.get(c.order - 1)
-    if (_LEANS_BACK.match(c.text) or han_count(c.text) < 14) and before is not None and not _unfinished_list(before.text):
+    if before is not None and not _unfinished_list(before.text) and (
+        _LEANS_BACK.match(c.text) or han_count(c.text) < 14
+    ):
         run.insert(0, before)
     after = same.get(c.order + 1)
     if after is not None and not _unfinished_list(after.text) and (
-        re.search(r"[：:]$", c.text.rstrip("。")) or _LEANS_FORWARD.match(after.text)
+        re.search(r"[：:]$", c.text.rstrip("。"))
+        or _LEANS_FORWARD.match(after.text)
+        or (c.joke and not is_joke(c.text) and is_joke(after.text[:20]))
     ):
         run.append(after)
     return run
@@ -307,8 +329,11 @@ def _join_touching(runs: list[list[_Candidate]]) -> list[list[_Candidate]]:
 
 
 def _run_text(run: list[_Candidate]) -> str:
-    """A run as one text; a first sentence that leans on one not shown loses its "而且/所以"."""
+    """A run as one text; a first sentence that leans on one not shown loses its "而且/所以";
+    an FAQ answer whose question is not in the run gets it back in front."""
     text = "".join(c.text for c in run)
+    if run[0].asked:
+        text = run[0].asked + text
     leans = _LEANS_BACK.match(text)
     return strip_leading_punct(text[leans.end():]) if leans else text
 
