@@ -373,3 +373,15 @@ def test_a_joke_taken_back_in_the_next_sentence_is_shown_with_that_sentence() ->
     answer, _ = _answer_from_one_passage("给医生塞红包能让进货量涨吗", scored)
     lead = answer.text.splitlines()[0]
     assert lead.startswith(t("answer.extractive_joke", "zh")) and "这是红线" in lead
+
+
+def test_a_lead_that_only_tells_the_story_brings_the_point_after_it() -> None:
+    """The rep's own problem told back is the closest sentence; the speaker's point follows it."""
+    scored = [
+        ("首营资料不齐全系统不放单，这是硬性要求。", 0.5),
+        ("我见过有的同事，跑了三趟还没收齐，今天少个授权书明天少个身份证复印件，客户都烦了。", 1.0),
+        ("你去之前就把清单发给老板，让他提前准备好，你去了拿了就走。", 0.1),
+    ]
+    answer, hit = _answer_from_one_passage("首营资料老是收不齐，跑好几趟客户都烦了，有啥好办法", scored)
+    assert scored[1][0] + scored[2][0] in answer.text.splitlines()[0]
+    assert check(answer.text, (hit.text,)) == []

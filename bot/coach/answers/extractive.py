@@ -309,9 +309,20 @@ def _excerpts(picked: list[_Candidate], candidates: list[_Candidate]) -> list[li
     for c in candidates:
         by_rank.setdefault(c.hit_rank, {})[c.order] = c
     runs = [_context(c, by_rank[c.hit_rank]) for c in picked]
+    _with_its_point(runs[0], by_rank[picked[0].hit_rank])
     if picked[0].said:  # a repeated lead is marked as said before: new points stay apart from it
         return [runs[0], *_join_touching(runs[1:])]
     return _join_touching(runs)
+
+
+def _with_its_point(lead: list[_Candidate], same: dict[int, _Candidate]) -> None:
+    """A lead that gives no advice — a story, the rep's own problem told back — brings the sentence after
+    it, where a speaker usually makes the point ("我见过有的同事跑了三趟……" → "你去之前就把清单发给老板")."""
+    if any(_ADVICE.search(c.text) for c in lead):
+        return
+    after = same.get(lead[-1].order + 1)
+    if after is not None and not _unfinished_list(after.text) and not _FAQ_QUESTION.match(after.text):
+        lead.append(after)
 
 
 def _join_touching(runs: list[list[_Candidate]]) -> list[list[_Candidate]]:
