@@ -238,6 +238,10 @@ def test_practice_json_reports_the_acts_of_every_turn(services, tmp_path) -> Non
         ("油款直接转我表哥的卡就行，他跟我们是一家的。", "private_account"),
         ("您要是给了别人，明年旺季我们可就顾不上您了。", "threat"),
         ("那家的油您也敢加？", "disparage_competitor"),
+        # a condition and what it costs the customer himself; a favour told, then this order asked
+        ("账再这么拖下去，我就让车队把你们的油排到最后。", "threat"),
+        ("这事你要是不配合，我只好找你们领导说道说道了。", "threat"),
+        ("那回你们泵坏了是我连夜叫人来修的，这回的单子您也得想着我。", "favour_pressure"),
     ],
 )
 def test_red_lines_are_caught_by_their_structure_not_their_wording(text: str, red_line: str) -> None:
@@ -261,6 +265,11 @@ def test_red_lines_are_caught_by_their_structure_not_their_wording(text: str, re
         "票按实际吨数开，跟货、跟款对得上，您报账不卡。",
         "他们家价格确实低一点，我们的优势在保供和质量追溯。",
         "要是您明年有扩建计划，建议早点报给我们排车。",
+        # the same shapes, said properly: a risk asked about, a remedy, the rep's own boss, gratitude
+        "要是断油了您那边怎么办？",
+        "如果这批油不合格，我们就停了这车，给您换。",
+        "您要是再压价，我只能回去跟领导申请一下看看。",
+        "去年冬天多亏您帮我们协调卸油场地，这份情我一直记着。",
     ],
 )
 def test_a_refused_or_harmless_mention_is_no_red_line(text: str) -> None:
