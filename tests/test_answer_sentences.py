@@ -50,6 +50,12 @@ def test_the_checker_finds_each_defect_kind(text: str, kind: str) -> None:
     assert kind in kinds(text)
 
 
+def test_the_checker_does_not_take_a_word_ending_for_a_dangling_connector() -> None:
+    """"折让" (a discount) ends in 让 but is whole; "……就让。" is cut."""
+    assert kinds("1. 可以帮客户申请支持，由市场部给一次性折让。[1]") == set()
+    assert "fragment" in kinds("1. 客户要是不同意，我们就让。[1]")
+
+
 def test_the_checker_finds_a_joke_given_as_the_rule() -> None:
     source = "最好的办法就是给他批个半年账期，保证他一辈子都记得你，哈哈哈，开玩笑的啊，这个千万别学。"
     assert "quote_as_rule" in kinds("1. 最好的办法就是给他批个半年账期，保证他一辈子都记得你。[1]", (source,))
