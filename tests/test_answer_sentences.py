@@ -391,3 +391,14 @@ def test_a_lead_that_only_tells_the_story_brings_the_point_after_it() -> None:
     answer, hit = _answer_from_one_passage("首营资料老是收不齐，跑好几趟客户都烦了，有啥好办法", scored)
     assert scored[1][0] + scored[2][0] in answer.text.splitlines()[0]
     assert check(answer.text, (hit.text,)) == []
+
+
+def test_a_view_set_up_to_be_corrected_is_shown_with_the_correction() -> None:
+    """"有很多同学觉得……" leads only together with the speaker's answer to it."""
+    scored = [
+        ("有很多同学觉得说，送个小东西还要跟客户一再地讲，就显得我挺小家气的。", 1.0),
+        ("这个跟小家气没什么关系，完全取决于你怎么说话。", 0.1),
+        ("挑礼品可以从客户自己的喜好下手。", 0.5),
+    ]
+    answer, hit = _answer_from_one_passage("送了小东西还要专门跟客户说吗，会不会显得小气", scored)
+    assert scored[0][0] + scored[1][0] in answer.text.splitlines()[0]

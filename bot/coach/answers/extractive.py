@@ -56,6 +56,8 @@ _DOUBLED_RUN = re.compile(rf"([{HAN}][^。！？!?]{{5,39}}?)\1")
 # A sentence that leans on the one before it, or announces the one after it.
 _LEANS_BACK = re.compile(r"^(所以说|所以|因此|因而|这样|这就|这也|这个|这些|这种|那么|但是|但|可是|而且|并且|同时|否则|其中|它|他们|她们|也就是说|换句话说)[，,]?")
 _LEANS_FORWARD = re.compile(r"^(因为|否则|也就是说|即|比如|例如)")
+# A view the speaker sets up to correct ("有很多同学觉得说……", "很多人以为……"): what follows is the point.
+_OTHERS_THINK = re.compile(r"^(?:但是|可是|其实)?(?:有很多|很多|有的|有些|不少|大部分|好多)(?:同学|人|销售|朋友|新人|业务员)?[^，。！？]{0,6}(?:觉得|认为|以为|会觉得|会认为|总觉得|总以为)")
 # An FAQ's question and answer lines ("问2：……" "答：……", "Q: …" "A: …").
 _FAQ_QUESTION = re.compile(r"^\s*(?:问题?\s*\d{0,3}|Q\s*\d{0,3})\s*[：:]", re.IGNORECASE)
 _FAQ_ANSWER = re.compile(r"^\s*(?:答|A)\s*[：:]", re.IGNORECASE)
@@ -316,9 +318,10 @@ def _excerpts(picked: list[_Candidate], candidates: list[_Candidate]) -> list[li
 
 
 def _with_its_point(lead: list[_Candidate], same: dict[int, _Candidate]) -> None:
-    """A lead that gives no advice — a story, the rep's own problem told back — brings the sentence after
-    it, where a speaker usually makes the point ("我见过有的同事跑了三趟……" → "你去之前就把清单发给老板")."""
-    if any(_ADVICE.search(c.text) for c in lead):
+    """A lead that gives no advice — a story, the rep's own problem told back, a view set up to be
+    corrected — brings the sentence after it, where a speaker usually makes the point
+    ("我见过有的同事跑了三趟……" → "你去之前就把清单发给老板")."""
+    if any(_ADVICE.search(c.text) for c in lead) and not _OTHERS_THINK.match(lead[0].text):
         return
     after = same.get(lead[-1].order + 1)
     if after is not None and not _unfinished_list(after.text) and not _FAQ_QUESTION.match(after.text):
