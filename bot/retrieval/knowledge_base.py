@@ -158,7 +158,9 @@ class KnowledgeBase:
             entries = self.store.all_chunks()
             stored = [c for c in entries if c.metadata.get("role", "chunk") == "chunk"]
             self._hint_quotes = {
-                c.chunk_id: str(c.metadata["quote"]) for c in entries if c.metadata.get("role") == "hint" and c.metadata.get("quote")
+                c.chunk_id: str(c.metadata["quote"])
+                for c in entries
+                if c.metadata.get("role") == "hint" and c.metadata.get("quote")
             }
             stored.sort(key=lambda c: (str(c.metadata.get("doc_id")), int(c.metadata.get("ordinal", 0))))
             self._chunks = {c.chunk_id: c for c in stored}
@@ -435,7 +437,8 @@ class KnowledgeBase:
             logger.exception("reading stored sentences failed; answering from the passages")
             return {}
         # A follow-up's hint is the one its own words match (the folded query would find the previous answer's).
-        return self._with_hints(matches, self.analyzer.analyse(focus).dense_text if focus and focus != query else analysed.dense_text)
+        asked = self.analyzer.analyse(focus).dense_text if focus and focus != query else analysed.dense_text
+        return self._with_hints(matches, asked)
 
     def _with_hints(self, matches: dict[str, list[SentenceMatch]], text: str) -> dict[str, list[SentenceMatch]]:
         """Each sentence that holds a hint's quote carries how well the question matches that hint's questions.

@@ -152,6 +152,7 @@ def _candidates(
                 continue
             seen.add(key)
             tokens = words if words else _tokens(text, tokeniser)
+            asked = ""
             if j and _FAQ_ANSWER.match(text) and _FAQ_QUESTION.match(rows[j - 1][1]):
                 # An FAQ answer is found by its question: it carries the question's closeness and words.
                 _, asked, asked_similarity, asked_words, asked_hint = rows[j - 1]
@@ -159,13 +160,10 @@ def _candidates(
                 if similarity is not None and asked_similarity is not None:
                     similarity = max(similarity, asked_similarity)
                 hint_match = max(hint_match, asked_hint)
-                asked_text = asked
-            else:
-                asked_text = ""
             # A joke may be taken back in the next sentence ("……开玩笑的，千万别学"): then it is one too.
             joke = is_joke(text) or (j + 1 < len(rows) and is_joke(rows[j + 1][1][:20]))
             out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity, joke=joke,
-                                  hint_match=hint_match, asked=asked_text))
+                                  hint_match=hint_match, asked=asked))
     return out
 
 
@@ -289,9 +287,7 @@ def _context(c: _Candidate, same: dict[int, _Candidate]) -> list[_Candidate]:
     A joke keeps the sentence that takes it back. (An FAQ answer brings its question: `_run_text`.)"""
     run = [c]
     before = same.get(c.order - 1)
-    if before is not None and not _unfinished_list(before.text) and (
-        _LEANS_BACK.match(c.text) or han_count(c.text) < 14
-    ):
+    if (_LEANS_BACK.match(c.text) or han_count(c.text) < 14) and before is not None and not _unfinished_list(before.text):
         run.insert(0, before)
     after = same.get(c.order + 1)
     if after is not None and not _unfinished_list(after.text) and (
