@@ -200,7 +200,9 @@ def _boundaries(text: str) -> list[int]:
     return sorted(cuts)
 
 
-_VERDICT_LABEL = re.compile(r"^\s*(?:答|A)\s*[：:]\s*", re.IGNORECASE)
+# An FAQ's question and answer lines ("问2：……" "答：……", "Q: …" "A: …").
+FAQ_QUESTION = re.compile(r"^\s*(?:问题?\s*\d{0,3}|Q\s*\d{0,3})\s*[：:]", re.IGNORECASE)
+FAQ_ANSWER = re.compile(r"^\s*(?:答|A)\s*[：:]", re.IGNORECASE)
 
 
 def whole_sentences(text: str, limit: int = 100) -> list[tuple[int, int]]:
@@ -239,7 +241,7 @@ def _join_short_verdicts(text: str, spans: list[tuple[int, int]]) -> list[tuple[
     for s, e in spans:
         start = pending if pending is not None else s
         piece = text[s:e].strip()
-        verdict = _VERDICT_LABEL.sub("", piece)
+        verdict = FAQ_ANSWER.sub("", piece)
         if 0 < han_len(verdict) < 6 and re.search(r"[。！!]$", piece):
             pending = start
             continue

@@ -28,7 +28,7 @@ from bot.retrieval.types import Hit, SearchResult
 from bot.text.chars import HAN, han_count
 from bot.text.cleaning import display_sentences, is_joke, strip_leading_punct
 from bot.text.cleaning import remove_filler as clean_spoken  # noqa: F401 - tests clean a quote the same way
-from bot.text.sentences import enumerates, split_clauses, split_sentences
+from bot.text.sentences import FAQ_ANSWER, FAQ_QUESTION, enumerates, split_clauses, split_sentences
 from bot.text.words import Tokeniser, tokeniser_for
 
 MAX_HITS = 5          # chunks we draw sentences from
@@ -58,9 +58,6 @@ _LEANS_BACK = re.compile(r"^(所以说|所以|因此|因而|这样|这就|这也
 _LEANS_FORWARD = re.compile(r"^(因为|否则|也就是说|即|比如|例如)")
 # A view the speaker sets up to correct ("有很多同学觉得说……", "很多人以为……"): what follows is the point.
 _OTHERS_THINK = re.compile(r"^(?:但是|可是|其实)?(?:有很多|很多|有的|有些|不少|大部分|好多)(?:同学|人|销售|朋友|新人|业务员)?[^，。！？]{0,6}(?:觉得|认为|以为|会觉得|会认为|总觉得|总以为)")
-# An FAQ's question and answer lines ("问2：……" "答：……", "Q: …" "A: …").
-_FAQ_QUESTION = re.compile(r"^\s*(?:问题?\s*\d{0,3}|Q\s*\d{0,3})\s*[：:]", re.IGNORECASE)
-_FAQ_ANSWER = re.compile(r"^\s*(?:答|A)\s*[：:]", re.IGNORECASE)
 # Reported speech from a talk ("有人问我说，周哥……", "我跟他说：“……”", "……一个礼品，我说，这个礼品……").
 _CONVERSATION = re.compile(r"问我说|跟我说|对我说|跟他说|对他说|他就说|我就说|有人问|[我他]说[，,]")
 # A number whose unit the source lost ("71的人" for 71%): better unsaid than wrong.
@@ -115,7 +112,7 @@ def _usable(text: str) -> bool:
         return False
     # The speaker's rhetorical questions are not advice; criteria put as questions ("第一，…能不能帮到他？第二，…？") are.
     # An FAQ's question is kept, to be shown with its answer (never alone: see `_select`).
-    if re.search(r"[？?]$", text) and not enumerates(text) and not _FAQ_QUESTION.match(text):
+    if re.search(r"[？?]$", text) and not enumerates(text) and not FAQ_QUESTION.match(text):
         return False
     if _BOILERPLATE.search(text) or _UNITLESS.search(text):
         return False
@@ -153,7 +150,7 @@ def _candidates(
             seen.add(key)
             tokens = words if words else _tokens(text, tokeniser)
             asked = ""
-            if j and _FAQ_ANSWER.match(text) and _FAQ_QUESTION.match(rows[j - 1][1]):
+            if j and FAQ_ANSWER.match(text) and FAQ_QUESTION.match(rows[j - 1][1]):
                 # An FAQ answer is found by its question: it carries the question's closeness and words.
                 _, asked, asked_similarity, asked_words, asked_hint = rows[j - 1]
                 tokens = tokens | (asked_words or _tokens(asked, tokeniser))
@@ -240,7 +237,7 @@ def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = 
     ranked = sorted(candidates, key=lambda c: (-c.score, c.hit_rank, c.order))
     ranked = [c for c in ranked if not _unfinished_list(c.text)] or ranked
     # An FAQ's question is shown only with its answer, which carries its score (`_candidates`).
-    ranked = [c for c in ranked if not _FAQ_QUESTION.match(c.text)]
+    ranked = [c for c in ranked if not FAQ_QUESTION.match(c.text)]
     if not ranked:
         return []
     # The best passage often holds several answering sentences (a procedure's steps); others give two at most.
@@ -320,7 +317,7 @@ def _with_its_point(lead: list[_Candidate], same: dict[int, _Candidate]) -> None
     if any(_ADVICE.search(c.text) for c in lead) and not _OTHERS_THINK.match(lead[0].text):
         return
     after = same.get(lead[-1].order + 1)
-    if after is not None and not _unfinished_list(after.text) and not _FAQ_QUESTION.match(after.text):
+    if after is not None and not _unfinished_list(after.text) and not FAQ_QUESTION.match(after.text):
         lead.append(after)
 
 
