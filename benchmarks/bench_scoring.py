@@ -54,10 +54,11 @@ TIME = re.compile(r"(?:周|礼拜|星期)[一二三四五六日天]|明天|后�
 NOT_ASKED = "你说的跟我问的不是一回事"
 # Single sentences by helpers who read only the red-line table: redline_sentences.jsonl (8 per red line,
 # 48 harmless near misses), redline_sentences2.jsonl (6 per red line, 48 near misses, 36 ordinary lines).
-# redline_sentences3.jsonl and 4 (8 per red line, 48 near misses, 24 ordinary lines) were measured once, then worked on.
-RED_LINE_SENTENCES = [DATA / f"redline_sentences{n}.jsonl" for n in ("", "2", "3", "4")]
-# Written after that, from the red-line table and the cards only, same make-up; --holdout, measured once at the end.
-RED_LINE_SENTENCES_HOLDOUT = [DATA / "redline_sentences5.jsonl"]
+# redline_sentences3, 4 and 5 (8 per red line, 48 near misses, 24 ordinary lines) were measured once, then counted as seen.
+RED_LINE_SENTENCES = [DATA / f"redline_sentences{n}.jsonl" for n in ("", "2", "3", "4", "5")]
+# Written after that, from the red-line table and the cards only (8 per red line, 72 hard near misses, 24 ordinary);
+# --holdout, measured once at the end of the next piece of red-line work.
+RED_LINE_SENTENCES_HOLDOUT = [DATA / "redline_sentences6.jsonl"]
 # Single rep lines by a helper who read only the cards: 4 good moves per scenario, each said as
 # did / refused / asked / vague. Half the scenarios are for development, the other half is kept aside.
 POLARITY_SENTENCES = DATA / "polarity_sentences.jsonl"
