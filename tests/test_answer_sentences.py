@@ -402,3 +402,24 @@ def test_a_view_set_up_to_be_corrected_is_shown_with_the_correction() -> None:
     ]
     answer, hit = _answer_from_one_passage("送了小东西还要专门跟客户说吗，会不会显得小气", scored)
     assert scored[0][0] + scored[1][0] in answer.text.splitlines()[0]
+
+
+def test_hint_matching_makes_no_e5_call_of_its_own(tmp_path: Path, knowledge_base: KnowledgeBase, monkeypatch) -> None:
+    """A follow-up's own words (and a fast-path question) are matched to the hints with the fast embedder:
+    e5 costs ~30 ms a call, the hot path must not pay it again."""
+    hint = (
+        "doc: DOC_ID\nhints:\n"
+        '  - quote: "帮他把样板墙挪到门口"\n'
+        "    asks:\n      - 店里货卖不动老板发愁我能帮啥\n      - 客户那边东西压着卖不出去怎么办\n"
+        '  - quote: "双方签字后再开下个月的票"\n'
+        "    asks:\n      - 月底对账怎么弄\n      - 下个月的发票什么时候能开\n"
+    )
+    kb = _hinted_knowledge(tmp_path, knowledge_base, hint)
+    question = "店里的瓷砖半年都卖不动，老板天天发愁，我能帮上啥"
+    chunk_ids = [h.chunk_id for h in kb.search(question, 3).hits]
+    calls: list[list[str]] = []
+    real = kb.primary.embedder.embed_queries
+    monkeypatch.setattr(kb.primary.embedder, "embed_queries", lambda texts: calls.append(texts) or real(texts))
+    stored = kb.answer_sentences(question, chunk_ids, focus="那要是他不愿意挪呢")
+    assert calls == []
+    assert any(m.hint_match > float("-inf") for matches in stored.values() for m in matches)

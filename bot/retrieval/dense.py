@@ -207,8 +207,9 @@ class DenseIndex:
         top = np.argsort(-score)[:pool]
         return DenseRanking([(loaded.chunk_ids[i], float(score[i])) for i in top], best)
 
-    def hint_matches(self, text: str, chunk_ids: set[str]) -> dict[str, float]:
-        """Hint entry id -> how well the question matches that hint question, for the hints of `chunk_ids`.
+    def hint_matches(self, vector: list[float], chunk_ids: set[str]) -> dict[str, float]:
+        """Hint entry id -> how well the question (`vector`, from this index's embedder) matches that hint
+        question, for the hints of `chunk_ids`.
 
         Standardised over every hint of the material, as in `rank`, so the figure
         means the same whatever the embedder's scale.
@@ -217,11 +218,11 @@ class DenseIndex:
             loaded = self._vectors
         if loaded is None or not len(loaded.hints) or not chunk_ids:
             return {}
-        z = _standardised(loaded.hints @ np.asarray(self.query_vector(text), dtype=np.float32))
+        z = _standardised(loaded.hints @ np.asarray(vector, dtype=np.float32))
         return {
             entry_id: float(z[n])
-            for n, entry_id in enumerate(loaded.hint_ids)
-            if entry_id.split(HINT_MARK, 1)[0] in chunk_ids
+            for n, (entry_id, row) in enumerate(zip(loaded.hint_ids, loaded.hint_rows))
+            if loaded.chunk_ids[row] in chunk_ids
         }
 
     def cached_vector(self, text: str) -> list[float] | None:

@@ -28,7 +28,7 @@ from bot.retrieval.dense import HINT_MARK, DenseIndex
 from bot.retrieval.embedders import build_embedder, build_fast_embedder
 from bot.retrieval.fusion import reciprocal_rank_fusion
 from bot.retrieval.lexical import LexicalIndex
-from bot.retrieval.query import QueryAnalyzer
+from bot.retrieval.query import AnalysedQuery, QueryAnalyzer
 from bot.retrieval.routing import FastPathPolicy
 from bot.retrieval.sentences import SentenceIndex, SentenceMatch
 from bot.retrieval.types import Embedder, Hit, SearchResult
@@ -437,21 +437,25 @@ class KnowledgeBase:
             logger.exception("reading stored sentences failed; answering from the passages")
             return {}
         # A follow-up's hint is the one its own words match (the folded query would find the previous answer's).
-        asked = self.analyzer.analyse(focus).dense_text if focus and focus != query else analysed.dense_text
-        return self._with_hints(matches, asked)
+        return self._with_hints(matches, self.analyzer.analyse(focus) if focus and focus != query else analysed)
 
-    def _with_hints(self, matches: dict[str, list[SentenceMatch]], text: str) -> dict[str, list[SentenceMatch]]:
+    def _with_hints(self, matches: dict[str, list[SentenceMatch]], asked: AnalysedQuery) -> dict[str, list[SentenceMatch]]:
         """Each sentence that holds a hint's quote carries how well the question matches that hint's questions.
 
         Why: a hint says "questions like these are answered here", and its quote
         marks where; when a rep's question is one of them, that sentence answers
-        it even when it shares no word with the question (no model call: the
-        question's vector is the search's, except for a follow-up's own words).
+        it even when it shares no word with the question. No model call on the hot
+        path: e5's vector when the search made one, else the fast embedder's (the
+        fast path and a follow-up's own words), which costs a few milliseconds.
         """
         if not self._hint_quotes or not matches:
             return matches
+        dense, vector = self.primary, self.primary.cached_vector(asked.dense_text)
+        if vector is None:
+            dense = self.fast or self.primary
+            vector = dense.query_vector(asked.fast_text if dense is self.fast else asked.dense_text)
         best: dict[tuple[str, str], float] = {}
-        for entry_id, z in self.primary.hint_matches(text, set(matches)).items():
+        for entry_id, z in dense.hint_matches(vector, set(matches)).items():
             quote = self._hint_quotes.get(entry_id)
             if quote:
                 key = (entry_id.split(HINT_MARK, 1)[0], quote)
