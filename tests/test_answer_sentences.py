@@ -381,27 +381,29 @@ def test_a_joke_taken_back_in_the_next_sentence_is_shown_with_that_sentence() ->
     assert lead.startswith(t("answer.extractive_joke", "zh")) and "这是红线" in lead
 
 
-def test_a_lead_that_only_tells_the_story_brings_the_point_after_it() -> None:
-    """The rep's own problem told back is the closest sentence; the speaker's point follows it."""
-    scored = [
-        ("首营资料不齐全系统不放单，这是硬性要求。", 0.5),
-        ("我见过有的同事，跑了三趟还没收齐，今天少个授权书明天少个身份证复印件，客户都烦了。", 1.0),
-        ("你去之前就把清单发给老板，让他提前准备好，你去了拿了就走。", 0.1),
-    ]
-    answer, hit = _answer_from_one_passage("首营资料老是收不齐，跑好几趟客户都烦了，有啥好办法", scored)
-    assert scored[1][0] + scored[2][0] in answer.text.splitlines()[0]
+@pytest.mark.parametrize(
+    "question, scored, lead",
+    [
+        # the rep's own problem told back is the closest sentence; the speaker's point follows it
+        ("首营资料老是收不齐，跑好几趟客户都烦了，有啥好办法",
+         [("首营资料不齐全系统不放单，这是硬性要求。", 0.5),
+          ("我见过有的同事，跑了三趟还没收齐，今天少个授权书明天少个身份证复印件，客户都烦了。", 1.0),
+          ("你去之前就把清单发给老板，让他提前准备好，你去了拿了就走。", 0.1)],
+         (1, 2)),
+        # "有很多同学觉得……" leads only together with the speaker's answer to it
+        ("送了小东西还要专门跟客户说吗，会不会显得小气",
+         [("有很多同学觉得说，送个小东西还要跟客户一再地讲，就显得我挺小家气的。", 1.0),
+          ("这个跟小家气没什么关系，完全取决于你怎么说话。", 0.1),
+          ("挑礼品可以从客户自己的喜好下手。", 0.5)],
+         (0, 1)),
+    ],
+)
+def test_a_lead_that_does_not_make_the_point_brings_the_sentence_that_does(
+    question: str, scored: list[tuple[str, float]], lead: tuple[int, int]
+) -> None:
+    answer, hit = _answer_from_one_passage(question, scored)
+    assert scored[lead[0]][0] + scored[lead[1]][0] in answer.text.splitlines()[0]
     assert check(answer.text, (hit.text,)) == []
-
-
-def test_a_view_set_up_to_be_corrected_is_shown_with_the_correction() -> None:
-    """"有很多同学觉得……" leads only together with the speaker's answer to it."""
-    scored = [
-        ("有很多同学觉得说，送个小东西还要跟客户一再地讲，就显得我挺小家气的。", 1.0),
-        ("这个跟小家气没什么关系，完全取决于你怎么说话。", 0.1),
-        ("挑礼品可以从客户自己的喜好下手。", 0.5),
-    ]
-    answer, hit = _answer_from_one_passage("送了小东西还要专门跟客户说吗，会不会显得小气", scored)
-    assert scored[0][0] + scored[1][0] in answer.text.splitlines()[0]
 
 
 def test_hint_matching_makes_no_e5_call_of_its_own(tmp_path: Path, knowledge_base: KnowledgeBase, monkeypatch) -> None:
