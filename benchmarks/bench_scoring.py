@@ -55,6 +55,8 @@ NOT_ASKED = "你说的跟我问的不是一回事"
 # Single sentences by helpers who read only the red-line table: redline_sentences.jsonl (8 per red line,
 # 48 harmless near misses), redline_sentences2.jsonl (6 per red line, 48 near misses, 36 ordinary lines).
 # redline_sentences3, 4 and 5 (8 per red line, 48 near misses, 24 ordinary lines) were measured once, then counted as seen.
+# Sets 1–5 are now also the training sentences of the model by wording (knowledge/scenarios/red_line_examples.yaml),
+# so their figures say only that the model learned them; set 6 and the scripts measure it.
 RED_LINE_SENTENCES = [DATA / f"redline_sentences{n}.jsonl" for n in ("", "2", "3", "4", "5")]
 # Written after that, from the red-line table and the cards only (8 per red line, 72 hard near misses, 24 ordinary);
 # --holdout, measured once at the end of the next piece of red-line work.
@@ -202,6 +204,7 @@ def _confusion(gold: dict[str, str], got: dict[str, str]) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="every script's score, and every reply that does not follow")
+    parser.add_argument("--seen", action="store_true", help="also the script holdouts already measured (for work in progress)")
     parser.add_argument("--holdout", action="store_true", help="also measure the held-out scripts (once, at the end)")
     args = parser.parse_args()
 
@@ -212,19 +215,20 @@ def main() -> int:
     map_file = DATA / "move_map.yaml"
     move_map = yaml.safe_load(map_file.read_text(encoding="utf-8")) or {} if map_file.exists() else {}
     parts = [("开发集 scripts_dev", DATA / "scripts_dev")]
-    if args.holdout:
+    if args.holdout or args.seen:
         parts.append(("留出集 scripts_holdout（2026-11-30 已测过一次，现在算见过的）", DATA / "scripts_holdout"))
         parts.append(("第二留出集 scripts_holdout2（2026-12-01 已测过一次，现在算见过的）", DATA / "scripts_holdout2"))
         parts.append(("第三留出集 scripts_holdout3（2026-12-01 已测过，现在算见过的）", DATA / "scripts_holdout3"))
         parts.append(("第四留出集 scripts_holdout4（2026-12-01 写的 48 个脚本，测过，现在算见过的）", DATA / "scripts_holdout4"))
         parts.append(("第五留出集 scripts_holdout5（36 个脚本，24 个各有一轮越红线；2026-12-01 测过一次，现在算见过的）", DATA / "scripts_holdout5"))
+    if args.holdout:
         parts.append(("第六留出集 scripts_holdout6（48 个脚本：每个场景好 / 平庸 / 否定版 / 一轮越红线各一；2026-12-01 写好，还没测过）", DATA / "scripts_holdout6"))
     for name, folder in parts:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)
         print()
     for path in RED_LINE_SENTENCES:
-        print(f"== 红线单句 {path.name}（已测过，现在算见过的）")
+        print(f"== 红线单句 {path.name}（已测过；也是 red_line_examples.yaml 的训练例句）")
         measure_red_lines(service, path, args.verbose)
     for path in RED_LINE_SENTENCES_HOLDOUT if args.holdout else []:
         print(f"== 红线单句 {path.name}（留出，只在收尾时测一次）")

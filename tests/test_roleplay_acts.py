@@ -10,6 +10,7 @@ import json
 import pytest
 
 from bot.coach.practice.acts import ASKED, DID, REFUSED, VAGUE, Polarity, find_red_lines
+from bot.coach.practice.red_line_model import red_line_model_of
 from bot.coach.practice.customer import OUTCOME_WALKED_AWAY, MatchParams, ScriptedCustomer
 from bot.coach.practice.scenarios import knowledge_resolver, load_catalog
 from bot.coach.practice.scoring import rep_words
@@ -32,10 +33,16 @@ def shipped_catalog():
     return load_catalog(PROJECT_ROOT / "knowledge" / "scenarios", PROJECT_ROOT / "knowledge" / "sources")
 
 
-def red_lines_in(text: str) -> list[str]:
-    """The shared red lines the shipped files find in `text`, by id."""
+@functools.cache
+def shipped_red_line_model():
+    return red_line_model_of(shipped_catalog())
+
+
+def red_lines_in(text: str, *, model: bool = True) -> list[str]:
+    """The shared red lines the shipped files find in `text` (rules, and the model by wording unless `model=False`), by id."""
     catalog = shipped_catalog()
-    return [h.id for h in find_red_lines(text, catalog.red_lines, Polarity(catalog.acts))]
+    found = find_red_lines(text, catalog.red_lines, Polarity(catalog.acts), model=shipped_red_line_model() if model else None)
+    return [h.id for h in found]
 
 
 @pytest.fixture(scope="module")
@@ -277,9 +284,13 @@ def test_a_refused_or_harmless_mention_is_no_red_line(text: str) -> None:
 
 
 def test_a_favour_recalled_in_one_sentence_and_called_in_the_next_is_pressure() -> None:
-    """across_sentences: the favour and the ask may sit in two sentences; each alone is harmless."""
+    """across_sentences: the favour and the ask may sit in two sentences; to the rules each alone is harmless.
+
+    (The model by wording reads the bare ask, "您可得帮我在领导跟前说说话" in a tender, as pressure on its own.)
+    """
     recalled, ask = "去年您家装修，工人是我托人找的。", "这回招标您可得帮我在领导跟前说说话。"
-    assert red_lines_in(recalled) == [] and red_lines_in(ask) == []
+    assert red_lines_in(recalled, model=False) == [] and red_lines_in(ask, model=False) == []
+    assert red_lines_in(recalled + ask, model=False) == ["favour_pressure"]
     assert red_lines_in(recalled + ask) == ["favour_pressure"]
     assert red_lines_in("去年您家装修，工人是我托人找的。这回招标我们按规矩报价。") == []
 

@@ -13,6 +13,8 @@ denial is made with or without a negator, and saying no to a kickback is the
 rep's good move. Red lines (red_lines.yaml) are patterns and word groups (money
 + a person or private account…) checked per clause in every scenario; a negated
 clause ("我们严禁打到个人账户", "返点这些，我们不做") or a question does not count.
+A classifier trained on example sentences (red_line_examples.yaml) adds the
+wordings the rules miss.
 
 The customer and the scorer both read these acts, and `salescoach practice ID
 --json` reports them per turn, so recognition itself can be checked.
@@ -26,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.coach.practice.red_line_model import RedLineModel
 from bot.coach.practice.scenario_types import ActRules, Beat, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
 from bot.text.chars import HAN
@@ -245,8 +248,11 @@ class Polarity:
 # ---------------------------------------------------------------- red lines
 
 
-def find_red_lines(text: str, red_lines: tuple[RedLine, ...], polarity: Polarity, turn: int = 0) -> list[RedLineHit]:
-    """Red lines crossed in `text`: a pattern, or a word of every `together` group, in a clause that is not negated."""
+def find_red_lines(
+    text: str, red_lines: tuple[RedLine, ...], polarity: Polarity, turn: int = 0, model: RedLineModel | None = None
+) -> list[RedLineHit]:
+    """Red lines crossed in `text`: a pattern, or a word of every `together` group, in a clause that is not negated;
+    or a sentence the model by wording reads as crossing one (under the same rules for questions and `unless`)."""
     hits: list[RedLineHit] = []
     said = sentences(text, trim=True) or [text]
     # each sentence, then each two in a row for the lines that read across them
@@ -260,6 +266,16 @@ def find_red_lines(text: str, red_lines: tuple[RedLine, ...], polarity: Polarity
                 continue
             if _crosses(sentence, line, polarity):
                 hits.append(RedLineHit(line.id, sentence.strip(), turn))
+    if model is not None:
+        by_id = {line.id: line for line in red_lines}
+        for sentence, (line_id, _) in zip(said, model.verdicts([s.strip() for s in said])):
+            line = by_id.get(line_id)
+            if line is None or any(h.id == line.id for h in hits) or any(w in sentence for w in line.unless):
+                continue
+            if sentence.rstrip().endswith(("？", "?")) or polarity.overruled(sentence):
+                continue  # a question, or a verdict ("……我真办不到"), reads like the offer it is about: the rules judge
+            hits.append(RedLineHit(line.id, sentence.strip(), turn))
+        hits.sort(key=lambda h: text.find(h.evidence))
     return hits
 
 
@@ -332,11 +348,13 @@ class ActRecogniser:
         rules: ActRules,
         red_lines: tuple[RedLine, ...] = (),
         params: RecogniseParams | None = None,
+        red_line_model: RedLineModel | None = None,
     ) -> None:
         self.scenario = scenario
         self.vectors = vectors
         self.rules = rules
         self.red_lines = red_lines
+        self.red_line_model = red_line_model
         self.params = params or RecogniseParams()
         self.polarity = Polarity(rules)
         self.beats = list(scenario.beats)
@@ -352,7 +370,7 @@ class ActRecogniser:
 
     def recognise(self, text: str, turn: int = 1) -> TurnActs:
         """The acts and red lines of one rep turn."""
-        red = find_red_lines(text, self.red_lines, self.polarity, turn)
+        red = find_red_lines(text, self.red_lines, self.polarity, turn, self.red_line_model)
         pieces = self.pieces(text)
         acts: dict[str, Act] = {}
         if self._examples:

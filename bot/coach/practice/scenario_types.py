@@ -235,6 +235,24 @@ class RedLine:
         return self.en if lang == "en" and self.en else self.zh
 
 
+HARMLESS = ""  # the label of an example sentence that crosses no line
+
+
+@dataclass(frozen=True)
+class RedLineExamples:
+    """The labelled sentences of red_line_examples.yaml (hashable: one trained model per distinct set)."""
+
+    crossing: tuple[tuple[str, tuple[str, ...]], ...]  # (red line id, sentences that cross it)
+    harmless: tuple[str, ...]
+    threshold: float = 0.8
+    strength: float = 100.0  # inverse regularisation (sklearn's C): the examples are few and distinct
+
+    def labelled(self) -> tuple[list[str], list[str]]:
+        texts = [s for _, said in self.crossing for s in said] + list(self.harmless)
+        labels = [line for line, said in self.crossing for _ in said] + [HARMLESS] * len(self.harmless)
+        return texts, labels
+
+
 @dataclass
 class ScenarioCatalog:
     """All scenarios that loaded, plus the errors of those that did not."""
@@ -245,6 +263,7 @@ class ScenarioCatalog:
     sources: dict[str, SourceText] = field(default_factory=dict)
     acts: ActRules = field(default_factory=ActRules)
     red_lines: tuple[RedLine, ...] = ()
+    red_line_examples: RedLineExamples | None = None  # red_line_examples.yaml, for the model by wording
 
     def get(self, scenario_id: str) -> Scenario | None:
         return self.scenarios.get(scenario_id)

@@ -23,6 +23,7 @@ from bot.coach.criteria import CRITERIA_FILE, Criteria, load_criteria  # re-expo
 from bot.coach.practice.scenario_types import (  # re-exported: callers import the types from here
     ActRules,
     RedLine,
+    RedLineExamples,
     DEFAULT_AVOID_PENALTY,
     DEFAULT_GOAL_RESISTANCE,
     DEFAULT_WALK_AWAY_AT,
@@ -50,7 +51,8 @@ from bot.text.chars import CJK_TEXT
 SIGNALS_FILE = "signals.yaml"
 ACTS_FILE = "acts.yaml"
 RED_LINES_FILE = "red_lines.yaml"
-RESERVED_FILES = frozenset({CRITERIA_FILE, SIGNALS_FILE, ACTS_FILE, RED_LINES_FILE})
+RED_LINE_EXAMPLES_FILE = "red_line_examples.yaml"
+RESERVED_FILES = frozenset({CRITERIA_FILE, SIGNALS_FILE, ACTS_FILE, RED_LINES_FILE, RED_LINE_EXAMPLES_FILE})
 QUOTE_MIN, QUOTE_MAX = 10, 60
 RUBRIC_MIN, RUBRIC_MAX = 3, 6
 REACTION_KINDS = ("improper", "pushed", "ignored", "vague")
@@ -145,6 +147,26 @@ def load_red_lines(scenarios_dir: Path, sources: dict[str, SourceText]) -> tuple
             raise f.fail(f"{where}.patterns", "至少要写 patterns 或 together 中的一项，否则这条红线查不出来", raw)
         out.append(line)
     return tuple(out)
+
+
+def load_red_line_examples(scenarios_dir: Path, red_lines: tuple[RedLine, ...]) -> RedLineExamples | None:
+    """red_line_examples.yaml: rep sentences labelled with the red line they cross, or harmless, for the model by wording."""
+    path = scenarios_dir / RED_LINE_EXAMPLES_FILE
+    if not path.exists():
+        return None
+    doc = read_yaml(path)
+    f = doc.fields()
+    data = f.root(doc.data, "（threshold / crossing / harmless）", empty_ok=False)
+    known = {line.id for line in red_lines}
+    crossing = f.section(data, "crossing", "")
+    for line_id in crossing:
+        if line_id not in known:
+            raise f.fail(f"crossing.{line_id}", f"red_lines.yaml 里没有这条红线（有：{'、'.join(sorted(known)) or '无'}）", crossing, line_id)
+    return RedLineExamples(
+        crossing=tuple((line_id, f.texts(crossing, line_id, "crossing")) for line_id in crossing),
+        harmless=f.texts(data, "harmless", ""),
+        threshold=f.number(data, "threshold", "", lo=0.5, hi=0.95, default=0.8),
+    )
 
 
 def load_signals(scenarios_dir: Path) -> tuple[Signals, dict[str, tuple[str, ...]]]:
@@ -470,6 +492,7 @@ def load_catalog(
         catalog.errors.append(exc)
     try:
         catalog.red_lines = cite_red_lines(load_red_lines(scenarios_dir, sources), sources, resolver)
+        catalog.red_line_examples = load_red_line_examples(scenarios_dir, catalog.red_lines)
     except DataFileError as exc:
         catalog.errors.append(exc)
     for path in scenario_files(scenarios_dir):
@@ -526,7 +549,7 @@ def resolve_citations(scenario: Scenario, sources: dict[str, SourceText], resolv
 
 
 __all__ = [
-    "DIFFICULTIES", "ActRules", "RedLine", "cite_red_lines", "load_act_rules", "load_red_lines", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criteria", "Criterion", "CriterionInfo",
+    "DIFFICULTIES", "ActRules", "RedLine", "RedLineExamples", "cite_red_lines", "load_act_rules", "load_red_lines", "load_red_line_examples", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criteria", "Criterion", "CriterionInfo",
     "EndConditions", "Guarded", "Persona", "Scenario", "ScenarioCatalog", "ScenarioError", "Signals",
     "SourceRef", "SourceText", "knowledge_resolver", "load_catalog", "load_criteria", "load_signals",
     "load_source_texts", "parse_scenario", "resolve_citations", "scenario_files",

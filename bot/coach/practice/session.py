@@ -32,6 +32,7 @@ from bot.coach.practice.scenarios import (
     load_catalog,
     resolve_citations,
 )
+from bot.coach.practice.red_line_model import red_line_model_of
 from bot.coach.practice.scoring import LLMEvaluator, OfflineScorer, ScoreCard
 from bot.coach.practice.semantic import TextVectors, strip_address
 from bot.llm.prompts import library_for
@@ -122,7 +123,10 @@ class PracticeService:
         self.llm = llm
         self.prompts_dir = prompts_dir
         self.max_turn_chars = max_turn_chars
-        self.scorer = OfflineScorer(vectors, rules=catalog.acts, red_lines=catalog.red_lines)
+        self.red_line_model = red_line_model_of(catalog)
+        self.scorer = OfflineScorer(
+            vectors, rules=catalog.acts, red_lines=catalog.red_lines, red_line_model=self.red_line_model
+        )
         self._customers: dict[str, ScriptedCustomer] = {}
         # The role-play prompts are read per turn through the prompt library (re-read on edit).
         self.prompts = library_for(prompts_dir) if prompts_dir is not None else None
@@ -162,8 +166,11 @@ class PracticeService:
             refs = [m for b in scenario.beats for m in b.moves + b.negatives] + [c.example for c in scenario.rubric]
             refs += list(self.catalog.acts.smalltalk)
             self.vectors.passages([strip_address(t) for t in refs])
+            if self.red_line_model is not None:
+                self.red_line_model.prepare()
             self._customers[scenario_id] = ScriptedCustomer(
-                scenario, self.vectors, rules=self.catalog.acts, red_lines=self.catalog.red_lines
+                scenario, self.vectors, rules=self.catalog.acts, red_lines=self.catalog.red_lines,
+                red_line_model=self.red_line_model,
             )
         return self._customers[scenario_id]
 
