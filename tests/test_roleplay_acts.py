@@ -10,13 +10,13 @@ import json
 import pytest
 
 from bot.coach.practice.acts import ASKED, DID, REFUSED, VAGUE, Polarity, find_red_lines
-from bot.coach.practice.red_line_model import red_line_model_of
 from bot.coach.practice.customer import OUTCOME_WALKED_AWAY, MatchParams, ScriptedCustomer
 from bot.coach.practice.scenarios import knowledge_resolver, load_catalog
 from bot.coach.practice.scoring import rep_words
 from bot.coach.practice.semantic import TextVectors
 from bot.coach.practice.session import PracticeService
 from bot.coach.practice.text import card_text
+from bot.coach.practice.wording import wording_models_of
 from bot.settings import PROJECT_ROOT
 
 MIXED = [
@@ -35,7 +35,7 @@ def shipped_catalog():
 
 @functools.cache
 def shipped_red_line_model():
-    return red_line_model_of(shipped_catalog())
+    return wording_models_of(shipped_catalog()).red_lines
 
 
 def red_lines_in(text: str, *, model: bool = True) -> list[str]:

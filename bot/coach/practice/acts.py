@@ -13,8 +13,8 @@ denial is made with or without a negator, and saying no to a kickback is the
 rep's good move. Red lines (red_lines.yaml) are patterns and word groups (money
 + a person or private account…) checked per clause in every scenario; a negated
 clause ("我们严禁打到个人账户", "返点这些，我们不做") or a question does not count.
-A classifier trained on example sentences (red_line_examples.yaml) adds the
-wordings the rules miss.
+Classifiers trained on example sentences (red_line_examples.yaml,
+polarity_examples.yaml; see wording.py) add the wordings the rules miss.
 
 The customer and the scorer both read these acts, and `salescoach practice ID
 --json` reports them per turn, so recognition itself can be checked.
@@ -28,14 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from bot.coach.practice.red_line_model import RedLineModel
-from bot.coach.practice.scenario_types import ActRules, Beat, RedLine, Scenario
+from bot.coach.practice.wording import WordingModel, WordingModels
+from bot.coach.practice.scenario_types import ASKED, DID, POLARITIES, REFUSED, VAGUE, ActRules, Beat, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
 from bot.text.chars import HAN
 from bot.text.sentences import sentences, split_clauses
 
-DID, REFUSED, ASKED, VAGUE = "did", "refused", "asked", "vague"
-POLARITIES = (DID, REFUSED, ASKED, VAGUE)
 
 
 @dataclass(frozen=True)
@@ -249,7 +247,7 @@ class Polarity:
 
 
 def find_red_lines(
-    text: str, red_lines: tuple[RedLine, ...], polarity: Polarity, turn: int = 0, model: RedLineModel | None = None
+    text: str, red_lines: tuple[RedLine, ...], polarity: Polarity, turn: int = 0, model: WordingModel | None = None
 ) -> list[RedLineHit]:
     """Red lines crossed in `text`: a pattern, or a word of every `together` group, in a clause that is not negated;
     or a sentence the model by wording reads as crossing one (under the same rules for questions and `unless`)."""
@@ -348,13 +346,13 @@ class ActRecogniser:
         rules: ActRules,
         red_lines: tuple[RedLine, ...] = (),
         params: RecogniseParams | None = None,
-        red_line_model: RedLineModel | None = None,
+        models: WordingModels | None = None,
     ) -> None:
         self.scenario = scenario
         self.vectors = vectors
         self.rules = rules
         self.red_lines = red_lines
-        self.red_line_model = red_line_model
+        self.models = models or WordingModels()
         self.params = params or RecogniseParams()
         self.polarity = Polarity(rules)
         self.beats = list(scenario.beats)
@@ -370,7 +368,7 @@ class ActRecogniser:
 
     def recognise(self, text: str, turn: int = 1) -> TurnActs:
         """The acts and red lines of one rep turn."""
-        red = find_red_lines(text, self.red_lines, self.polarity, turn, self.red_line_model)
+        red = find_red_lines(text, self.red_lines, self.polarity, turn, self.models.red_lines)
         pieces = self.pieces(text)
         acts: dict[str, Act] = {}
         if self._examples:
@@ -380,8 +378,11 @@ class ActRecogniser:
                 if self.rules.smalltalk
                 else np.zeros(len(pieces))
             )
+            model = self.models.polarity
+            readings = model.verdicts(pieces) if model is not None else [("", 0.0)] * len(pieces)
             for k, piece in enumerate(pieces):
-                act = self._best(piece, sims[k], float(chatter[k]), turn, red_line=any(h.evidence in piece or piece in h.evidence for h in red))
+                crossing = any(h.evidence in piece or piece in h.evidence for h in red)
+                act = self._best(piece, sims[k], float(chatter[k]), turn, red_line=crossing, reading=readings[k][0])
                 if act and act.polarity == ASKED and k + 1 < len(pieces) and self.polarity.answers_no(pieces[k + 1]):
                     act = replace(act, polarity=REFUSED)  # "去调度中心看车？这个不行" repeats the request to refuse it
                 if act and (act.move not in acts or act.score > acts[act.move].score):
@@ -389,7 +390,11 @@ class ActRecogniser:
         ordered = sorted(acts.values(), key=lambda a: text.find(a.evidence))
         return TurnActs(turn, text, tuple(ordered), tuple(red))
 
-    def _best(self, piece: str, sims: np.ndarray, chatter: float, turn: int, *, red_line: bool) -> Act | None:
+    def _best(
+        self, piece: str, sims: np.ndarray, chatter: float, turn: int, *, red_line: bool, reading: str = ""
+    ) -> Act | None:
+        """The move `piece` makes, if any, and how. `reading` is the polarity model's, when it is sure: it wins
+        for an ordinary move; a move that is itself a refusal or a question, or one that hurts, keeps the rules'."""
         p = self.params
         best_pos: dict[int, tuple[float, int]] = {}
         best_neg: dict[int, float] = {}
@@ -419,6 +424,10 @@ class ActRecogniser:
         if not _has_cue(piece, beat) and score - runner_up < (p.bad_margin if beat.bad else p.margin):
             return None  # as close to another move, and no word of its own: a guess
         polarity = self.polarity.of(piece, self._examples[j][1], asking_move=self._asking[i], negated_move=self._negated[i])
+        if reading and not (beat.bad or beat.refusal or self._asking[i]):
+            # asking takes a question's form, which the rules read well ("要不先……？" proposes, it does not ask)
+            if reading != ASKED or self.polarity.is_question(piece):
+                polarity = reading
         if beat.bad and polarity == REFUSED:
             if not beat.refusal:
                 return None  # "我不会私下让价" is saying no to a bad move: the rep's good move, not this one

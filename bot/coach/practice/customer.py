@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.coach.practice.acts import DID, REFUSED, VAGUE, ActRecogniser, TurnActs
-from bot.coach.practice.red_line_model import RedLineModel
+from bot.coach.practice.wording import WordingModels
 from bot.coach.practice.cues import find_cues
 from bot.coach.practice.scenarios import ActRules, Beat, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
@@ -147,13 +147,13 @@ class ScriptedCustomer:
         params: MatchParams | None = None,
         rules: ActRules | None = None,
         red_lines: tuple[RedLine, ...] = (),
-        red_line_model: RedLineModel | None = None,
+        models: WordingModels | None = None,
     ) -> None:
         self.scenario = scenario
         self.vectors = vectors
         self.params = params or MatchParams()
         self.rules = rules or ActRules()
-        self.recogniser = ActRecogniser(scenario, vectors, self.rules, red_lines, red_line_model=red_line_model)
+        self.recogniser = ActRecogniser(scenario, vectors, self.rules, red_lines, models=models)
 
     def new_state(self) -> CustomerState:
         return CustomerState(resistance=float(self.scenario.persona.resistance), last_line=self.scenario.opening)

@@ -8,7 +8,7 @@ in knowledge/scenarios/README.md.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.coach.criteria import Criteria, CriterionInfo
 from bot.coach.types import Citation
@@ -235,22 +235,30 @@ class RedLine:
         return self.en if lang == "en" and self.en else self.zh
 
 
-HARMLESS = ""  # the label of an example sentence that crosses no line
+# How a rep made a move: did it, refused or negated it, only asked about it, promised it vaguely.
+DID, REFUSED, ASKED, VAGUE = "did", "refused", "asked", "vague"
+POLARITIES = (DID, REFUSED, ASKED, VAGUE)
+HARMLESS = ""  # the label of an example sentence that crosses no red line, and of "not sure"
 
 
 @dataclass(frozen=True)
-class RedLineExamples:
-    """The labelled sentences of red_line_examples.yaml (hashable: one trained model per distinct set)."""
+class LabelledSentences:
+    """Example sentences by label (red_line_examples.yaml, polarity_examples.yaml), for a model by wording.
 
-    crossing: tuple[tuple[str, tuple[str, ...]], ...]  # (red line id, sentences that cross it)
-    harmless: tuple[str, ...]
-    threshold: float = 0.8
-    strength: float = 100.0  # inverse regularisation (sklearn's C): the examples are few and distinct
+    Hashable, so one trained model serves every catalog loaded with the same examples.
+    """
 
-    def labelled(self) -> tuple[list[str], list[str]]:
-        texts = [s for _, said in self.crossing for s in said] + list(self.harmless)
-        labels = [line for line, said in self.crossing for _ in said] + [HARMLESS] * len(self.harmless)
-        return texts, labels
+    labelled: tuple[tuple[str, tuple[str, ...]], ...]  # (label, sentences)
+    threshold: float  # how sure the model must be before its reading counts
+    strength: float = 100.0  # inverse regularisation (sklearn's C)
+
+    def adding(self, label: str, sentences: tuple[str, ...]) -> LabelledSentences:
+        """The same examples with more sentences under `label`."""
+        if not sentences:
+            return self
+        known = dict(self.labelled)
+        known[label] = known.get(label, ()) + sentences
+        return replace(self, labelled=tuple(known.items()))
 
 
 @dataclass
@@ -263,7 +271,8 @@ class ScenarioCatalog:
     sources: dict[str, SourceText] = field(default_factory=dict)
     acts: ActRules = field(default_factory=ActRules)
     red_lines: tuple[RedLine, ...] = ()
-    red_line_examples: RedLineExamples | None = None  # red_line_examples.yaml, for the model by wording
+    red_line_examples: LabelledSentences | None = None  # red_line_examples.yaml, for the model by wording
+    polarity_examples: LabelledSentences | None = None  # polarity_examples.yaml, likewise
 
     def get(self, scenario_id: str) -> Scenario | None:
         return self.scenarios.get(scenario_id)

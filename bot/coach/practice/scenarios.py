@@ -23,7 +23,9 @@ from bot.coach.criteria import CRITERIA_FILE, Criteria, load_criteria  # re-expo
 from bot.coach.practice.scenario_types import (  # re-exported: callers import the types from here
     ActRules,
     RedLine,
-    RedLineExamples,
+    HARMLESS,
+    POLARITIES,
+    LabelledSentences,
     DEFAULT_AVOID_PENALTY,
     DEFAULT_GOAL_RESISTANCE,
     DEFAULT_WALK_AWAY_AT,
@@ -52,7 +54,10 @@ SIGNALS_FILE = "signals.yaml"
 ACTS_FILE = "acts.yaml"
 RED_LINES_FILE = "red_lines.yaml"
 RED_LINE_EXAMPLES_FILE = "red_line_examples.yaml"
-RESERVED_FILES = frozenset({CRITERIA_FILE, SIGNALS_FILE, ACTS_FILE, RED_LINES_FILE, RED_LINE_EXAMPLES_FILE})
+POLARITY_EXAMPLES_FILE = "polarity_examples.yaml"
+RESERVED_FILES = frozenset(
+    {CRITERIA_FILE, SIGNALS_FILE, ACTS_FILE, RED_LINES_FILE, RED_LINE_EXAMPLES_FILE, POLARITY_EXAMPLES_FILE}
+)
 QUOTE_MIN, QUOTE_MAX = 10, 60
 RUBRIC_MIN, RUBRIC_MAX = 3, 6
 REACTION_KINDS = ("improper", "pushed", "ignored", "vague")
@@ -149,23 +154,36 @@ def load_red_lines(scenarios_dir: Path, sources: dict[str, SourceText]) -> tuple
     return tuple(out)
 
 
-def load_red_line_examples(scenarios_dir: Path, red_lines: tuple[RedLine, ...]) -> RedLineExamples | None:
+def load_red_line_examples(scenarios_dir: Path, red_lines: tuple[RedLine, ...]) -> LabelledSentences | None:
     """red_line_examples.yaml: rep sentences labelled with the red line they cross, or harmless, for the model by wording."""
     path = scenarios_dir / RED_LINE_EXAMPLES_FILE
     if not path.exists():
         return None
-    doc = read_yaml(path)
-    f = doc.fields()
-    data = f.root(doc.data, "（threshold / crossing / harmless）", empty_ok=False)
+    f, data = _fields(read_yaml(path), RED_LINE_EXAMPLES_FILE)
+    data = f.root(data, "（threshold / crossing / harmless）", empty_ok=False)
     known = {line.id for line in red_lines}
     crossing = f.section(data, "crossing", "")
     for line_id in crossing:
         if line_id not in known:
             raise f.fail(f"crossing.{line_id}", f"red_lines.yaml 里没有这条红线（有：{'、'.join(sorted(known)) or '无'}）", crossing, line_id)
-    return RedLineExamples(
-        crossing=tuple((line_id, f.texts(crossing, line_id, "crossing")) for line_id in crossing),
-        harmless=f.texts(data, "harmless", ""),
-        threshold=f.number(data, "threshold", "", lo=0.5, hi=0.95, default=0.8),
+    labelled = [(line_id, f.texts(crossing, line_id, "crossing")) for line_id in crossing]
+    labelled.append((HARMLESS, f.texts(data, "harmless", "")))
+    return LabelledSentences(tuple(labelled), threshold=f.number(data, "threshold", "", lo=0.5, hi=0.95, default=0.8))
+
+
+def load_polarity_examples(scenarios_dir: Path) -> LabelledSentences | None:
+    """polarity_examples.yaml: rep sentences labelled with how a move was made (did / refused / asked / vague)."""
+    path = scenarios_dir / POLARITY_EXAMPLES_FILE
+    if not path.exists():
+        return None
+    f, data = _fields(read_yaml(path), POLARITY_EXAMPLES_FILE)
+    data = f.root(data, "（threshold / did / refused / asked / vague）", empty_ok=False)
+    for key in data:
+        if key != "threshold" and key not in POLARITIES:
+            raise f.fail(str(key), f"只能是 threshold 或 {' / '.join(POLARITIES)}", data, key)
+    labelled = tuple((polarity, f.texts(data, polarity, "", min_items=0)) for polarity in POLARITIES)
+    return LabelledSentences(
+        labelled, threshold=f.number(data, "threshold", "", lo=0.4, hi=0.95, default=0.6), strength=10.0
     )
 
 
@@ -495,6 +513,10 @@ def load_catalog(
         catalog.red_line_examples = load_red_line_examples(scenarios_dir, catalog.red_lines)
     except DataFileError as exc:
         catalog.errors.append(exc)
+    try:
+        catalog.polarity_examples = load_polarity_examples(scenarios_dir)
+    except DataFileError as exc:
+        catalog.errors.append(exc)
     for path in scenario_files(scenarios_dir):
         try:
             doc = read_yaml(path)
@@ -549,7 +571,7 @@ def resolve_citations(scenario: Scenario, sources: dict[str, SourceText], resolv
 
 
 __all__ = [
-    "DIFFICULTIES", "ActRules", "RedLine", "RedLineExamples", "cite_red_lines", "load_act_rules", "load_red_lines", "load_red_line_examples", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criteria", "Criterion", "CriterionInfo",
+    "DIFFICULTIES", "ActRules", "RedLine", "LabelledSentences", "cite_red_lines", "load_act_rules", "load_red_lines", "load_red_line_examples", "load_polarity_examples", "Avoid", "Beat", "Brief", "Check", "CitationResolver", "Criteria", "Criterion", "CriterionInfo",
     "EndConditions", "Guarded", "Persona", "Scenario", "ScenarioCatalog", "ScenarioError", "Signals",
     "SourceRef", "SourceText", "knowledge_resolver", "load_catalog", "load_criteria", "load_signals",
     "load_source_texts", "parse_scenario", "resolve_citations", "scenario_files",

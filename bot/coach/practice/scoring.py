@@ -29,7 +29,7 @@ import numpy as np
 
 from bot.coach.criteria import CriterionInfo
 from bot.coach.practice.acts import ASKED, DID, POLARITIES, REFUSED, VAGUE, Act, ActRecogniser, RedLineHit, TurnActs
-from bot.coach.practice.red_line_model import RedLineModel
+from bot.coach.practice.wording import WordingModels
 from bot.coach.practice.scenarios import ActRules, Beat, Criterion, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
 from bot.coach.types import Citation
@@ -216,13 +216,13 @@ class OfflineScorer:
         params: ScoringParams | None = None,
         rules: ActRules | None = None,
         red_lines: tuple[RedLine, ...] = (),
-        red_line_model: RedLineModel | None = None,
+        models: WordingModels | None = None,
     ) -> None:
         self.vectors = vectors
         self.params = params or ScoringParams()
         self.rules = rules or ActRules()
         self.red_lines = red_lines
-        self.red_line_model = red_line_model
+        self.models = models
         self._recognisers: dict[str, ActRecogniser] = {}
 
     def recogniser(self, scenario: Scenario) -> ActRecogniser:
@@ -230,7 +230,7 @@ class OfflineScorer:
         r = self._recognisers.get(scenario.id)
         if r is None or r.scenario is not scenario:
             r = self._recognisers[scenario.id] = ActRecogniser(
-                scenario, self.vectors, self.rules, self.red_lines, red_line_model=self.red_line_model
+                scenario, self.vectors, self.rules, self.red_lines, models=self.models
             )
         return r
 

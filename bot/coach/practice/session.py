@@ -32,7 +32,7 @@ from bot.coach.practice.scenarios import (
     load_catalog,
     resolve_citations,
 )
-from bot.coach.practice.red_line_model import red_line_model_of
+from bot.coach.practice.wording import wording_models_of
 from bot.coach.practice.scoring import LLMEvaluator, OfflineScorer, ScoreCard
 from bot.coach.practice.semantic import TextVectors, strip_address
 from bot.llm.prompts import library_for
@@ -123,9 +123,9 @@ class PracticeService:
         self.llm = llm
         self.prompts_dir = prompts_dir
         self.max_turn_chars = max_turn_chars
-        self.red_line_model = red_line_model_of(catalog)
+        self.models = wording_models_of(catalog)
         self.scorer = OfflineScorer(
-            vectors, rules=catalog.acts, red_lines=catalog.red_lines, red_line_model=self.red_line_model
+            vectors, rules=catalog.acts, red_lines=catalog.red_lines, models=self.models
         )
         self._customers: dict[str, ScriptedCustomer] = {}
         # The role-play prompts are read per turn through the prompt library (re-read on edit).
@@ -166,11 +166,10 @@ class PracticeService:
             refs = [m for b in scenario.beats for m in b.moves + b.negatives] + [c.example for c in scenario.rubric]
             refs += list(self.catalog.acts.smalltalk)
             self.vectors.passages([strip_address(t) for t in refs])
-            if self.red_line_model is not None:
-                self.red_line_model.prepare()
+            self.models.prepare()
             self._customers[scenario_id] = ScriptedCustomer(
                 scenario, self.vectors, rules=self.catalog.acts, red_lines=self.catalog.red_lines,
-                red_line_model=self.red_line_model,
+                models=self.models,
             )
         return self._customers[scenario_id]
 

@@ -1,4 +1,4 @@
-"""Red lines read by their wording: the model trained on red_line_examples.yaml, next to the rules."""
+"""Reading by wording: the red-line and polarity models trained on the example files, next to the rules."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot.coach.practice.acts import Polarity, find_red_lines
-from bot.coach.practice.red_line_model import RedLineModel, red_line_model_of
-from bot.coach.practice.scenarios import RED_LINE_EXAMPLES_FILE, load_catalog
+from bot.coach.practice.wording import WordingModel, wording_models_of
+from bot.coach.practice.scenarios import POLARITY_EXAMPLES_FILE, RED_LINE_EXAMPLES_FILE, load_catalog
+from bot.coach.practice.semantic import TextVectors
+from bot.coach.practice.session import PracticeService
 from bot.settings import PROJECT_ROOT
 
 SCENARIOS = PROJECT_ROOT / "knowledge" / "scenarios"
@@ -31,13 +33,13 @@ def catalog():
 
 
 @functools.cache
-def model() -> RedLineModel:
-    found = red_line_model_of(catalog())
+def model() -> WordingModel:
+    found = wording_models_of(catalog()).red_lines
     assert found is not None
     return found
 
 
-def found(text: str, with_model: RedLineModel | None) -> list[str]:
+def found(text: str, with_model: WordingModel | None) -> list[str]:
     return [h.id for h in find_red_lines(text, catalog().red_lines, Polarity(catalog().acts), model=with_model)]
 
 
@@ -73,7 +75,7 @@ def test_the_model_leaves_questions_and_refusals_to_the_rules() -> None:
 def test_the_threshold_in_the_file_decides_how_sure_the_model_must_be() -> None:
     sure = model().verdicts([UNSPOKEN_PRESSURE])[0]
     assert sure[0] == "favour_pressure"
-    stricter = RedLineModel(replace(model().examples, threshold=min(0.95, sure[1] + 0.01)), model().also_harmless)
+    stricter = WordingModel(replace(model().examples, threshold=min(0.95, sure[1] + 0.01)))
     assert stricter.verdicts([UNSPOKEN_PRESSURE])[0][0] == ""
 
 
@@ -110,4 +112,54 @@ def test_without_the_examples_file_only_the_rules_read_red_lines(tmp_path: Path)
     shutil.copytree(SCENARIOS, folder)
     (folder / RED_LINE_EXAMPLES_FILE).unlink()
     loaded = load_catalog(folder, SOURCES)
-    assert not loaded.errors and red_line_model_of(loaded) is None
+    assert not loaded.errors and wording_models_of(loaded).red_lines is None
+
+
+# ---------------------------------------------------------------- how a move was made
+
+
+@functools.cache
+def practice_pair(embedder) -> tuple[PracticeService, PracticeService]:
+    """The shipped files with the polarity model, and the same files read by the rules alone."""
+    with_model = load_catalog(SCENARIOS, SOURCES)
+    rules_only = load_catalog(SCENARIOS, SOURCES)
+    rules_only.polarity_examples = None
+    return PracticeService(with_model, TextVectors(embedder)), PracticeService(rules_only, TextVectors(embedder))
+
+
+def acts_of(service: PracticeService, scenario_id: str, text: str) -> list[tuple[str, str]]:
+    (turn,) = service.scorer.acts(service.scenario(scenario_id), [text])
+    return [(a.move, a.polarity) for a in turn.acts]
+
+
+def test_the_polarity_model_reads_a_refusal_the_rules_miss(knowledge_base) -> None:
+    """"一般不管" holds no negator of acts.yaml: the rules credit the test as done, the model reads the refusal."""
+    with_model, rules_only = practice_pair(knowledge_base.embedder)
+    brush_off = "取样这种事我们一般不管，您自己找检测站吧。"  # written for this test
+    assert acts_of(rules_only, "oil-quality-dispute", brush_off) == [("test", "did")]
+    assert acts_of(with_model, "oil-quality-dispute", brush_off) == [("test", "refused")]
+    offer = "周四上午九点，我带化验员到您罐区取样，当着您的面封存。"
+    assert acts_of(with_model, "oil-quality-dispute", offer) == [("test", "did")]
+
+
+def test_a_move_that_is_itself_a_refusal_keeps_the_rules_reading(knowledge_base) -> None:
+    """Saying no to a kickback is the rep's move done ("refusal: true"): the model's "refused" must not undo it."""
+    with_model, _ = practice_pair(knowledge_base.embedder)
+    refusal = "返点这种事我们做不了，也不会去做。"  # the model alone reads it as "refused", surely
+    assert with_model.models.polarity is not None and with_model.models.polarity.verdicts([refusal])[0][0] == "refused"
+    assert acts_of(with_model, "kickback-purchaser", refusal) == [("rules", "did")]
+
+
+def test_a_proposal_put_as_a_question_is_not_read_as_only_asking(knowledge_base) -> None:
+    """"要不先……？" proposes: the rules read the question's form, and the model may not turn it into asking."""
+    with_model, _ = practice_pair(knowledge_base.embedder)
+    assert acts_of(with_model, "abnormal-loss", "周经理，要不先把您那边的地磅复核一下？") == [("weighbridge", "did")]
+
+
+def test_an_unknown_polarity_in_the_examples_is_reported_in_chinese(tmp_path: Path) -> None:
+    folder = tmp_path / "scenarios"
+    shutil.copytree(SCENARIOS, folder)
+    (folder / POLARITY_EXAMPLES_FILE).write_text("did:\n  - 周四我带方案过来\ndone:\n  - 好的\n", encoding="utf-8")
+    loaded = load_catalog(folder, SOURCES)
+    assert any("done" in str(e) and "只能是 threshold 或 did / refused / asked / vague" in str(e) for e in loaded.errors)
+    assert loaded.polarity_examples is None and loaded.red_line_examples is not None
