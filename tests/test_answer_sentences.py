@@ -51,8 +51,9 @@ def test_the_checker_finds_each_defect_kind(text: str, kind: str) -> None:
 
 
 def test_the_checker_does_not_take_a_word_ending_for_a_dangling_connector() -> None:
-    """"折让" (a discount) ends in 让 but is whole; "……就让。" is cut."""
+    """"折让" (a discount) ends in 让 but is whole, so is "你也别让" (don't let him); "……就让。" is cut."""
     assert kinds("1. 可以帮客户申请支持，由市场部给一次性折让。[1]") == set()
+    assert kinds("1. 哪怕客户老板说没事让他开，你也别让。[1]") == set()
     assert "fragment" in kinds("1. 客户要是不同意，我们就让。[1]")
 
 
