@@ -426,3 +426,15 @@ def test_hint_matching_makes_no_e5_call_of_its_own(tmp_path: Path, knowledge_bas
     stored = kb.answer_sentences(question, chunk_ids, focus="那要是他不愿意挪呢")
     assert calls == []
     assert any(m.hint_match > float("-inf") for matches in stored.values() for m in matches)
+
+
+def test_a_joke_that_shares_the_questions_words_does_not_lead() -> None:
+    """The lead answers directly; a joke from another passage may follow, said to be one (forklift d21)."""
+    joke = ("有人问我怎么让客户一口气签三年长租，简单，你就跟他说明年叉车要涨价百分之三十，吓唬他就签了，开玩笑的。", 1.0)
+    rule = ("提前退租：长租客户提前退租须提前30天书面通知，并按剩余租期租金的20%支付违约金。", 0.8)
+    hits = [_hit("c1", joke[0]), _hit("c2", rule[0], 0.9)]
+    stored = {**_stored("c1", [joke]), **_stored("c2", [rule])}
+    answer = extractive_answer("客户签了两年长租想提前退，要赔多少钱", SearchResult("q", hits, True, 1.0), sentences=stored)
+    lines = answer.text.splitlines()
+    assert lines[0].startswith(rule[0])
+    assert any(line.startswith(("1. " + t("answer.extractive_joke", "zh"))) for line in lines[1:])

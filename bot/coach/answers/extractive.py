@@ -240,6 +240,12 @@ def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = 
     ranked = [c for c in ranked if not FAQ_QUESTION.match(c.text)]
     if not ranked:
         return []
+    # The lead answers the question directly: a joke never does, however many words it shares with it;
+    # it may still follow as a point, said to be a joke.
+    serious = next((c for c in ranked if not c.joke), None)
+    if ranked[0].joke and serious is not None:
+        ranked.remove(serious)
+        ranked.insert(0, serious)
     # The best passage often holds several answering sentences (a procedure's steps); others give two at most.
     cap = {0: 3} if n_hits > 1 else {0: MAX_POINTS}
     best = ranked[0].score
