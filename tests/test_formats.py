@@ -247,3 +247,31 @@ def test_a_transcript_with_a_long_first_line_is_named_by_its_file(tmp_path: Path
     titled = tmp_path / "x.txt"
     titled.write_text("# 我给客户送了礼品，为什么感觉关系没有提升呢#销售技巧 #销售话术\n\n好，大家好啊。\n", encoding="utf-8")
     assert read_source(titled, None, ReadLimits(max_bytes=10_000_000)).title == "我给客户送了礼品，为什么感觉关系没有提升呢"
+
+
+def test_a_pdf_line_cut_by_the_page_width_joins_the_next_one(tmp_path: Path) -> None:
+    """Written for this test: a wrapped rule reads as one sentence; headings, list items, a running header,
+    "label：" fields and page footers stay lines of their own."""
+    page = "\n".join([
+        "康联医药 内部文件 注意保密",
+        "三、租期与计费",
+        "6. 租转购：租满3个月后可申请转为购买，已付租金的50%可抵扣购车款，但抵扣金额",
+        "最高不超过新车价格的30%，超出部分不再抵扣。",
+        "7. 客户停工需报停的，车辆须退回我司仓库",
+        "生效日期：2024年4月1日",
+        "第一条 返利只能给到客户企业，依据《反",
+        "不正当竞争法》，不能给到任何个人",
+        "第 2 页 共 4 页",
+    ])
+    pdf = tmp_path / "政策.pdf"
+    pdf.write_bytes(make_pdf([page]))
+    lines = read_source(pdf, None, ReadLimits(max_bytes=10_000_000)).blocks[0].text.split("\n")
+    assert lines == [
+        "康联医药 内部文件 注意保密",
+        "三、租期与计费",
+        "6. 租转购：租满3个月后可申请转为购买，已付租金的50%可抵扣购车款，但抵扣金额最高不超过新车价格的30%，超出部分不再抵扣。",
+        "7. 客户停工需报停的，车辆须退回我司仓库",
+        "生效日期：2024年4月1日",
+        "第一条 返利只能给到客户企业，依据《反不正当竞争法》，不能给到任何个人",
+        "第 2 页 共 4 页",
+    ]

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.corpus.documents import Block, IngestFileError, ReadLimits, is_placeholder_title
+from bot.text.chars import HAN
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,46 @@ def _clean(text: str) -> str:
     """Collapse runs of spaces inside a line; keep line breaks (they separate sentences)."""
     lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r", "\n").replace("\x0b", "\n").split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+# A PDF line that starts something new: a list number, a heading number, an FAQ's 问/答, a bullet,
+# a "label：" field ("生效日期：…"), or a page footer ("- 2 -").
+_NEW_LINE_ITEM = re.compile(
+    r"^\s*(?:\d{1,2}\s*[.、．)）]|[（(]\s*\d{1,2}\s*[)）]|[一二三四五六七八九十]{1,3}\s*[、.．]|第[一二三四五六七八九十\d]+[条章节部分]|第\s*\d+\s*页"
+    r"|[-•·*●■◆]|问\s*\d{0,3}\s*[：:]|答\s*[：:]|[QA]\s*\d{0,3}\s*[：:]|[^\s，。,]{1,6}[：:]|-\s*\d+\s*-)"
+)
+_LINE_END = "。！？!?；;：:…”』」）)"
+_SPACED_WORDS = re.compile(rf"[{HAN}]\s+[{HAN}][^\n]*?[{HAN}]\s+[{HAN}]")  # two gaps: a header, not "第一条 为……"
+WRAPPED_MIN_CHARS = 12  # a shorter line without an end mark is a heading ("三、租期与计费"), not a wrapped one
+
+
+def _unwrapped(text: str) -> str:
+    """A PDF page's lines as its sentences: a line cut by the page width joins the next one.
+
+    A PDF stores the lines the page width made, so "……已付租金的50%可抵扣购车款，但抵扣金额" and
+    "最高不超过新车价格的30%……" would be two sentences, the first one cut off. A line counts as wrapped when
+    it is not short, has no end mark, and the next line does not start something of its own (see above).
+    """
+    lines = text.split("\n")
+    out: list[str] = []
+    for line in lines:
+        if out and _wraps(out[-1]) and not _NEW_LINE_ITEM.match(line):
+            out[-1] += line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _wraps(line: str) -> bool:
+    """Body text cut by the page width: long enough, no end mark, and no gaps between words
+    (a running header "康联医药 内部文件 注意保密" or a field line is spaced out)."""
+    body = line.rstrip()
+    return (
+        len(body) >= WRAPPED_MIN_CHARS
+        and not body.endswith(tuple(_LINE_END))
+        and not _SPACED_WORDS.search(body)
+        and not _NEW_LINE_ITEM.fullmatch(body)
+    )
 
 
 def _person_title(title: str) -> str:
@@ -153,7 +194,7 @@ def read_pdf(path: Path, data: bytes, limits: ReadLimits, progress: PageProgress
         if progress is not None and (number == 1 or number % PROGRESS_EVERY_PAGES == 0):
             progress(number - 1, len(pages))
         try:
-            text = _clean(page.extract_text() or "")
+            text = _unwrapped(_clean(page.extract_text() or ""))
         except Exception as exc:  # one broken page should not lose the rest
             logger.info("Page %s of %s unreadable: %s", number, path.name, exc)
             continue

@@ -41,7 +41,7 @@ from bot.text.words import tokeniser_for
 logger = logging.getLogger(__name__)
 
 # Bump when chunking changes so unchanged files are re-chunked once.
-CHUNKER_VERSION = "v6"  # v5: display sentences stored with their vectors; v6: hint entries carry their quote
+CHUNKER_VERSION = "v7"  # v5: display sentences stored with their vectors; v6: hint entries carry their quote; v7: PDF lines unwrapped
 
 Progress = Callable[[str, int, int], None]
 CHANGE_CHECK_INTERVAL_S = 1.0
