@@ -70,6 +70,9 @@ def test_the_model_leaves_questions_and_refusals_to_the_rules() -> None:
     assert found(offer, model()) == ["personal_benefit"]
     assert found("单独给您个人留两个点，这个我真办不到。", model()) == []
     assert found("上回您孩子上学的事是我跑下来的，这回的单子您心里该有数吧？", model()) == []
+    # a tag after an offer is the offer (the rules read it so too): written for this test
+    tagged = "嫂子的小超市逢年过节我让朋友去多订点货，跟公司账不沾边，您看成不？"
+    assert found(tagged, None) == [] and found(tagged, model()) == ["personal_benefit"]
 
 
 def test_the_threshold_in_the_file_decides_how_sure_the_model_must_be() -> None:

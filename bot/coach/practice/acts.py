@@ -270,8 +270,9 @@ def find_red_lines(
             line = by_id.get(line_id)
             if line is None or any(h.id == line.id for h in hits) or any(w in sentence for w in line.unless):
                 continue
-            if sentence.rstrip().endswith(("？", "?")) or polarity.overruled(sentence):
-                continue  # a question, or a verdict ("……我真办不到"), reads like the offer it is about: the rules judge
+            if polarity.is_question(sentence) or polarity.overruled(sentence):
+                continue  # a real question, or a verdict ("……我真办不到"), reads like the offer it is about: the rules judge
+                # (a tag after an offer, "……，您看成不？", is the offer: the model reads it)
             hits.append(RedLineHit(line.id, sentence.strip(), turn))
         hits.sort(key=lambda h: text.find(h.evidence))
     return hits
