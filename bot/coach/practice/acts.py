@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from bot.coach.practice.wording import WordingModel, WordingModels
+# the polarities are defined with the scenario types (the example files are read there) and used from here
 from bot.coach.practice.scenario_types import ASKED, DID, POLARITIES, REFUSED, VAGUE, ActRules, Beat, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
+from bot.coach.practice.wording import WordingModel, WordingModels
 from bot.text.chars import HAN
 from bot.text.sentences import sentences, split_clauses
-
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,8 @@ def find_red_lines(
     text: str, red_lines: tuple[RedLine, ...], polarity: Polarity, turn: int = 0, model: WordingModel | None = None
 ) -> list[RedLineHit]:
     """Red lines crossed in `text`: a pattern, or a word of every `together` group, in a clause that is not negated;
-    or a sentence the model by wording reads as crossing one (under the same rules for questions and `unless`)."""
+    or a sentence the model by wording reads as crossing one, unless it holds the line's `unless` words, is a real
+    question or holds a verdict (those only the rules judge)."""
     hits: list[RedLineHit] = []
     said = sentences(text, trim=True) or [text]
     # each sentence, then each two in a row for the lines that read across them

@@ -25,10 +25,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.coach.practice.acts import DID, REFUSED, VAGUE, ActRecogniser, TurnActs
-from bot.coach.practice.wording import WordingModels
 from bot.coach.practice.cues import find_cues
 from bot.coach.practice.scenarios import ActRules, Beat, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
+from bot.coach.practice.wording import WordingModels
 from bot.llm.replies import strip_code_fence
 from bot.llm.prompts import PromptFileError, PromptLibrary
 

@@ -29,9 +29,9 @@ import numpy as np
 
 from bot.coach.criteria import CriterionInfo
 from bot.coach.practice.acts import ASKED, DID, POLARITIES, REFUSED, VAGUE, Act, ActRecogniser, RedLineHit, TurnActs
-from bot.coach.practice.wording import WordingModels
 from bot.coach.practice.scenarios import ActRules, Beat, Criterion, RedLine, Scenario
 from bot.coach.practice.semantic import TextVectors
+from bot.coach.practice.wording import WordingModels
 from bot.coach.types import Citation
 from bot.llm.replies import strip_code_fence
 from bot.llm.prompts import PromptFileError, PromptLibrary, t

@@ -32,9 +32,9 @@ from bot.coach.practice.scenarios import (
     load_catalog,
     resolve_citations,
 )
-from bot.coach.practice.wording import wording_models_of
 from bot.coach.practice.scoring import LLMEvaluator, OfflineScorer, ScoreCard
 from bot.coach.practice.semantic import TextVectors, strip_address
+from bot.coach.practice.wording import wording_models_of
 from bot.llm.prompts import library_for
 
 if TYPE_CHECKING:
