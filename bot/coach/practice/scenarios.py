@@ -37,6 +37,7 @@ from bot.coach.practice.scenario_types import (  # re-exported: callers import t
     CriterionInfo,
     EndConditions,
     Guarded,
+    LabelledSentences,
     Persona,
     Scenario,
     ScenarioCatalog,
