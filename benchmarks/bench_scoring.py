@@ -1,7 +1,8 @@
 """Role-play measured on rep scripts written by someone who never saw the scenario files or the scorer.
 
-Reads benchmarks/data/roleplay/scripts_dev/ (and, with --holdout, scripts_holdout/ … scripts_holdout6/,
-each kept aside and measured once at the end of a piece of work, then counted as seen). Every script is played through the
+Reads benchmarks/data/roleplay/scripts_dev/ (and, with --seen or --holdout, scripts_holdout/ … scripts_holdout6/,
+each kept aside and measured once at the end of a piece of work, then counted as seen; --holdout adds the
+red-line sets not yet measured). Every script is played through the
 scripted customer (who may end the meeting early, as in real use) and scored
 offline. Prints, per part:
 
@@ -11,8 +12,8 @@ offline. Prints, per part:
 - act recognition on the labelled rep turns: precision ≥ 0.90 and recall ≥ 0.80
   (move + polarity; also move alone, and red lines)
 - the good moves (labelled "did") the customer takes up: the other side of following
-- red lines on single sentences (redline_sentences*.jsonl: crossing lines, harmless near misses
-  and ordinary talk), read as a rep turn
+- red lines on single sentences (redline_sentences*.jsonl) and on whole turns (redline_turns*.jsonl):
+  crossing lines, harmless near misses and ordinary talk, each read as a rep turn
 - polarity on single lines (polarity_sentences*.jsonl): one good move said as did / refused /
   asked / vague; is the move found, and read the way it was said
 - customer replies that do not follow from the rep's labelled acts (≤ 5 %): a reply
@@ -22,7 +23,7 @@ offline. Prints, per part:
 Move names in the scripts come from the scenario cards; a name that differs from the
 scenario file's beat id is mapped in benchmarks/data/roleplay/move_map.yaml (absent = same).
 
-Run: .venv/bin/python benchmarks/bench_scoring.py [--verbose] [--holdout]
+Run: .venv/bin/python benchmarks/bench_scoring.py [--verbose] [--seen | --holdout]
 """
 
 from __future__ import annotations
@@ -59,8 +60,11 @@ NOT_ASKED = "你说的跟我问的不是一回事"
 # so their figures say only that the model learned them; set 6 and the scripts measure it.
 RED_LINE_SENTENCES = [DATA / f"redline_sentences{n}.jsonl" for n in ("", "2", "3", "4", "5")]
 # Written after that, from the red-line table and the cards only (8 per red line, 72 hard near misses, 24 ordinary);
-# --holdout, measured once at the end of the next piece of red-line work.
-RED_LINE_SENTENCES_HOLDOUT = [DATA / "redline_sentences6.jsonl"]
+# measured once on 2026-12-01 (evening), now seen but not trained on.
+RED_LINE_SENTENCES_SEEN = [DATA / "redline_sentences6.jsonl"]
+# Whole rep turns of 2–4 sentences (10 per red line, often spread over two sentences or ending in a tag; 48 near
+# misses, 12 ordinary), by a helper who read only the cards; --holdout, measured once.
+RED_LINE_SENTENCES_HOLDOUT = [DATA / "redline_turns7.jsonl"]
 # Single rep lines by a helper who read only the cards: 4 good moves per scenario, each said as
 # did / refused / asked / vague. Half the scenarios are for development, the other half is kept aside.
 POLARITY_SENTENCES = DATA / "polarity_sentences.jsonl"
@@ -221,8 +225,7 @@ def main() -> int:
         parts.append(("第三留出集 scripts_holdout3（2026-12-01 已测过，现在算见过的）", DATA / "scripts_holdout3"))
         parts.append(("第四留出集 scripts_holdout4（2026-12-01 写的 48 个脚本，测过，现在算见过的）", DATA / "scripts_holdout4"))
         parts.append(("第五留出集 scripts_holdout5（36 个脚本，24 个各有一轮越红线；2026-12-01 测过一次，现在算见过的）", DATA / "scripts_holdout5"))
-    if args.holdout:
-        parts.append(("第六留出集 scripts_holdout6（48 个脚本：每个场景好 / 平庸 / 否定版 / 一轮越红线各一；2026-12-01 写好，还没测过）", DATA / "scripts_holdout6"))
+        parts.append(("第六留出集 scripts_holdout6（48 个脚本：每个场景好 / 平庸 / 否定版 / 一轮越红线各一；2026-12-01 晚测过一次，现在算见过的）", DATA / "scripts_holdout6"))
     for name, folder in parts:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)
@@ -230,13 +233,16 @@ def main() -> int:
     for path in RED_LINE_SENTENCES:
         print(f"== 红线单句 {path.name}（已测过；也是 red_line_examples.yaml 的训练例句）")
         measure_red_lines(service, path, args.verbose)
+    for path in RED_LINE_SENTENCES_SEEN:
+        print(f"== 红线单句 {path.name}（已测过一次，现在算见过的；没有用来训练）")
+        measure_red_lines(service, path, args.verbose)
     for path in RED_LINE_SENTENCES_HOLDOUT if args.holdout else []:
         print(f"== 红线单句 {path.name}（留出，只在收尾时测一次）")
         measure_red_lines(service, path, args.verbose)
     print("== 单句做法 polarity_sentences.jsonl（开发用的 6 个场景）")
     measure_polarity(service, POLARITY_SENTENCES, args.verbose)
     if args.holdout:
-        print("== 单句做法 polarity_sentences_holdout.jsonl（另外 6 个场景，只在收尾时测一次）")
+        print("== 单句做法 polarity_sentences_holdout.jsonl（另外 6 个场景；2026-12-01 晚测过一次，没有用来训练）")
         measure_polarity(service, POLARITY_SENTENCES_HOLDOUT, args.verbose)
     return 0
 
