@@ -28,7 +28,7 @@ from typing import Any
 
 from bot.coach.practice.scenario_types import HARMLESS, LabelledSentences, ScenarioCatalog
 from bot.text.chars import HAN
-from bot.text.words import Tokeniser
+from bot.text.words import tokeniser_for
 
 # A sentence with fewer Chinese characters than this ("您给说道说道。") has too few n-grams to be read by
 # its wording alone; the rules still read it.
@@ -98,7 +98,6 @@ def wording_models_of(catalog: ScenarioCatalog) -> WordingModels:
 
 _models: dict[LabelledSentences, Any] = {}
 _lock = threading.Lock()
-_tokeniser = Tokeniser()
 
 
 def _train(examples: LabelledSentences) -> Any:
@@ -113,7 +112,8 @@ def _train(examples: LabelledSentences) -> Any:
             labels = [label for label, said in examples.labelled for _ in said]
             features = make_union(
                 TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True),
-                TfidfVectorizer(tokenizer=_tokeniser.words, token_pattern=None, lowercase=False,
+                TfidfVectorizer(tokenizer=tokeniser_for().words,  # the shared jieba dictionary
+                                token_pattern=None, lowercase=False,
                                 ngram_range=(1, 2), sublinear_tf=True),
             )
             classifier = LogisticRegression(C=examples.strength, max_iter=3000, class_weight="balanced")
