@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bot.corpus.documents import Block, IngestFileError, ReadLimits, is_placeholder_title
 from bot.text.chars import HAN
+from bot.text.sentences import FAQ_ANSWER, FAQ_QUESTION
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +36,11 @@ def _clean(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-# A PDF line that starts something new: a list number, a heading number, an FAQ's 问/答, a bullet,
-# a "label：" field ("生效日期：…"), or a page footer ("- 2 -").
+# A PDF line that starts something new: a list number, a heading number, a bullet, a "label：" field
+# ("生效日期：…") or a page footer ("- 2 -"); an FAQ's 问/答 too (`_starts_new`).
 _NEW_LINE_ITEM = re.compile(
     r"^\s*(?:\d{1,2}\s*[.、．)）]|[（(]\s*\d{1,2}\s*[)）]|[一二三四五六七八九十]{1,3}\s*[、.．]|第[一二三四五六七八九十\d]+[条章节部分]|第\s*\d+\s*页"
-    r"|[-•·*●■◆]|问\s*\d{0,3}\s*[：:]|答\s*[：:]|[QA]\s*\d{0,3}\s*[：:]|[^\s，。,]{1,6}[：:]|-\s*\d+\s*-)"
+    r"|[-•·*●■◆]|[^\s，。,]{1,6}[：:]|-\s*\d+\s*-)"
 )
 _LINE_END = "。！？!?；;：:…”』」）)"
 _SPACED_WORDS = re.compile(rf"[{HAN}]\s+[{HAN}][^\n]*?[{HAN}]\s+[{HAN}]")  # two gaps: a header, not "第一条 为……"
@@ -56,11 +57,15 @@ def _unwrapped(text: str) -> str:
     lines = text.split("\n")
     out: list[str] = []
     for line in lines:
-        if out and _wraps(out[-1]) and not _NEW_LINE_ITEM.match(line):
+        if out and _wraps(out[-1]) and not _starts_new(line):
             out[-1] += line
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def _starts_new(line: str) -> bool:
+    return bool(_NEW_LINE_ITEM.match(line) or FAQ_QUESTION.match(line) or FAQ_ANSWER.match(line))
 
 
 def _wraps(line: str) -> bool:
