@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, MANAGER_HINTS, setup_knowledge  # noqa: E402
+from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, MANAGER_HINTS, SAMPLE_HOLDOUT, setup_knowledge  # noqa: E402
 from bot.coach.answers.service import AnswerService  # noqa: E402
 from bot.coach.types import Turn  # noqa: E402
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
@@ -94,7 +94,7 @@ def pct(values: list[float], p: float) -> float:
 async def measure(service: AnswerService, name: str, questions: list[Question], show: bool) -> None:
     by_id = {q.qid: q for q in questions}
     answers: dict[str, str] = {}
-    hits = declined_wrongly = oos_declined = 0
+    hits = declined_wrongly = oos_declined = oos_noticed = in_noticed = 0
     defects: Counter[str] = Counter()
     times: list[float] = []
     misses: list[str] = []
@@ -109,7 +109,9 @@ async def measure(service: AnswerService, name: str, questions: list[Question], 
         answers[q.qid] = answer.text
         if not q.quotes:
             oos_declined += not answer.grounded
+            oos_noticed += answer.grounded and answer.partial  # answered, but first told the material does not cover it
             continue
+        in_noticed += answer.grounded and answer.partial
         found = answer.grounded and holds_gold(answer.text, q.quotes)
         hits += found
         declined_wrongly += not answer.grounded
@@ -126,17 +128,18 @@ async def measure(service: AnswerService, name: str, questions: list[Question], 
     kinds = ", ".join(f"{k} {v}" for k, v in defects.most_common()) or "-"
     oos = len(questions) - len(in_scope)
     print(
-        f"{name:36s} {len(in_scope):3d} {hits / n:6.2f} {sum(defects.values()) / n:8.2f}  {declined_wrongly:3d}  "
-        f"{f'{oos_declined}/{oos}':>5s}  {pct(times, 0.5):6.1f}  misses: {' '.join(misses) or '-'}; defects: {kinds}"
+        f"{name:36s} {len(in_scope):3d} {hits / n:6.2f} {sum(defects.values()) / n:8.2f}  {f'{declined_wrongly}+{in_noticed}':>5s}  "
+        f"{f'{oos_declined}+{oos_noticed}/{oos}':>7s}  {pct(times, 0.5):6.1f}  misses: {' '.join(misses) or '-'}; defects: {kinds}"
     )
 
 
 def header() -> None:
-    print(f"{'question set':36s} {'n':>3s} {'gold':>6s} {'defects':>8s}  {'dcl':>3s}  {'oos':>5s}  {'p50ms':>6s}")
+    print(f"{'question set':36s} {'n':>3s} {'gold':>6s} {'defects':>8s}  {'dcl':>5s}  {'oos':>7s}  {'p50ms':>6s}")
+    print("  dcl: in-scope declined + answered with the 'not covered' notice; oos: off-topic declined + answered with the notice")
 
 
 async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
-    sets = [p for p in DEFAULT_SETS if p.is_file()] + ([VOICE] if VOICE.is_file() else [])
+    sets = [p for p in DEFAULT_SETS if p.is_file()] + ([VOICE] if VOICE.is_file() else []) + (SAMPLE_HOLDOUT if holdout else [])
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(Settings.load(env={}), data_dir=data or Path(tmp) / "data")
         kb = KnowledgeBase(settings)

@@ -38,7 +38,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, MANAGER_HINTS, file_of_docs, setup_knowledge  # noqa: E402
+from benchmarks.question_sets import (  # noqa: E402
+    CORPORA_DIR,
+    DEFAULT_SETS,
+    MANAGER_HINTS,
+    SAMPLE_HOLDOUT,
+    file_of_docs,
+    setup_knowledge,
+)
 from bot.corpus.chunking import ChunkingConfig  # noqa: E402
 from bot.corpus.documents import load_manifest  # noqa: E402
 from bot.retrieval.evaluation import EvalQuestion, evaluate, load_questions  # noqa: E402
@@ -141,11 +148,11 @@ def print_fast_path_evidence(kb: KnowledgeBase, question_sets: list[list[EvalQue
 
 def run_setups(holdout: bool, only: list[str] | None = None) -> None:
     """The own-material table: each corpus alone and next to the shipped material, hints off and on."""
-    sample_sets = [p for p in DEFAULT_SETS if p.is_file()]
+    sample_sets = [p for p in DEFAULT_SETS if p.is_file()] + (SAMPLE_HOLDOUT if holdout else [])
     corpora = sorted(d for d in CORPORA_DIR.iterdir() if (d / "sources").is_dir()) if CORPORA_DIR.is_dir() else []
     if only:
         corpora = [d for d in corpora if d.name in only]
-    plans: list[tuple[str, Path | None, bool, bool, bool, list[Path]]] = [] if only else [
+    plans: list[tuple[str, Path | None, bool, bool, bool, list[Path]]] = [] if only and "sample" not in only else [
         ("sample, hints off", None, True, False, False, sample_sets),
         ("sample, hints on", None, True, True, False, sample_sets),
     ]
@@ -198,7 +205,7 @@ def main() -> int:
     parser.add_argument("--questions", type=Path, nargs="+", default=[p for p in DEFAULT_SETS if p.is_file()])
     parser.add_argument("--setups-only", action="store_true", help="print only the own-material set-ups table")
     parser.add_argument("--holdout", action="store_true", help="include the held-out sets (measure once, at the end)")
-    parser.add_argument("--corpus", nargs="+", help="set-ups table: only these corpora (no sample rows)")
+    parser.add_argument("--corpus", nargs="+", help="set-ups table: only these corpora (and the sample rows when 'sample' is named)")
     args = parser.parse_args()
     if args.setups_only:
         run_setups(args.holdout, args.corpus)

@@ -21,6 +21,8 @@ DEFAULT_SETS = [
     ROOT / "benchmarks" / "heldout_questions.jsonl",
     ROOT / "benchmarks" / "validation_questions.jsonl",
 ]
+# Held-out questions on the sample material in the same schema (measured only with --holdout).
+SAMPLE_HOLDOUT = sorted((ROOT / "benchmarks" / "data").glob("coverage_holdout*.jsonl"))
 
 CORPORA_DIR = ROOT / "benchmarks" / "data" / "corpora"
 SHIPPED = ROOT / "knowledge"

@@ -436,6 +436,27 @@ async def test_a_question_the_material_only_touches_is_answered_with_what_it_say
     assert full.grounded and not full.partial and t("answer.partial_notice", "zh") not in full.notice
 
 
+async def test_a_detail_the_material_does_not_give_is_named_and_not_made_up(make_service: ServiceFactory, knowledge_base: Any) -> None:
+    question = "公司定制的礼品一般多少钱一份？"  # the material says what to give, not what it costs
+    _, answer = await collect(make_service(), question)
+    assert answer.grounded and answer.partial and answer.citations
+    assert answer.notice.startswith(t("answer.detail_notice", "zh", detail="具体价格或费用"))
+    english = await make_service().answer(question, lang="en")
+    assert english.notice.startswith(t("answer.detail_notice", "en", detail="the price or fee"))
+
+
+async def test_the_model_is_told_which_detail_the_material_does_not_give(
+    make_service: ServiceFactory, knowledge_base: Any, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.reply = FakeReply(text="资料只讲了礼品要定制、有针对性[1]。")
+    answer = await make_service(openai_server.base_url).answer("公司定制的礼品一般多少钱一份？")
+    user = openai_server.chat_requests[-1]["messages"][-1]["content"]
+    assert t("answer.detail_caution", "zh", detail="具体价格或费用") in user
+    assert answer.mode == "llm" and answer.notice.startswith(t("answer.detail_notice", "zh", detail="具体价格或费用"))
+    await make_service(openai_server.base_url).answer("礼品怎么送客户才记得住？")
+    assert "资料里没有写到" not in openai_server.chat_requests[-1]["messages"][-1]["content"]
+
+
 def test_useless_reason_tells_titles_and_fragments_from_short_answers() -> None:
     titles = ["客户关系的建立与维护"]
     assert useless_reason("1. **客户关系的建立与维护** [1]", titles) == "titles"

@@ -145,3 +145,54 @@ def test_a_question_half_above_the_yardstick_but_close_to_the_unrelated_list_is_
     assert decide(config, yardstick, 0.87, reference_similarity=0.86).partial  # near the material, far from the list
     assert not decide(config, yardstick, 0.87, reference_similarity=0.91).covered  # a stock tip, say
     assert decide(config, yardstick, 0.88, reference_similarity=0.91).covered  # clearly above: answered
+
+
+# ---- questions that ask for a specific detail -------------------------------------------------------------
+
+
+def _details():
+    return load_coverage_config(PROJECT_ROOT / "knowledge").asked_details
+
+
+def test_the_detail_asked_is_read_from_the_asking_clause_not_from_context() -> None:
+    from bot.retrieval.coverage import asked_detail
+
+    found = asked_detail(_details(), "客户签了两年长租，想提前退，要赔多少钱？")
+    assert found is not None and found[0].id == "price" and found[1] == "赔多少"
+    assert asked_detail(_details(), "客户这季度有一笔款晚了几天，季度那个奖励还能拿吗") is None  # 几天 is context
+    assert asked_detail(_details(), "出差住酒店一晚能报多少钱？发票要怎么贴")[0].id == "price"  # an earlier asking clause
+    assert asked_detail(_details(), "平时我跟客户基本零互动，主要得在哪几方面使劲？") is None
+
+
+def test_a_detail_counts_only_in_a_sentence_about_the_question() -> None:
+    from bot.retrieval.coverage import CandidateSentence, holds_detail
+
+    price = next(d for d in _details() if d.id == "price")
+    about_batteries = CandidateSentence("铅酸电池要定期加蒸馏水，电瓶寿命更长。", frozenset({"铅酸", "电池", "蒸馏水", "电瓶"}), 1.0)
+    holiday_fee = CandidateSentence("节假日交车另收加班服务费300元/次。", frozenset({"节假日", "交车", "加班", "服务费"}), 0.2)
+    common = {"叉车", "电池"}  # in most passages: says nothing about which sentence answers
+
+    def specific(word: str) -> bool:
+        return word not in common
+
+    assert not holds_detail(price, ["电池", "换新"], [about_batteries, holiday_fee], specific, closest=1)
+    assert holds_detail(price, ["电池", "换新"], [about_batteries, holiday_fee], specific, closest=2)  # among the closest
+    assert holds_detail(price, ["交车", "节假日"], [about_batteries, holiday_fee], specific, closest=1)  # shares a specific word
+
+
+def test_a_bad_detail_pattern_is_reported_in_chinese_with_its_field(tmp_path: Path) -> None:
+    off_topic = "".join(f"  - 无关问题{n}\n" for n in range(10))
+    body = f"off_topic:\n{off_topic}asked_details:\n  - id: price\n    name: {{zh: 价格, en: price}}\n    asks: ['多少(钱']\n    evidence: [元]\n"
+    (tmp_path / "coverage.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(CoverageConfigError, match=r"asked_details\[0\]\.asks\[0\].*正则"):
+        load_coverage_config(tmp_path)
+
+
+def test_a_detail_the_material_gives_is_covered_and_one_it_does_not_is_only_partly(pharma_base) -> None:
+    for question in ["有个连锁一个季度能回款50万左右，能给他返几个点？", "县城那边的客户下了单大概多久能到货？"]:
+        given = pharma_base.search(question, 5)
+        assert given.covered and not given.partial and not given.missing_detail, question
+    missing = pharma_base.search("连锁总部的品类经理一般要收多少进场费、条码费？", 5)
+    assert missing.covered and missing.partial and missing.missing_detail["zh"] == "具体价格或费用"
+    # The same topic without asking for the detail is answered as before.
+    assert not pharma_base.search("连锁总部的品类经理怎么打交道？", 5).missing_detail

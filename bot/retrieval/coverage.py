@@ -15,15 +15,25 @@ pharmaceutical distributor's material, and carry over because the yardstick
 moves with the material. Between the two margins the material touches the
 question without clearly answering it: the coach answers with what it has and
 says so, rather than declining outright.
+
+A question that asks for a specific detail (a price, a time span, a share, the
+person to ask: `asked_details` in coverage.yaml) is only fully covered when a
+passage sentence about the question's specific words holds that kind of detail.
+Why: near-miss questions ("CPD15 的电池换新要多少钱？") come as close to the
+material as answerable ones, since the material talks about the same things;
+what is missing is the price itself. Such a question is answered as partly
+covered, naming the detail the material does not give.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.datafiles import DataFileError, read_yaml
+from bot.datafiles import DataFileError, Fields, read_yaml
 from bot.settings import PROJECT_ROOT
 
 COVERAGE_FILE = "coverage.yaml"
@@ -41,6 +51,71 @@ class CoverageConfig:
     same_question: float = 0.93  # a question this similar to a listed unrelated one is that question, reworded
     partial_unrelated: float = 0.89  # in the partial band: this close to the unrelated list means not covered
     off_topic: tuple[str, ...] = ()
+    asked_details: tuple[AskedDetail, ...] = ()
+    detail_sentences: int = 5  # the question's closest sentences, any of which may hold the detail
+    specific_share: float = 0.1  # a word in at most this share of the passages is specific to a topic
+
+
+@dataclass(frozen=True)
+class AskedDetail:
+    """A kind of specific detail a question can ask for, and what a sentence holding it looks like."""
+
+    id: str
+    name: Mapping[str, str]  # how a notice names it, per language ("具体价格或费用")
+    asks: re.Pattern[str]
+    evidence: re.Pattern[str]
+
+
+# A clause that asks: it ends in a question mark, or it is the question's last clause.
+_CLAUSE = re.compile(r"[^，,。；;！!？?]+[，,。；;！!？?]*")
+_ASKING_END = ("？", "?")
+
+
+def asked_detail(details: Iterable[AskedDetail], question: str) -> tuple[AskedDetail, str] | None:
+    """The detail the question asks for, with the words that ask it; None when it asks for none.
+
+    Only asking clauses count: in "客户这季度晚了几天，那个奖励还能拿吗" the 几天
+    is context, not the question.
+    """
+    clauses = [c for c in _CLAUSE.findall(question) if c.strip()]
+    asking = [c for i, c in enumerate(clauses) if c.rstrip().endswith(_ASKING_END) or i == len(clauses) - 1]
+    for detail in details:
+        for clause in asking:
+            found = detail.asks.search(clause)
+            if found:
+                return detail, found.group(0)
+    return None
+
+
+@dataclass(frozen=True)
+class CandidateSentence:
+    """A sentence of a retrieved passage: its text, its content words, its closeness to the question (0–1)."""
+
+    text: str
+    words: frozenset[str]
+    similarity: float
+
+
+def holds_detail(
+    detail: AskedDetail,
+    question_words: Iterable[str],
+    sentences: list[CandidateSentence],
+    is_specific: Callable[[str], bool],
+    closest: int,
+) -> bool:
+    """Whether a sentence that is about this question holds the detail it asks for.
+
+    "About this question": one of the `closest` sentences by similarity, or one
+    sharing a word of the question that is specific in the material (a word in
+    most passages, like the product family's name, says nothing about which
+    sentence answers).
+    """
+    specific = {w for w in question_words if is_specific(w)}
+    ranked = sorted(sentences, key=lambda s: s.similarity, reverse=True)
+    for n, sentence in enumerate(ranked):
+        if detail.evidence.search(sentence.text) and (n < closest or specific & sentence.words):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -108,6 +183,32 @@ def load_coverage_config(knowledge_dir: Path) -> CoverageConfig:
     same = f.number(data, "same_question", "", lo=0.5, hi=1.01, default=CoverageConfig.same_question)
     unrelated = f.number(data, "partial_unrelated", "", lo=0.5, hi=1.01, default=CoverageConfig.partial_unrelated)
     questions = f.texts(data, "off_topic", "", min_items=MIN_REFERENCE_QUESTIONS)
+    closest = f.integer(data, "detail_sentences", "", lo=0, hi=50, default=CoverageConfig.detail_sentences)
+    share = f.number(data, "specific_share", "", lo=0.0, hi=1.0, default=CoverageConfig.specific_share)
+    details = tuple(_asked_detail(f, item, f"asked_details[{i}]") for i, item in enumerate(f.items(data, "asked_details", "")))
     return CoverageConfig(
-        covered=covered, partial=partial, same_question=same, partial_unrelated=unrelated, off_topic=tuple(questions)
+        covered=covered, partial=partial, same_question=same, partial_unrelated=unrelated, off_topic=tuple(questions),
+        asked_details=details, detail_sentences=closest, specific_share=share,
     )
+
+
+def _asked_detail(f: Fields, item: dict, where: str) -> AskedDetail:
+    name = f.mapping(item.get("name"), f"{where}.name", item, "name") if "name" in item else {}
+    names = {lang: f.text(name, lang, f"{where}.name") for lang in ("zh", "en")}
+    return AskedDetail(
+        id=f.text(item, "id", where),
+        name=names,
+        asks=_pattern(f, item, "asks", where),
+        evidence=_pattern(f, item, "evidence", where),
+    )
+
+
+def _pattern(f: Fields, item: dict, key: str, where: str) -> re.Pattern[str]:
+    """One pattern from a list of phrases or regular expressions (any of them matches)."""
+    parts = f.texts(item, key, where, one_or_list=True)
+    for i, part in enumerate(parts):
+        try:
+            re.compile(part)
+        except re.error as error:
+            raise f.fail(f"{where}.{key}[{i}]", f"不是有效的正则表达式（{error}）：{part}", item, key) from error
+    return re.compile("|".join(f"(?:{part})" for part in parts))

@@ -23,7 +23,15 @@ from bot.corpus.formats import SUPPORTED_SUFFIXES
 from bot.corpus.hints import Hint, HintsError, attach_hints, hints_fingerprint, load_hints
 from bot.corpus.library import StagedFile, settle
 from bot.corpus.reading import read_source
-from bot.retrieval.coverage import CoverageConfig, Yardstick, decide, load_coverage_config
+from bot.retrieval.coverage import (
+    CandidateSentence,
+    CoverageConfig,
+    Yardstick,
+    asked_detail,
+    decide,
+    holds_detail,
+    load_coverage_config,
+)
 from bot.retrieval.dense import HINT_MARK, DenseIndex
 from bot.retrieval.embedders import build_embedder, build_fast_embedder
 from bot.retrieval.fusion import reciprocal_rank_fusion
@@ -494,7 +502,8 @@ class KnowledgeBase:
                 rankings["fast"] = [i for i, _ in fast.order]
                 if mode == "fast":
                     del rankings["lexical"]
-                return self._result(query, rankings, k, confident, 1.0 if confident else 0.0, "fast", signals)
+                result = self._result(query, rankings, k, confident, 1.0 if confident else 0.0, "fast", signals)
+                return self._with_asked_detail(query, result)
         dense = self.primary.rank(analysed.dense_text, pool, self.sentences.best_per_chunk)
         signals["dense"] = dense.best_similarity
         rankings["dense"] = [i for i, _ in dense.order]
@@ -504,9 +513,38 @@ class KnowledgeBase:
             self.coverage_config, self._yardstick, dense.best_similarity, self._reference_similarity(analysed.dense_text)
         )
         signals["height"] = verdict.height
-        return self._result(
+        result = self._result(
             query, rankings, k, verdict.covered, verdict.confidence, "full", signals, partial=verdict.partial
         )
+        return self._with_asked_detail(query, result)
+
+    def _with_asked_detail(self, query: str, result: SearchResult) -> SearchResult:
+        """Partly covered when the question asks for a detail (a price, a deadline…) its passages do not give.
+
+        A question already judged partly covered is checked too, so that its
+        notice can name what is missing. Costs no model call: the question's vectors are the search's, the
+        sentences and their words were stored at ingest (`coverage.holds_detail`).
+        """
+        config = self.coverage_config
+        if not result.covered or not result.hits or not config.asked_details:
+            return result
+        asked = asked_detail(config.asked_details, query)
+        if asked is None:
+            return result
+        detail, asking_words = asked
+        matches = self.answer_sentences(query, [hit.chunk_id for hit in result.hits])
+        if not matches:  # an index from before the sentence store: nothing to judge by
+            return result
+        candidates = [
+            CandidateSentence(m.text, m.words, m.similarity) for sentences in matches.values() for m in sentences
+        ]
+        question_words = self.tokeniser.words(query.replace(asking_words, " "), fine=True, min_length=2)
+        share = config.specific_share
+        if holds_detail(
+            detail, question_words, candidates, lambda w: self.sentences.passage_share(w) <= share, config.detail_sentences
+        ):
+            return result
+        return replace(result, partial=True, missing_detail=dict(detail.name))
 
     def _result(
         self,

@@ -54,6 +54,7 @@ class SentenceIndex:
         self._vectors: dict[str, np.ndarray] = {}
         self._count = -1
         self._checked = -CHECK_INTERVAL_S
+        self._word_chunks: dict[str, int] = {}  # word -> how many passages hold it
 
     def store(self, embedder: Embedder) -> ChromaVectorStore:
         with self._lock:
@@ -146,6 +147,16 @@ class SentenceIndex:
                 self._vectors[embedder.name] = matrix
             self._count = count
             self._owners_key = None
+            self._word_chunks = {}
+            for chunk_id, members in self._by_chunk.items():
+                for word in frozenset().union(*(self._words[i] for i in members)):
+                    self._word_chunks[word] = self._word_chunks.get(word, 0) + 1
+
+    def passage_share(self, word: str) -> float:
+        """The share of passages whose sentences hold `word` (how specific a word is in this material)."""
+        self._refresh()
+        with self._lock:
+            return self._word_chunks.get(word, 0) / max(1, len(self._by_chunk))
 
     def best_per_chunk(self, embedder_name: str, query: list[float], chunk_ids: list[str]) -> np.ndarray | None:
         """Each chunk's best sentence similarity to the question (NaN for a chunk without stored sentences).

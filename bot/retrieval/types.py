@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Protocol
 
 
@@ -41,6 +42,8 @@ class SearchResult:
     route: str = "full"  # "fast": BM25 + fast embedder were sure enough; "full": the primary embedder ran too
     signals: dict[str, float] = field(default_factory=dict)  # best score per retriever that ran: lexical / fast / dense
     partial: bool = False  # covered only in part: the material touches the question without clearly answering it
+    # The specific detail the question asks for and the material does not give, per language ({"zh": "具体价格或费用"}).
+    missing_detail: Mapping[str, str] = field(default_factory=dict)
 
 
 class Embedder(Protocol):

@@ -197,8 +197,11 @@ class AnswerService:
     ) -> AsyncIterator[AnswerDelta | Answer]:
         assert self.llm is not None
         try:
+            detail = result.missing_detail.get(lang) or result.missing_detail.get("zh")
+            # The material does not give what is asked: the model is told so, or it fills the gap from other passages.
+            asked = f"{question}\n{t('answer.detail_caution', lang, detail=detail)}" if detail else question
             prompt = await asyncio.to_thread(
-                build_answer_prompt, question, result.hits, self.settings, history, lang
+                build_answer_prompt, asked, result.hits, self.settings, history, lang
             )
         except PromptTemplateError as exc:
             log.error("%s", exc)
@@ -315,5 +318,6 @@ def _marked_partial(answer: Answer, result: SearchResult, lang: str) -> Answer:
     """A grounded answer to a question the material only touches says so first (issue: decline less, never mislead)."""
     if not (result.partial and answer.grounded):
         return answer
-    notice = t("answer.partial_notice", lang)
+    detail = result.missing_detail.get(lang) or result.missing_detail.get("zh")
+    notice = t("answer.detail_notice", lang, detail=detail) if detail else t("answer.partial_notice", lang)
     return replace(answer, partial=True, notice=f"{notice}\n{answer.notice}".strip())
