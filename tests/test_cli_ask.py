@@ -120,3 +120,13 @@ def test_invalid_utf8_input_is_read_as_text_not_a_crash(cli_env: pytest.MonkeyPa
     assert main(["ask", "--json", bad_argument]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert "ingest" not in answer["answer"]  # not the misleading "run ingest" advice
+
+
+def test_the_terminal_shows_the_notice_of_a_streamed_answer(cli_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    question = "公司定制的礼品一般多少钱一份？"  # the material says what to give, not what it costs
+    assert main(["ask", question]) == 0
+    out = capsys.readouterr().out
+    notice = t("answer.detail_notice", "zh", detail="具体价格或费用")
+    assert notice in out and out.index(notice) < out.index(t("answer.sources_heading", "zh"))
+    assert main(["ask", IN_SCOPE]) == 0
+    assert "资料里没有" not in capsys.readouterr().out

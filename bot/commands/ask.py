@@ -61,6 +61,8 @@ async def print_answer(
         if final.notice:
             out.write(final.notice + "\n")
         out.write(final.text)
+    elif final.notice:  # streamed as it was: the notice (partly covered, cut short) still has to be read
+        out.write("\n\n" + final.notice)
     out.write("\n")
     sources = render_sources(final, lang)
     if sources:

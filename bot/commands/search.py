@@ -31,11 +31,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     "query": query,
                     "covered": result.covered,
                     "partial": result.partial,
+                    "missing_detail": result.missing_detail.get("zh", ""),
                     "hits": [h.as_dict() for h in result.hits],
                 }
                 print(json.dumps(row, ensure_ascii=False), flush=True)
                 continue
             verdict = "资料只讲到一部分" if result.partial else "资料覆盖" if result.covered else "资料可能没有覆盖这个问题"
+            if result.missing_detail:
+                verdict += f"，没有写到{result.missing_detail['zh']}"
             route = "快速检索" if result.route == "fast" else "完整检索"
             names = {"lexical": "关键词 BM25", "fast": "快速向量", "dense": "主向量", "height": "高出无关问题（标准差）"}
             evidence = "，".join(f"{names.get(n, n)} {v:.3f}" for n, v in result.signals.items())
