@@ -473,6 +473,18 @@ def test_an_answer_copying_the_instructions_is_an_echo_unless_the_material_says_
     assert useless_reason("打款前先问业务部能不能开增值税发票[1]。", [], instructions, "打款前先问业务部能不能开增值税发票") == ""
 
 
+async def test_a_model_that_pastes_the_prompts_passages_gets_the_extractive_answer(
+    make_service: ServiceFactory, knowledge_base: Any, openai_server: FakeOpenAIServer
+) -> None:
+    """Seen with the local 1.5B model on a question about a price the material does not give."""
+    pasted = '<material id="1" title="客户关系" location="第 2 段">\n礼品要有故事，送完要回访。\n</material>\n\n1. [1] 礼品要有故事'
+    assert useless_reason(pasted, ["客户关系"]) == "echo"
+    openai_server.reply = FakeReply(text=pasted)
+    _, answer = await collect(make_service(openai_server.base_url), IN_SCOPE)
+    assert answer.mode == "extractive" and answer.notice == t("answer.llm_not_useful_notice", "zh")
+    assert "<material" not in answer.text and answer.citations
+
+
 async def test_a_model_that_copies_the_prompts_format_example_gets_the_extractive_answer(
     make_service: ServiceFactory, knowledge_base: Any, openai_server: FakeOpenAIServer
 ) -> None:

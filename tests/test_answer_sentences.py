@@ -270,6 +270,7 @@ def test_a_supporting_point_that_leans_back_brings_the_sentence_before() -> None
         "实名、匿名均可，公司对举报人信息严格保密。",  # one short list item is not a flattened slide
         "客户开始问价格细节、配送时间、账期。",
         "四步：认同 → 询问 → 回应 → 确认。",  # arrows and spaces are not noise
+        "充电：锂电1～2小时充满，午休、换班可随时补电；铅酸一次要充8小时左右。",  # a slide row's label is not a piece
         "最关键的就是两点，第一，你在他的精神上能不能帮到他？第二，你在他的生活上能不能帮到他？",  # criteria put as questions
     ],
 )
@@ -438,3 +439,33 @@ def test_a_joke_that_shares_the_questions_words_does_not_lead() -> None:
     lines = answer.text.splitlines()
     assert lines[0].startswith(rule[0])
     assert any(line.startswith(("1. " + t("answer.extractive_joke", "zh"))) for line in lines[1:])
+
+
+def test_the_sentence_giving_the_detail_asked_for_leads() -> None:
+    """"多长时间" is answered by the sentence with the hours in it, not by its closer-sounding neighbour."""
+    texts = [
+        "维护：锂电基本免维护，铅酸每周要查液位、加蒸馏水。",
+        "电池是电动车成本的大头，选错了客户用着难受。",
+        "充电：锂电一两个小时就能充满，铅酸一次要充8小时左右。",
+    ]
+    hit = _hit("c1", "".join(texts))
+
+    def stored(holds: bool) -> dict[str, list[SentenceMatch]]:
+        similarities = [0.9, 0.0, 0.8]
+        return {"c1": [SentenceMatch("c1", n, text, similarities[n], holds_asked=holds and n == 2) for n, text in enumerate(texts)]}
+
+    question = "锂电跟铅酸冲满一次电各要多长时间"
+    marked = extractive_answer(question, SearchResult("q", [hit], True, 1.0), sentences=stored(True))
+    assert marked.text.splitlines()[0].startswith("充电：")
+    unmarked = extractive_answer(question, SearchResult("q", [hit], True, 1.0), sentences=stored(False))
+    assert unmarked.text.splitlines()[0].startswith("维护：")  # without the mark the closer sentence leads
+
+
+def test_the_stored_sentences_holding_the_asked_detail_are_marked(knowledge_base: KnowledgeBase) -> None:
+    question = "客户多长时间不进货就算公共客户了？"
+    result = knowledge_base.search(question, 5)
+    matches = knowledge_base.answer_sentences(question, [h.chunk_id for h in result.hits])
+    marked = [m.text for ms in matches.values() for m in ms if m.holds_asked]
+    assert any("3个月" in text for text in marked), marked
+    unasked = knowledge_base.answer_sentences("客户不进货了怎么办？", [h.chunk_id for h in result.hits])
+    assert not any(m.holds_asked for ms in unasked.values() for m in ms)

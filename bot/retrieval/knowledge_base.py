@@ -445,7 +445,23 @@ class KnowledgeBase:
             logger.exception("reading stored sentences failed; answering from the passages")
             return {}
         # A follow-up's hint is the one its own words match (the folded query would find the previous answer's).
-        return self._with_hints(matches, self.analyzer.analyse(focus) if focus and focus != query else analysed)
+        matches = self._with_hints(matches, self.analyzer.analyse(focus) if focus and focus != query else analysed)
+        return self._with_asked_detail_marked(matches, focus if focus and focus != query else query)
+
+    def _with_asked_detail_marked(self, matches: dict[str, list[SentenceMatch]], question: str) -> dict[str, list[SentenceMatch]]:
+        """Marks the sentences holding the kind of detail the question asks for ("多久" → a time span).
+
+        Why: of two sentences about the question, the one that gives the figure
+        asked for is the answer ("锂电1～2小时充满" for "冲满要多长时间").
+        """
+        asked = asked_detail(self.coverage_config.asked_details, question)
+        if asked is None:
+            return matches
+        evidence = asked[0].evidence
+        return {
+            chunk_id: [replace(m, holds_asked=True) if evidence.search(m.text) else m for m in sentences]
+            for chunk_id, sentences in matches.items()
+        }
 
     def _with_hints(self, matches: dict[str, list[SentenceMatch]], asked: AnalysedQuery) -> dict[str, list[SentenceMatch]]:
         """Each sentence that holds a hint's quote carries how well the question matches that hint's questions.

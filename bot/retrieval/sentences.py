@@ -37,6 +37,7 @@ class SentenceMatch:
     # How well the question matches a hint whose quote this sentence holds, in standard deviations over the
     # material's hints (`DenseIndex.hint_matches`); -inf: no hint points here.
     hint_match: float = float("-inf")
+    holds_asked: bool = False  # it holds the kind of detail the question asks for (a price, a time span…)
 
 
 class SentenceIndex:

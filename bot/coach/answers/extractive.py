@@ -42,6 +42,7 @@ LONG_SENTENCE_CHARS = 70   # above this a comma run is split into clauses
 HINT_WEIGHT = 0.25
 HINT_FLOOR = 1.0
 HINT_SPAN = 1.5
+DETAIL_WEIGHT = 0.15  # a sentence holding the detail asked for (coverage.yaml's asked_details)
 
 _ENUMERATOR = re.compile(
     rf"^\s*(?:[•·▪●◆■\-]\s*)?(?:\d{{1,3}}\s*(?:[、．)）]|\.(?!\d)|[,，](?=[{HAN}]))\s*)?"
@@ -69,6 +70,7 @@ _TERM_END = re.compile(r"(?:搞混|弄混|混|有啥|有什么|是|的|到底|�
 # The first item of a list whose second item is not in the same sentence: alone it reads as a cut list.
 _FIRST_ITEM = re.compile(r"一是|第一件事|（1）")
 _SECOND_ITEM = re.compile(r"二是|第二件事|（2）")
+_ROW_LABEL = re.compile(rf"^[{HAN}A-Za-z]{{1,8}}[：:]")
 _SECTION_NUMBER = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})+|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
 
 
@@ -86,6 +88,7 @@ class _Candidate:
     said: bool = False  # the previous reply already showed it
     joke: bool = False  # the speaker says it was a joke (here or in the next sentence)
     asked: str = ""  # an FAQ answer's question ("问3：……？"), shown before it
+    holds_asked: bool = False  # holds the kind of detail the question asks for (a price, a time span…)
 
 
 @lru_cache(maxsize=8192)
@@ -120,7 +123,8 @@ def _usable(text: str) -> bool:
         return False  # a typo in the source ("走出去“说“与……"): it would read as broken
     # A flattened slide is a run of one- and two-character pieces (经，济，关，系); one short item
     # in a list ("实名、匿名均可", "配送时间、账期"), a lone closing quote or the 第一/第二 of a list is not.
-    clauses = split_clauses(text, list_items=True)
+    # A leading label ("充电：", "做法：") is a slide row's name, not a flattened piece.
+    clauses = split_clauses(_ROW_LABEL.sub("", text), list_items=True)
     tiny = sum(len(c) <= 2 and han_count(c) > 0 for c in clauses)
     if tiny >= 2 and tiny > 0.3 * len(clauses) and not enumerates(text):
         return False
@@ -142,6 +146,7 @@ def _candidates(
             if matches
             else [(hit.ordinal * 1000 + i, text, None, None, float("-inf")) for i, text in enumerate(_split_now(hit.text))]
         )
+        holding = {m.text for m in matches or [] if m.holds_asked}
         rows.sort(key=lambda row: row[0])
         for j, (order, text, similarity, words, hint_match) in enumerate(rows):
             key = re.sub(r"\W", "", text)
@@ -160,7 +165,7 @@ def _candidates(
             # A joke may be taken back in the next sentence ("……开玩笑的，千万别学"): then it is one too.
             joke = is_joke(text) or (j + 1 < len(rows) and is_joke(rows[j + 1][1][:20]))
             out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity, joke=joke,
-                                  hint_match=hint_match, asked=asked))
+                                  hint_match=hint_match, asked=asked, holds_asked=text in holding))
     return out
 
 
@@ -188,6 +193,8 @@ def _score(query: str, focus: str, candidates: list[_Candidate], n_hits: int, to
         else:
             c.score = 0.4 * c.similarity + 0.3 * lexical + 0.1 * chars + 0.15 * prior + 0.08 * advice
         c.score += HINT_WEIGHT * min(1.0, max(0.0, (c.hint_match - HINT_FLOOR) / HINT_SPAN))
+        if c.holds_asked:  # it gives what was asked (a price, a time span…), in proportion to how much it is about it
+            c.score += DETAIL_WEIGHT * (c.similarity if c.similarity is not None else lexical)
 
 
 def _lexical_scorer(query: str, candidates: list[_Candidate], tokeniser: Tokeniser):

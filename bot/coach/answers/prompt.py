@@ -63,11 +63,14 @@ def _attribute(value: str) -> str:
     return neutralise(value).replace('"', "＂").replace("<", "＜").replace(">", "＞").replace("\n", " ")
 
 
+MATERIAL_TAG = "material"  # the markup around each numbered passage in the prompt
+
+
 def render_material(n: int, hit: Hit, text: str | None = None) -> str:
     body = neutralise(text if text is not None else hit.text).strip()
     return (
-        f'<material id="{n}" title="{_attribute(hit.title)}" location="{_attribute(hit.location)}">\n'
-        f"{body}\n</material>"
+        f'<{MATERIAL_TAG} id="{n}" title="{_attribute(hit.title)}" location="{_attribute(hit.location)}">\n'
+        f"{body}\n</{MATERIAL_TAG}>"
     )
 
 

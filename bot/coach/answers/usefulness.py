@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from bot.coach.answers.prompt import MATERIAL_TAG
 from bot.coach.citations import strip_markers
 from bot.retrieval.types import SearchResult
 from bot.text.chars import HAN_RUN, han_count
@@ -20,6 +21,8 @@ from bot.text.chars import HAN_RUN, han_count
 WELL_COVERED_CONFIDENCE = 0.9
 ECHO_RUN = 6  # Chinese characters in a row copied from the instructions
 _ITEM = re.compile(r"^\s*(?:\d{1,2}[.、．)]|[-•·*])\s*")
+# Seen with a 1.5B model asked for a price the material does not give: it pasted the prompt's passages, markup and all.
+_MATERIAL_MARKUP = re.compile(rf"</?{MATERIAL_TAG}\b")
 
 
 def well_covered(result: SearchResult) -> bool:
@@ -43,11 +46,12 @@ def echoed_instructions(text: str, instructions: str, material: str) -> bool:
 
 
 def useless_reason(text: str, titles: list[str], instructions: str = "", material: str = "") -> str:
-    """"titles", "fragments" or "echo" when the answer says nothing a rep can use; "" when it is an answer."""
+    """"titles", "fragments" or "echo" (the prompt's wording or its passages' markup copied) when the answer
+    says nothing a rep can use; "" when it is an answer."""
     lines = [strip_markers(line).strip() for line in text.splitlines() if strip_markers(line).strip()]
     if not lines:
         return "fragments"
-    if instructions and echoed_instructions(text, instructions, material):
+    if _MATERIAL_MARKUP.search(text) or (instructions and echoed_instructions(text, instructions, material)):
         return "echo"
     plain_titles = {re.sub(r"[\W_]", "", t) for t in titles if t}
     title_lines = 0
