@@ -28,7 +28,7 @@ _MARKER = re.compile(r"\[\d{1,3}\]")
 _ITEM_PREFIX = re.compile(r"^\s*(?:\d{1,2}[.、．)]|[-•·*])\s*")
 _DANGLING = re.compile(
     r"(?:就是|因为|所以|但是|而且|并且|然后|如果|比如|例如|包括|即|还是|以及|或者|第一件事|第二件事|首先|其次|"
-    r"的话|比如说|(?<![成造迁将])就|与|及|(?<![不或])或|把|被|从|(?<![供交送献])给|(?<![转出退谦折别不])让|(?<![紧])跟|(?<![方倾面志])向)[。！？!?]$"
+    r"的话|比如说|(?<![成造迁将])就|与|及|(?<![不或])或|把|被|从|(?<![供交送献以能])给|(?<![转出退谦折别不])让|(?<![紧])跟|(?<![方倾面志])向)[。！？!?]$"
 )
 # A section number between words ("服务质量8.1 提升"), not a decimal with its unit ("1.5亿吨", "9.5毫米").
 _UNITS = "亿万千百吨元毫厘米升克斤个件倍天年月日号次箱条块辆人名家度分秒小时周%"
@@ -92,7 +92,7 @@ def check(text: str, sources: list[str] | tuple[str, ...] = (), titles: list[str
             defects.append(Defect("fragment", line))
         if _SECTION_GLUED.search(body) or _DOUBLED_HEADING.search(body):
             defects.append(Defect("heading_glued", line))
-        if "目录" in body or len(re.findall(rf"[{HAN}]\s+[{HAN}]", body)) >= 3:
+        if re.match(r"目\s*录", body) or len(re.findall(rf"[{HAN}]\s+[{HAN}]", body)) >= 3:  # 产品目录 is a catalogue
             defects.append(Defect("contents", line))
         if _UNITLESS.search(body) or _MIXED_BRACKET.search(body):
             defects.append(Defect("number_mangled", line))

@@ -38,6 +38,7 @@ def kinds(text: str, sources: tuple[str, ...] = ()) -> set[str]:
         ("1. 机关服务质量8.1 提升机关服务质量1机关业务部要重视第一车配送。[1]", "heading_glued"),
         ("1. 客户分类4.1 找到用油决策人，先弄清谁拍板。[1]", "heading_glued"),
         ("1. 基本概念 中石油的批发业务 客户开发的三个关键点 民营加油站客户开发。[1]", "contents"),
+        ("1. 目录：基本概念、客户开发、客情维护。[1]", "contents"),
         ("1. 据统计，71的人之所以从你那里购买，是因为喜欢你。[1]", "number_mangled"),
         ("1. 顾客资料包括(1）姓名，(2）籍贯，(3）学历。[1]", "number_mangled"),
         ("1. 客户是我们利润的来源【企业与个人角度。[1]", "brackets"),
@@ -54,6 +55,7 @@ def test_the_checker_does_not_take_a_word_ending_for_a_dangling_connector() -> N
     """"折让" (a discount) ends in 让 but is whole, so is "你也别让" (don't let him); "……就让。" is cut."""
     assert kinds("1. 可以帮客户申请支持，由市场部给一次性折让。[1]") == set()
     assert kinds("1. 哪怕客户老板说没事让他开，你也别让。[1]") == set()
+    assert kinds("1. 答：可以，产品目录和宣传单页都可以给。[1]") == set()  # 可以给 is whole; a catalogue is not a contents slide
     assert "fragment" in kinds("1. 客户要是不同意，我们就让。[1]")
 
 
