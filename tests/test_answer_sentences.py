@@ -253,6 +253,20 @@ def test_the_answering_third_sentence_is_shown_with_the_one_it_continues() -> No
     assert check(answer.text, (hit.text,)) == []
 
 
+def test_a_sentence_announcing_steps_brings_them() -> None:
+    """"流程如下。" is answered by the steps that follow it, shown with it."""
+    texts = [
+        "客户手上有旧车、想换新车的，可以走以旧换新，流程如下。",
+        "销售收集旧车信息，并拍照发给售后部。",
+        "售后部安排技术员上门评估，出具《旧车评估单》，评估单有效期为7天。",
+        "旧车折价只能抵扣新车货款，不支付现金。",
+    ]
+    hit = _hit("c1", "".join(texts))
+    stored = {"c1": [SentenceMatch("c1", n, text, [1.0, 0.1, 0.2, 0.5][n]) for n, text in enumerate(texts)]}
+    lead = extractive_answer("旧车折价换新车流程咋走", SearchResult("q", [hit], True, 1.0), sentences=stored).text.splitlines()[0]
+    assert lead.startswith(texts[0]) and texts[1] in lead and texts[2] in lead
+
+
 def test_a_supporting_point_that_leans_back_brings_the_sentence_before() -> None:
     """A "所以……" point is shown after the sentence it concludes from, not alone."""
     scored = [
@@ -273,6 +287,7 @@ def test_a_supporting_point_that_leans_back_brings_the_sentence_before() -> None
         "客户开始问价格细节、配送时间、账期。",
         "四步：认同 → 询问 → 回应 → 确认。",  # arrows and spaces are not noise
         "充电：锂电1～2小时充满，午休、换班可随时补电；铅酸一次要充8小时左右。",  # a slide row's label is not a piece
+        "销售收集旧车信息：品牌、型号、小时表读数，并拍照（铭牌、门架、轮胎、仪表）发给售后部。",  # a list of short items
         "最关键的就是两点，第一，你在他的精神上能不能帮到他？第二，你在他的生活上能不能帮到他？",  # criteria put as questions
     ],
 )

@@ -70,6 +70,8 @@ _TERM_END = re.compile(r"(?:搞混|弄混|混|有啥|有什么|是|的|到底|�
 # The first item of a list whose second item is not in the same sentence: alone it reads as a cut list.
 _FIRST_ITEM = re.compile(r"一是|第一件事|（1）")
 _SECOND_ITEM = re.compile(r"二是|第二件事|（2）")
+_ANNOUNCES = re.compile(r"(?:[：:]|如下|以下几[点步条])$")
+ANNOUNCED_STEPS = 3  # sentences brought after one that announces them (a procedure's first steps)
 _ROW_LABEL = re.compile(rf"^[{HAN}A-Za-z]{{1,8}}[：:]")
 _SECTION_NUMBER = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})+|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
 
@@ -121,10 +123,10 @@ def _usable(text: str) -> bool:
         return False
     if any(text.count(a) != text.count(b) for a, b in ("（）", "“”", "【】", "《》")):
         return False  # a typo in the source ("走出去“说“与……"): it would read as broken
-    # A flattened slide is a run of one- and two-character pieces (经，济，关，系); one short item
-    # in a list ("实名、匿名均可", "配送时间、账期"), a lone closing quote or the 第一/第二 of a list is not.
+    # A flattened slide is a run of one- and two-character pieces between commas (经，济，关，系); a list
+    # of short items between 、 (品牌、型号、电池状况), a lone closing quote or the 第一/第二 of a list is not.
     # A leading label ("充电：", "做法：") is a slide row's name, not a flattened piece.
-    clauses = split_clauses(_ROW_LABEL.sub("", text), list_items=True)
+    clauses = split_clauses(_ROW_LABEL.sub("", text))
     tiny = sum(len(c) <= 2 and han_count(c) > 0 for c in clauses)
     if tiny >= 2 and tiny > 0.3 * len(clauses) and not enumerates(text):
         return False
@@ -293,17 +295,21 @@ def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = 
 
 def _context(c: _Candidate, same: dict[int, _Candidate]) -> list[_Candidate]:
     """`c` with the neighbours it depends on, in reading order ("所以……" needs the sentence before,
-    "……如下：" the one after). A neighbour that would open a list it does not finish is left out.
+    "……如下：" the steps after it). A neighbour that would open a list it does not finish is left out.
     A joke keeps the sentence that takes it back. (An FAQ answer brings its question: `_run_text`.)"""
     run = [c]
     before = same.get(c.order - 1)
     if (_LEANS_BACK.match(c.text) or han_count(c.text) < 14) and before is not None and not _unfinished_list(before.text):
         run.insert(0, before)
     after = same.get(c.order + 1)
-    if after is not None and not _unfinished_list(after.text) and (
-        re.search(r"[：:]$", c.text.rstrip("。"))
-        or _LEANS_FORWARD.match(after.text)
-        or (c.joke and not is_joke(c.text) and is_joke(after.text[:20]))
+    if _ANNOUNCES.search(c.text.rstrip("。")):  # "流程如下。": the steps it announces are the answer
+        for step in range(1, ANNOUNCED_STEPS + 1):
+            nxt = same.get(c.order + step)
+            if nxt is None or _unfinished_list(nxt.text):
+                break
+            run.append(nxt)
+    elif after is not None and not _unfinished_list(after.text) and (
+        _LEANS_FORWARD.match(after.text) or (c.joke and not is_joke(c.text) and is_joke(after.text[:20]))
     ):
         run.append(after)
     return run
