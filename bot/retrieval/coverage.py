@@ -185,7 +185,8 @@ def load_coverage_config(knowledge_dir: Path) -> CoverageConfig:
     questions = f.texts(data, "off_topic", "", min_items=MIN_REFERENCE_QUESTIONS)
     closest = f.integer(data, "detail_sentences", "", lo=0, hi=50, default=CoverageConfig.detail_sentences)
     share = f.number(data, "specific_share", "", lo=0.0, hi=1.0, default=CoverageConfig.specific_share)
-    details = tuple(_asked_detail(f, item, f"asked_details[{i}]") for i, item in enumerate(f.items(data, "asked_details", "")))
+    items = f.items(data, "asked_details", "")
+    details = tuple(_asked_detail(f, item, f"asked_details[{i}]") for i, item in enumerate(items))
     return CoverageConfig(
         covered=covered, partial=partial, same_question=same, partial_unrelated=unrelated, off_topic=tuple(questions),
         asked_details=details, detail_sentences=closest, specific_share=share,
@@ -210,5 +211,6 @@ def _pattern(f: Fields, item: dict, key: str, where: str) -> re.Pattern[str]:
         try:
             re.compile(part)
         except re.error as error:
-            raise f.fail(f"{where}.{key}[{i}]", f"不是有效的正则表达式（{error}）：{part}", item, key) from error
+            problem = f"不是有效的正则表达式（{error}）：{part}"
+            raise f.fail(f"{where}.{key}[{i}]", problem, item, key) from error
     return re.compile("|".join(f"(?:{part})" for part in parts))

@@ -448,7 +448,9 @@ class KnowledgeBase:
         matches = self._with_hints(matches, self.analyzer.analyse(focus) if focus and focus != query else analysed)
         return self._with_asked_detail_marked(matches, focus if focus and focus != query else query)
 
-    def _with_asked_detail_marked(self, matches: dict[str, list[SentenceMatch]], question: str) -> dict[str, list[SentenceMatch]]:
+    def _with_asked_detail_marked(
+        self, matches: dict[str, list[SentenceMatch]], question: str
+    ) -> dict[str, list[SentenceMatch]]:
         """Marks the sentences holding the kind of detail the question asks for ("多久" → a time span).
 
         Why: of two sentences about the question, the one that gives the figure
@@ -538,8 +540,9 @@ class KnowledgeBase:
         """Partly covered when the question asks for a detail (a price, a deadline…) its passages do not give.
 
         A question already judged partly covered is checked too, so that its
-        notice can name what is missing. Costs no model call: the question's vectors are the search's, the
-        sentences and their words were stored at ingest (`coverage.holds_detail`).
+        notice can name what is missing. Costs no model call: the question's
+        vectors are the search's, the sentences and their words were stored at
+        ingest (`coverage.holds_detail` decides).
         """
         config = self.coverage_config
         if not result.covered or not result.hits or not config.asked_details:
@@ -556,9 +559,10 @@ class KnowledgeBase:
         ]
         question_words = self.tokeniser.words(query.replace(asking_words, " "), fine=True, min_length=2)
         share = config.specific_share
-        if holds_detail(
-            detail, question_words, candidates, lambda w: self.sentences.passage_share(w) <= share, config.detail_sentences
-        ):
+        def is_specific(word: str) -> bool:
+            return self.sentences.passage_share(word) <= share
+
+        if holds_detail(detail, question_words, candidates, is_specific, config.detail_sentences):
             return result
         return replace(result, partial=True, missing_detail=dict(detail.name))
 
