@@ -162,6 +162,8 @@ def test_the_detail_asked_is_read_from_the_asking_clause_not_from_context() -> N
     assert asked_detail(_details(), "客户这季度有一笔款晚了几天，季度那个奖励还能拿吗") is None  # 几天 is context
     assert asked_detail(_details(), "出差住酒店一晚能报多少钱？发票要怎么贴")[0].id == "price"  # an earlier asking clause
     assert asked_detail(_details(), "平时我跟客户基本零互动，主要得在哪几方面使劲？") is None
+    assert asked_detail(_details(), "闭水试验的水要放多深？")[0].id == "measure"
+    assert asked_detail(_details(), "分期的话利率多少？")[0].id == "share"
 
 
 def test_a_detail_counts_only_in_a_sentence_about_the_question() -> None:
