@@ -431,9 +431,24 @@ async def test_a_question_the_material_only_touches_is_answered_with_what_it_say
     assert result.covered and result.partial, result.signals
     _, answer = await collect(make_service(), question)
     assert answer.grounded and answer.partial and answer.citations
-    assert answer.notice.startswith(t("answer.partial_notice", "zh"))
+    # It asks for a rate the material does not give: the notice names it.
+    assert answer.notice.startswith(t("answer.detail_notice", "zh", detail="具体比例或点数"))
     _, full = await collect(make_service(), "客户说我们的油里有水、颜色也不对，我该怎么回应？")
-    assert full.grounded and not full.partial and t("answer.partial_notice", "zh") not in full.notice
+    assert full.grounded and not full.partial and "资料里没有" not in full.notice
+
+
+def test_a_partly_covered_answer_says_so_and_names_the_missing_detail_when_there_is_one() -> None:
+    from bot.coach.answers.service import _marked_partial
+    from bot.coach.types import Answer
+    from bot.retrieval.types import SearchResult
+
+    answer = Answer(text="发票要如实开具[1]。", citations=[], grounded=True, mode="extractive")
+    touched = SearchResult("q", [], covered=True, confidence=0.5, partial=True)
+    assert _marked_partial(answer, touched, "zh").notice == t("answer.partial_notice", "zh")
+    named = SearchResult("q", [], covered=True, confidence=0.5, partial=True, missing_detail={"zh": "具体比例或点数", "en": "the percentage"})
+    assert _marked_partial(answer, named, "en").notice == t("answer.detail_notice", "en", detail="the percentage")
+    covered = SearchResult("q", [], covered=True, confidence=1.0)
+    assert _marked_partial(answer, covered, "zh").notice == ""
 
 
 async def test_a_detail_the_material_does_not_give_is_named_and_not_made_up(make_service: ServiceFactory, knowledge_base: Any) -> None:
