@@ -198,3 +198,22 @@ def test_a_detail_the_material_gives_is_covered_and_one_it_does_not_is_only_part
     assert missing.covered and missing.partial and missing.missing_detail["zh"] == "具体价格或费用"
     # The same topic without asking for the detail is answered as before.
     assert not pharma_base.search("连锁总部的品类经理怎么打交道？", 5).missing_detail
+
+
+def test_the_sentences_judged_for_an_asked_detail_are_scored_once_for_the_answer(pharma_base, monkeypatch) -> None:
+    calls: list[tuple[str, ...]] = []
+    score = pharma_base.sentences.of_chunks
+
+    def counted(chunk_ids, queries):
+        calls.append(tuple(chunk_ids))
+        return score(chunk_ids, queries)
+
+    pharma_base._refresh_cache(force=True)  # nothing kept from earlier tests
+    monkeypatch.setattr(pharma_base.sentences, "of_chunks", counted)
+    question = "县城那边的客户下了单大概多久能到货？"
+    result = pharma_base.search(question, 5)
+    assert len(calls) == 1  # the search judged the asked time span on them
+    first = pharma_base.answer_sentences(question, [h.chunk_id for h in result.hits])
+    assert len(calls) == 1 and first  # the answer reads the same scores
+    pharma_base._refresh_cache(force=True)  # the index may have changed: scored again
+    assert pharma_base.answer_sentences(question, [h.chunk_id for h in result.hits]) == first and len(calls) == 2

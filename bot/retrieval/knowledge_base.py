@@ -11,6 +11,7 @@ import functools
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -53,6 +54,7 @@ CHUNKER_VERSION = "v7"  # v5: display sentences stored with their vectors; v6: h
 
 Progress = Callable[[str, int, int], None]
 CHANGE_CHECK_INTERVAL_S = 1.0
+RECENT_SENTENCE_RESULTS = 64  # scored sentences kept for questions in flight (the search and the answer read them)
 
 # Reference questions' vectors per (embedder, questions): the same in every knowledge base of a process.
 _REFERENCE_VECTORS: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
@@ -124,6 +126,8 @@ class KnowledgeBase:
         self._key_terms: list[str] | None = None
         self._lexical_count = -1
         self._checked_at = -CHANGE_CHECK_INTERVAL_S
+        # (query, chunk ids, focus) -> scored sentences, newest last (`answer_sentences`)
+        self._recent_sentences: OrderedDict[tuple[str, tuple[str, ...], str], dict[str, list[SentenceMatch]]] = OrderedDict()
         self._lock = threading.RLock()
         self.ownership = StoreOwnership(settings)  # see `claim_store`
 
@@ -163,6 +167,7 @@ class KnowledgeBase:
             count = self.store.count()
             if not force and count == self._lexical_count and self._lexical is not None:
                 return
+            self._recent_sentences.clear()
             entries = self.store.all_chunks()
             stored = [c for c in entries if c.metadata.get("role", "chunk") == "chunk"]
             self._hint_quotes = {
@@ -426,7 +431,25 @@ class KnowledgeBase:
         own words, weighted double, so the new question picks its sentence). A
         chunk missing from the result has no stored sentences (an index from
         before the sentence store): the caller splits it itself.
+
+        The search reads the same sentences to judge an asked detail just before
+        the answer does: the last few results are kept (until the index changes),
+        so they are scored once.
         """
+        key = (query, tuple(chunk_ids), focus)
+        with self._lock:
+            recent = self._recent_sentences.get(key)
+        if recent is not None:
+            return recent
+        matches = self._scored_sentences(query, chunk_ids, focus)
+        if matches:
+            with self._lock:
+                self._recent_sentences[key] = matches
+                while len(self._recent_sentences) > RECENT_SENTENCE_RESULTS:
+                    self._recent_sentences.popitem(last=False)
+        return matches
+
+    def _scored_sentences(self, query: str, chunk_ids: list[str], focus: str) -> dict[str, list[SentenceMatch]]:
         analysed = self.analyzer.analyse(query)
         queries: dict[str, list[tuple[list[float], float]]] = {}
         for dense in self._dense_indexes():
