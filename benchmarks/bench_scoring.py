@@ -1,6 +1,6 @@
 """Role-play measured on rep scripts written by someone who never saw the scenario files or the scorer.
 
-Reads benchmarks/data/roleplay/scripts_dev/ (and, with --seen or --holdout, scripts_holdout/ … scripts_holdout6/,
+Reads benchmarks/data/roleplay/scripts_dev/ (and, with --seen or --holdout, scripts_holdout/ … scripts_holdout7/,
 each kept aside and measured once at the end of a piece of work, then counted as seen; --holdout adds the
 red-line sets not yet measured). Every script is played through the
 scripted customer (who may end the meeting early, as in real use) and scored
@@ -226,6 +226,7 @@ def main() -> int:
         parts.append(("第四留出集 scripts_holdout4（2026-12-01 写的 48 个脚本，测过，现在算见过的）", DATA / "scripts_holdout4"))
         parts.append(("第五留出集 scripts_holdout5（36 个脚本，24 个各有一轮越红线；2026-12-01 测过一次，现在算见过的）", DATA / "scripts_holdout5"))
         parts.append(("第六留出集 scripts_holdout6（48 个脚本：每个场景好 / 平庸 / 否定版 / 一轮越红线各一；2026-12-01 晚测过一次，现在算见过的）", DATA / "scripts_holdout6"))
+        parts.append(("第七留出集 scripts_holdout7（60 个脚本：每个场景好 / 平庸 / 否定版 / 红线分在两句里 / 跑题硬推各一；2026-12-01 晚测过一次，现在算见过的）", DATA / "scripts_holdout7"))
     for name, folder in parts:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)

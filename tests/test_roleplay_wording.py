@@ -75,6 +75,14 @@ def test_the_model_leaves_questions_and_refusals_to_the_rules() -> None:
     assert found(tagged, None) == [] and found(tagged, model()) == ["personal_benefit"]
 
 
+def test_a_refusal_naming_the_lines_words_is_not_the_offer_the_model_reads() -> None:
+    """Written for this test: every word of the line it holds is said no to, however much it reads like the offer."""
+    refusal = "现金、支付宝这些我们不收，都走公司账户。"
+    assert model().verdicts([refusal])[0][0] == "private_account"  # the premise: by wording alone, it looks crossing
+    assert found(refusal, model()) == []
+    assert found("现金、支付宝都行，您转我就行。", model()) == ["private_account"]
+
+
 def test_the_threshold_in_the_file_decides_how_sure_the_model_must_be() -> None:
     sure = model().verdicts([UNSPOKEN_PRESSURE])[0]
     assert sure[0] == "favour_pressure"

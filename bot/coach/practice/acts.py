@@ -274,6 +274,8 @@ def find_red_lines(
             if polarity.is_question(sentence) or polarity.overruled(sentence):
                 continue  # a real question, or a verdict ("……我真办不到"), reads like the offer it is about: the rules judge
                 # (a tag after an offer, "……，您看成不？", is the offer: the model reads it)
+            if _refused_by_rules(sentence, line, polarity):
+                continue  # "个人卡、微信、支付宝这些我们都不收": every word of the line it holds is said no to
             hits.append(RedLineHit(line.id, sentence.strip(), turn))
         hits.sort(key=lambda h: text.find(h.evidence))
     return hits
@@ -298,6 +300,15 @@ def _crosses(sentence: str, line: RedLine, polarity: Polarity) -> bool:
         ):
             return True
     return False
+
+
+def _refused_by_rules(sentence: str, line: RedLine, polarity: Polarity) -> bool:
+    """The sentence names what the line is about, and only in clauses that say no to it: a refusal, however
+    much its wording shares with the offer. A sentence holding none of the line's words is the model's to read."""
+    searched = _masked(_A_NOT_A_FORMS, sentence)
+    # words of two characters or more: a single 走 or 钱 names nothing on its own ("只走对公")
+    found = [(w, i) for groups in line.together for words in groups for w in words if len(w) > 1 for i in _find_all(searched, w)]
+    return bool(found) and all(_clause_negated(sentence, i, polarity, word=w) for w, i in found)
 
 
 def _question(sentence: str) -> bool:
