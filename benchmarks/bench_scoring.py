@@ -227,6 +227,8 @@ def main() -> int:
         parts.append(("第五留出集 scripts_holdout5（36 个脚本，24 个各有一轮越红线；2026-12-01 测过一次，现在算见过的）", DATA / "scripts_holdout5"))
         parts.append(("第六留出集 scripts_holdout6（48 个脚本：每个场景好 / 平庸 / 否定版 / 一轮越红线各一；2026-12-01 晚测过一次，现在算见过的）", DATA / "scripts_holdout6"))
         parts.append(("第七留出集 scripts_holdout7（60 个脚本：每个场景好 / 平庸 / 否定版 / 红线分在两句里 / 跑题硬推各一；2026-12-01 晚测过一次，现在算见过的）", DATA / "scripts_holdout7"))
+    if args.holdout:
+        parts.append(("第八留出集 scripts_holdout8（48 个脚本：每个场景好 / 平庸 / 否定版 / 一轮越红线各一，说话随意的年轻业务员；留出，只在收尾时测一次）", DATA / "scripts_holdout8"))
     for name, folder in parts:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)

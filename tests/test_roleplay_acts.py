@@ -69,6 +69,18 @@ def test_a_move_that_is_itself_a_refusal_keeps_its_sense(practice: PracticeServi
     assert _acts(practice, "kickback-purchaser", "赵主管，我们公司规定很清楚，给个人好处是不允许的，这个我真做不了。").get("rules") == DID
 
 
+def test_declining_to_say_it_refuses_even_a_move_that_is_itself_a_refusal(practice: PracticeService) -> None:
+    """Written for this test: stating the rule is a no to the kickback; "我就不跟您讲了" is a no to stating it
+    (acts.yaml: silences)."""
+    assert _acts(practice, "kickback-purchaser", "公司的规矩我就不跟您讲了，讲了您也不爱听。").get("rules") == REFUSED
+    assert _acts(practice, "kickback-purchaser", "我们公司规定，给个人的好处一律不能给。").get("rules") == DID
+
+
+def test_a_dismissal_is_a_refusal(practice: PracticeService) -> None:
+    """Written for this test: "跟我有啥关系" turns the customer's worry away (acts.yaml: negators)."""
+    assert _acts(practice, "first-visit-file", "现在那家送油咋样，跟我有啥关系？").get("pain") == REFUSED
+
+
 def test_questions_and_vague_promises(practice: PracticeService) -> None:
     rules = practice.catalog.acts
     polarity = Polarity(rules)

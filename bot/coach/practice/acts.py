@@ -167,6 +167,11 @@ class Polarity:
     def concedes(self, text: str) -> bool:
         return any(w in text for w in self.rules.concessions)
 
+    def declines_to_say(self, text: str) -> bool:
+        """Declines to say or explain at all, outside a condition ("……我就不给您背了", "手续的事您甭问我")."""
+        clauses = [c for c in split_clauses(text) if not self.conditional(c)]
+        return any(w in c for c in clauses for w in self.rules.silences)
+
     def overruled(self, after: str) -> bool:
         """What comes after an offer in the same sentence refuses it ("……转我微信，恐怕不太好吧")."""
         if self.concedes(after):
@@ -236,6 +241,8 @@ class Polarity:
         example_negated = self.negated(example) if negated_move is None else negated_move
         if self.negated(sentence) != example_negated or (example_negated and self.concedes(sentence)):
             return REFUSED
+        if example_negated and self.declines_to_say(sentence):
+            return REFUSED  # "规矩那套我就不跟您讲了": the rule itself is a no, but this no is to saying it
         if self.is_question(sentence) and not asking_move:
             return ASKED
         if self.vague(sentence):

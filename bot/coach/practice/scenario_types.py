@@ -200,6 +200,8 @@ class ActRules:
     negators: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()  # a clause ending so is a topic the next clause negates ("返点这些，我们不做")
     concessions: tuple[str, ...] = ()
+    # declining to say it at all ("规矩那套我就不跟您讲了"): refuses even a move that is itself a refusal
+    silences: tuple[str, ...] = ()
     verdicts: tuple[str, ...] = ()  # a refusal that follows what it refuses ("……打我微信，恐怕不太好吧")
     conditions: tuple[str, ...] = ()  # a clause holding one only sets a condition: its negation is not a refusal
     not_negation: tuple[str, ...] = ()

@@ -108,6 +108,7 @@ def load_act_rules(scenarios_dir: Path) -> ActRules:
         negators=f.texts(pol, "negators", "polarity"),
         topics=f.texts(pol, "topics", "polarity", min_items=0),
         concessions=f.texts(pol, "concessions", "polarity", min_items=0),
+        silences=f.texts(pol, "silences", "polarity", min_items=0),
         verdicts=f.texts(pol, "verdicts", "polarity", min_items=0),
         conditions=f.texts(pol, "conditions", "polarity", min_items=0),
         not_negation=f.texts(pol, "not_negation", "polarity", min_items=0),
