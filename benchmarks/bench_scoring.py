@@ -59,12 +59,14 @@ NOT_ASKED = "你说的跟我问的不是一回事"
 # Sets 1–5 are now also the training sentences of the model by wording (knowledge/scenarios/red_line_examples.yaml),
 # so their figures say only that the model learned them; set 6 and the scripts measure it.
 RED_LINE_SENTENCES = [DATA / f"redline_sentences{n}.jsonl" for n in ("", "2", "3", "4", "5")]
-# Written after that, from the red-line table and the cards only (8 per red line, 72 hard near misses, 24 ordinary);
-# measured once on 2026-12-01 (evening), now seen but not trained on.
-RED_LINE_SENTENCES_SEEN = [DATA / "redline_sentences6.jsonl"]
-# Whole rep turns of 2–4 sentences (10 per red line, often spread over two sentences or ending in a tag; 48 near
-# misses, 12 ordinary), by a helper who read only the cards; --holdout, measured once.
-RED_LINE_SENTENCES_HOLDOUT = [DATA / "redline_turns7.jsonl"]
+# Written after that, from the red-line table and the cards only: redline_sentences6 (8 per red line, 72 hard near
+# misses, 24 ordinary) and the whole rep turns of 2–4 sentences of redline_turns7 (10 per red line, often spread over
+# two sentences or ending in a tag; 48 near misses, 12 ordinary); each measured once on 2026-12-01 (evening), now seen
+# but not trained on.
+RED_LINE_SENTENCES_SEEN = [DATA / "redline_sentences6.jsonl", DATA / "redline_turns7.jsonl"]
+# Whole rep turns (12 per red line, half of them only clear from two sentences together; 60 near misses, 12 ordinary),
+# by a helper who read only the cards; --holdout, measured once.
+RED_LINE_SENTENCES_HOLDOUT = [DATA / "redline_turns9.jsonl"]
 # Single rep lines by a helper who read only the cards: 4 good moves per scenario, each said as
 # did / refused / asked / vague. Half the scenarios are for development, the other half is kept aside.
 POLARITY_SENTENCES = DATA / "polarity_sentences.jsonl"
