@@ -74,6 +74,8 @@ def test_declining_to_say_it_refuses_even_a_move_that_is_itself_a_refusal(practi
     (acts.yaml: silences)."""
     assert _acts(practice, "kickback-purchaser", "公司的规矩我就不跟您讲了，讲了您也不爱听。").get("rules") == REFUSED
     assert _acts(practice, "kickback-purchaser", "我们公司规定，给个人的好处一律不能给。").get("rules") == DID
+    # a clause that goes on ("不跟您讲虚的") says it after all
+    assert _acts(practice, "kickback-purchaser", "我不跟您讲虚的，给个人的好处公司一律不允许。").get("rules") == DID
 
 
 def test_a_dismissal_is_a_refusal(practice: PracticeService) -> None:

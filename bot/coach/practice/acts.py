@@ -168,9 +168,10 @@ class Polarity:
         return any(w in text for w in self.rules.concessions)
 
     def declines_to_say(self, text: str) -> bool:
-        """Declines to say or explain at all, outside a condition ("……我就不给您背了", "手续的事您甭问我")."""
-        clauses = [c for c in split_clauses(text) if not self.conditional(c)]
-        return any(w in c for c in clauses for w in self.rules.silences)
+        """Declines to say or explain at all: a clause, not a condition, ending on it ("……我就不给您背了", "手续的事
+        您甭问我"). Ending, because "我不跟您讲虚的，给个人的一律不行" goes on to say it."""
+        ends = [c.rstrip("，,。！!？?；;…~ ").rstrip("了啦吧啊呀") for c in split_clauses(text) if not self.conditional(c)]
+        return any(c.endswith(w) for c in ends for w in self.rules.silences)
 
     def overruled(self, after: str) -> bool:
         """What comes after an offer in the same sentence refuses it ("……转我微信，恐怕不太好吧")."""
