@@ -486,3 +486,41 @@ def test_the_stored_sentences_holding_the_asked_detail_are_marked(knowledge_base
     assert any("3个月" in text for text in marked), marked
     unasked = knowledge_base.answer_sentences("客户不进货了怎么办？", [h.chunk_id for h in result.hits])
     assert not any(m.holds_asked for ms in unasked.values() for m in ms)
+
+
+def test_a_speaker_checking_the_room_ends_a_statement_not_a_question() -> None:
+    # "……，大家懂我的意思吗？" closed the advice as a question, and questions are never shown as advice.
+    spoken = (
+        "我建议尽量在初期的时候啊，小小的求助客户的时候，不要用工作上的事情去聊啊，"
+        "因为那个事情人家对你有防备心的啊，大家懂我的意思吗？他自己呢，也不好拒绝你。"
+    )
+    shown = display_sentences(spoken)
+    assert shown[0].endswith("防备心的。") and "懂我的意思" not in "".join(shown)
+    hit = Hit("c1", "talk", "客户关系讲座", "第 2 段", spoken, 1.0)
+    answer = extractive_answer("刚认识的客户能不能找他帮工作上的忙", SearchResult("q", [hit], True, 1.0))
+    assert "不要用工作上的事情去聊" in answer.text
+    # A point that is itself a question stays one.
+    assert display_sentences("那客户凭什么要跟你买呢，你知道吗？")[0].endswith("？")
+    assert display_sentences("这个价格你们清楚吧？")[0].endswith("？")
+
+
+def test_a_lead_shown_alone_brings_the_neighbour_that_also_answers() -> None:
+    """The best match sets the scene; the sentence after it is the answer. Other passages fill the
+    supporting points first, so without the neighbour rule that sentence is not shown."""
+    first = ["老板常说我们已经有固定的供应商了。", "不用劝他换掉，您就请他把我们当个备选。", "这种老板一般进货很稳定。"]
+    others = [
+        ("c2", ["供应商的资质要提前准备好复印件。", "拜访前先看看店里缺哪些品种。"]),
+        ("c3", ["老板忙的时候别硬聊，约个时间再来。", "有的老板只认熟人介绍的供应商。"]),
+        ("c4", ["新供应商进店要先过老板这一关。", "老板换供应商通常是因为断货。"]),
+    ]
+    hits = [_hit("c1", "".join(first))] + [_hit(cid, "".join(texts), 0.9) for cid, texts in others]
+    sentences = {"c1": [SentenceMatch("c1", n, text, s) for n, (text, s) in enumerate(zip(first, [1.0, 0.9, 0.0]))]}
+    for cid, texts in others:
+        sentences[cid] = [SentenceMatch(cid, 10 + n, text, 0.95) for n, text in enumerate(texts)]
+    answer = extractive_answer("老板说已经有供应商了我怎么接", SearchResult("q", hits, True, 1.0), sentences=sentences)
+    lead = answer.text.splitlines()[0]
+    assert lead.startswith("老板常说我们已经有固定的供应商了。不用劝他换掉")
+    # A neighbour that does not answer (well under half the lead's score) stays out.
+    sentences["c1"][1] = SentenceMatch("c1", 1, first[1], 0.0)
+    quiet = extractive_answer("老板说已经有供应商了我怎么接", SearchResult("q", hits, True, 1.0), sentences=sentences)
+    assert "不用劝他换掉" not in quiet.text.splitlines()[0]

@@ -34,6 +34,11 @@ _INTERJECTIONS = re.compile(f"[{INTERJECTIONS}]")
 _AFTER_BREAK = rf"(?:(?<=[{SENTENCE_ENDS}，,])|^)\s*"
 _HA = re.compile(r"哈(?!尔滨|密|佛|萨克)")
 _TAG_QUESTION_END = re.compile(r"[，,]?\s*(?:对吧|是吧|对不对|是不是|好不好)\s*[？?]")
+# A speaker checking the room at the end of a point ("……，大家懂我的意思吗？"): the point is a statement, not a
+# question (unless it asked one itself: "……为什么呢，你知道吗？").
+_CHECKING_THE_ROOM = re.compile(
+    r"(?<![呢吗么嘛])[，,]\s*(?:大家|你们|你)?(?:懂|明白|听懂|听明白|清楚|知道)(?:了)?(?:我的意思|我意思|我说的)?(?:吗|吧|没有|没)\s*[？?]"
+)
 _TAG_QUESTION = re.compile(r"[，,]?\s*(?:对吧|是吧)|[，,]?\s*对不对(?=[，。！？、；,.!?;\s]|$)")
 _STANDALONE_SHIBUSHI = re.compile(rf"{_AFTER_BREAK}是不是(?=[{SENTENCE_ENDS}，,.]|$)")
 _LEADING_FILLER = re.compile(rf"{_AFTER_BREAK}(?:就是说|就是|然后呢|然后)")
@@ -61,6 +66,7 @@ def remove_filler(text: str) -> str:
     text = _HA.sub("", text)
     text = _INTERJECTIONS.sub("", text)
     text = _TAG_QUESTION_END.sub("。", text)
+    text = _CHECKING_THE_ROOM.sub("。", text)
     text = _TAG_QUESTION.sub("", text)
     text = _STANDALONE_SHIBUSHI.sub("", text)
     text = _LEADING_FILLER.sub("", text)

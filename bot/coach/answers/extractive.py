@@ -72,6 +72,9 @@ _FIRST_ITEM = re.compile(r"一是|第一件事|（1）")
 _SECOND_ITEM = re.compile(r"二是|第二件事|（2）")
 _ANNOUNCES = re.compile(r"(?:[：:]|如下|以下几[点步条])$")
 ANNOUNCED_STEPS = 3  # sentences brought after one that announces them (a procedure's first steps)
+# A lead shown alone brings its closer neighbour when that scores at least this share of the lead: the
+# answering sentence is often the one right before or after the best match (its reason, its rule).
+NEIGHBOUR_SHARE = 0.5
 _ROW_LABEL = re.compile(rf"^[{HAN}A-Za-z]{{1,8}}[：:]")
 _SECTION_NUMBER = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})+|NO\.\s*\d+|第[一二三四五六七八九十]+部分)\s*")
 
@@ -324,6 +327,7 @@ def _excerpts(picked: list[_Candidate], candidates: list[_Candidate]) -> list[li
         by_rank.setdefault(c.hit_rank, {})[c.order] = c
     runs = [_context(c, by_rank[c.hit_rank]) for c in picked]
     _with_its_point(runs[0], by_rank[picked[0].hit_rank])
+    _with_its_neighbour(runs[0], by_rank[picked[0].hit_rank], picked)
     if picked[0].said:  # a repeated lead is marked as said before: new points stay apart from it
         return [runs[0], *_join_touching(runs[1:])]
     return _join_touching(runs)
@@ -338,6 +342,23 @@ def _with_its_point(lead: list[_Candidate], same: dict[int, _Candidate]) -> None
     after = same.get(lead[-1].order + 1)
     if after is not None and not _unfinished_list(after.text) and not FAQ_QUESTION.match(after.text):
         lead.append(after)
+
+
+def _with_its_neighbour(lead: list[_Candidate], same: dict[int, _Candidate], picked: list[_Candidate]) -> None:
+    """A lead still shown alone brings the better of the sentences just before and after it, when that
+    one also answers (≥ NEIGHBOUR_SHARE of the lead's score): the best match is often the setting of the
+    answer, and the answer is the next sentence, or the other way round."""
+    if len(lead) != 1:
+        return
+    c = lead[0]
+    near = [n for n in (same.get(c.order - 1), same.get(c.order + 1))
+            if n is not None and n not in picked and not _unfinished_list(n.text) and not FAQ_QUESTION.match(n.text)
+            and not n.said and not (n.joke and not c.joke)]
+    if not near:
+        return
+    best = max(near, key=lambda n: n.score)
+    if best.score >= NEIGHBOUR_SHARE * c.score:
+        lead.insert(0 if best.order < c.order else 1, best)
 
 
 def _join_touching(runs: list[list[_Candidate]]) -> list[list[_Candidate]]:
