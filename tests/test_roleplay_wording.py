@@ -174,3 +174,26 @@ def test_an_unknown_polarity_in_the_examples_is_reported_in_chinese(tmp_path: Pa
     loaded = load_catalog(folder, SOURCES)
     assert any("done" in str(e) and "只能是 threshold 或 did / refused / asked / vague" in str(e) for e in loaded.errors)
     assert loaded.polarity_examples is None and loaded.red_line_examples is not None
+
+
+def test_trained_models_are_shared_and_old_ones_are_let_go() -> None:
+    """One model per set of examples, shared by every catalog that has them; a manager editing the
+    examples many times in a running bot does not keep every old model in memory."""
+    from bot.coach.practice import wording
+    from bot.coach.practice.scenario_types import LabelledSentences
+
+    def examples(n: int) -> LabelledSentences:
+        crossing = tuple(f"每吨我私下给您返{n}块钱，第{i}回" for i in range(3))
+        harmless = tuple(f"按公司规定开票，对公转账，第{i}回说{n}" for i in range(3))
+        return LabelledSentences((("kickback", crossing), ("harmless", harmless)), threshold=0.5, strength=1.0)
+
+    first = WordingModel(examples(0))
+    first.prepare()
+    again = WordingModel(examples(0))
+    again.prepare()
+    assert again._pipeline is first._pipeline  # the same examples: trained once
+    for n in range(1, wording.KEPT_MODELS + 3):
+        WordingModel(examples(n)).prepare()
+    assert len(wording._models) <= wording.KEPT_MODELS
+    assert examples(0) not in wording._models  # the oldest went
+    assert examples(wording.KEPT_MODELS + 2) in wording._models

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +97,11 @@ def wording_models_of(catalog: ScenarioCatalog) -> WordingModels:
     return WordingModels(red_lines=red_lines, polarity=polarity)
 
 
-_models: dict[LabelledSentences, Any] = {}
+# Trained models by their examples, shared by the scorer and the customer and across catalog reloads that
+# leave the examples as they were. Bounded: a manager who edits the example files many times in a long-running
+# bot would otherwise keep every old model (a few MB each); the most recently used ones stay.
+KEPT_MODELS = 8
+_models: OrderedDict[LabelledSentences, Any] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -118,4 +123,7 @@ def _train(examples: LabelledSentences) -> Any:
             )
             classifier = LogisticRegression(C=examples.strength, max_iter=3000, class_weight="balanced")
             _models[examples] = make_pipeline(features, classifier).fit(texts, labels)
+            while len(_models) > KEPT_MODELS:
+                _models.popitem(last=False)
+        _models.move_to_end(examples)
         return _models[examples]
