@@ -146,6 +146,9 @@ async def test_a_practice_turn_is_durable_when_the_customer_answers(bot: BotHarn
 
     server = bot.server
     await open_scenario(server, "abnormal-loss", "质量与计量")
+    # PTB writes only the entries marked since its last flush; a flush between two updates must not make the
+    # turn's own save a no-op (it marks the rep's data itself). This run failed once under load before that.
+    await bot.application.update_persistence()
     turn = "周经理，三车都少这么多，换谁都着急，这事我们认真对待，不会推。"
     await say(server, turn, where=lambda m: m.text.startswith("周建国："))
     row = bot.services.db.query_one("SELECT value FROM ptb_state WHERE kind = 'user_data' AND key = ?", (str(USER),))

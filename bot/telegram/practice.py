@@ -88,16 +88,19 @@ def _load_session(context: CoachContext, chat_id: int) -> PracticeSession | None
         return None
 
 
-async def _save_session(context: CoachContext, chat_id: int, session: PracticeSession) -> None:
+async def _save_session(context: CoachContext, chat_id: int, user_id: int, session: PracticeSession) -> None:
     """Keep the session in user_data and write it to the database before the rep sees the reply.
 
     PTB flushes persistence every few seconds; a crash in between used to lose the
-    last turns from the scored transcript.
+    last turns from the scored transcript. PTB marks a user's data for writing only
+    once the handler has returned, so the flush here marks it itself: otherwise the
+    write waits for the next periodic flush whenever one ran since the last update.
     """
     data = session.to_dict()
     data["last_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     context.user_data[_session_key(chat_id)] = data
     if context.application.persistence is not None:
+        context.application.mark_data_for_update_persistence(user_ids=user_id)
         await context.application.update_persistence()
 
 
@@ -243,13 +246,15 @@ async def on_menu(update: Update, context: CoachContext) -> int:
     # go / again: start the conversation
     if message is not None and action == "go":
         await _quietly(query.edit_message_reply_markup(reply_markup=None))
-    return await _begin(context, chat_id, service, scenario, lang)
+    return await _begin(context, chat_id, query.from_user.id, service, scenario, lang)
 
 
-async def _begin(context: CoachContext, chat_id: int, service: PracticeService, scenario: Scenario, lang: str) -> int:
+async def _begin(
+    context: CoachContext, chat_id: int, user_id: int, service: PracticeService, scenario: Scenario, lang: str
+) -> int:
     # The first start of a scenario resolves its citations and embeds its reference lines: keep it off the loop.
     session = await asyncio.to_thread(service.start, scenario.id)
-    await _save_session(context, chat_id, session)
+    await _save_session(context, chat_id, user_id, session)
     mode = t(f"practice.mode_{session.mode}", lang)
     await context.bot.send_message(chat_id, mode)
     await send_part(context.bot, chat_id, customer_part(scenario, scenario.opening, lang))
@@ -320,7 +325,7 @@ async def _take_turn(update: Update, context: CoachContext, text: str, spoken: b
         _drop_session(context, chat_id)
         app.create_task(_conclude(context, chat_id, _user_id(update, chat_id), service, session, lang, line), update=update)
         return ConversationHandler.END
-    await _save_session(context, chat_id, session)
+    await _save_session(context, chat_id, _user_id(update, chat_id), session)
     app.create_task(send_part(context.bot, chat_id, line), update=update)
     return TALKING
 
