@@ -57,6 +57,9 @@ def test_the_checker_does_not_take_a_word_ending_for_a_dangling_connector() -> N
     assert kinds("1. 哪怕客户老板说没事让他开，你也别让。[1]") == set()
     assert kinds("1. 答：可以，产品目录和宣传单页都可以给。[1]") == set()  # 可以给 is whole; a catalogue is not a contents slide
     assert "fragment" in kinds("1. 客户要是不同意，我们就让。[1]")
+    # A question's verb is not a cut connector ("我们能不能跟？" — follow a competitor's offer); "……跟。" is cut.
+    assert kinds("1. 问：竞争对手送一年免费保养，我们能不能跟？答：前两次保养免费。[1]") == set()
+    assert "fragment" in kinds("1. 这件事你要先跟。[1]")
 
 
 def test_the_checker_finds_a_joke_given_as_the_rule() -> None:
