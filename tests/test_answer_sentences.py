@@ -527,3 +527,19 @@ def test_a_lead_shown_alone_brings_the_neighbour_that_also_answers() -> None:
     sentences["c1"][1] = SentenceMatch("c1", 1, first[1], 0.0)
     quiet = extractive_answer("老板说已经有供应商了我怎么接", SearchResult("q", hits, True, 1.0), sentences=sentences)
     assert "不用劝他换掉" not in quiet.text.splitlines()[0]
+
+
+def test_a_later_sentence_of_an_faq_answer_is_shown_with_its_answer_and_question() -> None:
+    """"客户要求更多的，按让利计算。" alone does not say more than what: it comes with the answer it
+    continues and that answer's question."""
+    scored = [
+        ("问1：竞争对手交车送一年免费保养，我们能不能跟？", 0.1),
+        ("答：我们的标准是保修期内前两次保养免费。", 0.1),
+        ("客户要求更多的，按让利计算，走折扣审批流程。", 1.0),
+        ("问2：客户想把保修期延长到两年，能答应吗？", 0.0),
+        ("答：可以推荐购买延保服务。", 0.0),
+    ]
+    answer, hit = _answer_from_one_passage("客户要的优惠比公司标准多，得走啥流程", scored)
+    lead = answer.text.splitlines()[0]
+    assert lead.startswith(scored[0][0] + scored[1][0] + scored[2][0])
+    assert check(answer.text, (hit.text,)) == []

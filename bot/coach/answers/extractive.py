@@ -299,10 +299,12 @@ def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = 
 def _context(c: _Candidate, same: dict[int, _Candidate]) -> list[_Candidate]:
     """`c` with the neighbours it depends on, in reading order ("所以……" needs the sentence before,
     "……如下：" the steps after it). A neighbour that would open a list it does not finish is left out.
-    A joke keeps the sentence that takes it back. (An FAQ answer brings its question: `_run_text`.)"""
+    A joke keeps the sentence that takes it back; an FAQ answer's later sentence, the answer it continues.
+    (An FAQ answer brings its question: `_run_text`.)"""
     run = [c]
     before = same.get(c.order - 1)
-    if (_LEANS_BACK.match(c.text) or han_count(c.text) < 14) and before is not None and not _unfinished_list(before.text):
+    if (_LEANS_BACK.match(c.text) or han_count(c.text) < 14 or _continues_an_faq_answer(c, before)) and \
+            before is not None and not _unfinished_list(before.text):
         run.insert(0, before)
     after = same.get(c.order + 1)
     if _ANNOUNCES.search(c.text.rstrip("。")):  # "流程如下。": the steps it announces are the answer
@@ -316,6 +318,12 @@ def _context(c: _Candidate, same: dict[int, _Candidate]) -> list[_Candidate]:
     ):
         run.append(after)
     return run
+
+
+def _continues_an_faq_answer(c: _Candidate, before: _Candidate | None) -> bool:
+    """The second sentence of an FAQ answer ("答：标准是前两次免费。客户要求更多的，按让利计算。") means
+    nothing without its answer and question: it is shown with them."""
+    return before is not None and bool(before.asked) and not FAQ_QUESTION.match(c.text) and not FAQ_ANSWER.match(c.text)
 
 
 def _excerpts(picked: list[_Candidate], candidates: list[_Candidate]) -> list[list[_Candidate]]:
