@@ -96,6 +96,22 @@ def test_an_enumeration_stays_with_its_items() -> None:
     assert shown[0] == "产品销售包括四个阶段：一是推销自己，二是推销产品利益，三是推销产品本身，四是推销服务。"
 
 
+def test_a_policy_list_of_semicolon_items_stays_whole_with_its_heading() -> None:
+    # Cut after its second item, the list answered "押金交几个月？" for a diesel truck with the other two.
+    policy = (
+        "1. 押金标准（按单台车月租金计算）：\n电动托盘搬运车、电动堆高车：1个月租金；\n"
+        "电动平衡重叉车（铅酸、锂电车型相同）：2个月租金；\n内燃叉车（含港口作业用大吨位车）：3个月租金。\n"
+        "2. 长租且客户信用等级为A级的，押金可统一降为1个月租金，须报财务部审批。\n"
+    )
+    shown = display_sentences(policy)
+    assert shown[0].startswith("押金标准") and shown[0].endswith("内燃叉车（含港口作业用大吨位车）：3个月租金。")
+    assert shown[1].startswith("长租且客户信用等级为A级的")
+    # A list too long for one sentence is still shown item by item, not as one block.
+    long_items = "".join(f"（{n}）不准{'向医生、药剂人员、设备科人员给予任何好处' * 2}；\n" for n in "一二三") + "（四）不准私下签订供货协议。\n"
+    shown = display_sentences("以下行为一律禁止：\n" + long_items)
+    assert len(shown) >= 3 and shown[-1].endswith("不准私下签订供货协议。")
+
+
 def test_numbers_units_and_brackets_stay_whole() -> None:
     shown = display_sentences("圈子法则,每个人身边有,250,个生意机会,推销,98%是感情,2%是对产品知识的掌握。", flattened=True)
     assert "250个生意机会" in shown[0] and "98%是感情，2%是对产品知识的掌握" in shown[0]

@@ -50,7 +50,7 @@ from bot.text.words import tokeniser_for
 logger = logging.getLogger(__name__)
 
 # Bump when chunking changes so unchanged files are re-chunked once.
-CHUNKER_VERSION = "v8"  # v5: display sentences stored with their vectors; v6: hint entries carry their quote; v7: PDF lines unwrapped; v8: "……，大家懂我的意思吗？" ends a statement
+CHUNKER_VERSION = "v9"  # v5: display sentences stored with their vectors; v6: hint entries carry their quote; v7: PDF lines unwrapped; v8: "……，大家懂我的意思吗？" ends a statement; v9: a list of semicolon items stays with its heading
 
 Progress = Callable[[str, int, int], None]
 CHANGE_CHECK_INTERVAL_S = 1.0

@@ -23,6 +23,7 @@ PAUSES = "，,：:"
 # The enumeration comma joins list items ("返点、购物卡"): a pause for cutting, not a clause of its own.
 LIST_COMMA = "、"
 ELLIPSIS = "…"
+LIST_CHARS = 250  # a list longer than this is shown item by item: one span would bury the item asked about
 
 _SENTENCE_BOUNDARY = re.compile(rf"(?<=[{SENTENCE_ENDS}])|(?<=\n)")
 # Where an over-long sentence may be cut: after a pause.
@@ -226,7 +227,7 @@ def whole_sentences(text: str, limit: int = 100) -> list[tuple[int, int]]:
             if spans:
                 spans[-1] = (spans[-1][0], end)
             start = end
-    spans = _join_semicolons(text, _join_lists(text, _join_short_verdicts(text, spans)), limit)
+    spans = _join_semicolons(text, _join_lists(text, _join_short_verdicts(text, spans), limit), limit)
     out: list[tuple[int, int]] = []
     for s, e in spans:
         out.extend(_cut_whole(text, s, e, limit))
@@ -252,8 +253,9 @@ def _join_short_verdicts(text: str, spans: list[tuple[int, int]]) -> list[tuple[
     return out
 
 
-def _join_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Keep an enumeration with its introduction and its items, and an intro ending on a colon with what follows."""
+def _join_lists(text: str, spans: list[tuple[int, int]], limit: int = 100) -> list[tuple[int, int]]:
+    """Keep an enumeration with its introduction and its items, and an intro ending on a colon with what follows
+    (all its items when they end on semicolons and fit in `limit` characters)."""
     out: list[tuple[int, int]] = []
     i = 0
     while i < len(spans):
@@ -275,9 +277,13 @@ def _join_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
                 nxt = _item_number(text[spans[i + 1][0]:spans[i + 1][1]])
                 if nxt == 1 or han_len(text[s:e]) < 20:
                     last = i + 1 if nxt != 1 else _list_end(text, spans, i + 1)
+                if nxt != 1 and _ends_on_semicolon(text, spans[i + 1]):
+                    run_end = _semicolon_run_end(text, spans, i + 1)
+                    if len(text[s : spans[run_end][1]].strip()) <= limit:
+                        last = run_end
             joined = text[s : spans[last][1]]
             # A list of long paragraphs, or a slide's items laid out with spaces: each item stands alone.
-            if len(joined) > 250 or re.search(rf"[{HAN}。]\s+[{HAN}]", joined.strip()):
+            if len(joined) > LIST_CHARS or re.search(rf"[{HAN}。]\s+[{HAN}]", joined.strip()):
                 last = i
             out.append((s, spans[last][1]))
             i = last + 1
@@ -285,6 +291,20 @@ def _join_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
         out.append((s, e))
         i += 1
     return out
+
+
+def _ends_on_semicolon(text: str, span: tuple[int, int]) -> bool:
+    return text[span[0]:span[1]].strip()[-1:] in "；;"
+
+
+def _semicolon_run_end(text: str, spans: list[tuple[int, int]], i: int) -> int:
+    """The item that closes a list of items ending in semicolons, starting at span `i`
+    ("押金标准：" "电动车：1个月；" "平衡重：2个月；" "内燃车：3个月。"): a policy's list is one rule,
+    and cut after its second item it answered "how much for a diesel truck?" with the other two."""
+    last = i
+    while last + 1 < len(spans) and last - i < 12 and _ends_on_semicolon(text, spans[last]):
+        last += 1
+    return last
 
 
 def _join_semicolons(text: str, spans: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
