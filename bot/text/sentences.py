@@ -294,7 +294,7 @@ def _join_lists(text: str, spans: list[tuple[int, int]], limit: int = 100) -> li
 
 
 def _ends_on_semicolon(text: str, span: tuple[int, int]) -> bool:
-    return text[span[0]:span[1]].strip()[-1:] in "；;"
+    return text[span[0]:span[1]].rstrip().endswith(("；", ";"))
 
 
 def _semicolon_run_end(text: str, spans: list[tuple[int, int]], i: int) -> int:
