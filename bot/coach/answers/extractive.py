@@ -341,6 +341,11 @@ def _excerpts(picked: list[_Candidate], candidates: list[_Candidate]) -> list[li
     return _join_touching(runs)
 
 
+def _may_join_the_lead(n: _Candidate) -> bool:
+    """A neighbour that can be shown with the lead: not a list it does not finish, not a bare FAQ question."""
+    return not _unfinished_list(n.text) and not FAQ_QUESTION.match(n.text)
+
+
 def _with_its_point(lead: list[_Candidate], same: dict[int, _Candidate]) -> None:
     """A lead that gives no advice — a story, the rep's own problem told back, a view set up to be
     corrected — brings the sentence after it, where a speaker usually makes the point
@@ -348,7 +353,7 @@ def _with_its_point(lead: list[_Candidate], same: dict[int, _Candidate]) -> None
     if any(_ADVICE.search(c.text) for c in lead) and not _OTHERS_THINK.match(lead[0].text):
         return
     after = same.get(lead[-1].order + 1)
-    if after is not None and not _unfinished_list(after.text) and not FAQ_QUESTION.match(after.text):
+    if after is not None and _may_join_the_lead(after):
         lead.append(after)
 
 
@@ -360,7 +365,7 @@ def _with_its_neighbour(lead: list[_Candidate], same: dict[int, _Candidate], pic
         return
     c = lead[0]
     near = [n for n in (same.get(c.order - 1), same.get(c.order + 1))
-            if n is not None and n not in picked and not _unfinished_list(n.text) and not FAQ_QUESTION.match(n.text)
+            if n is not None and n not in picked and _may_join_the_lead(n)
             and not n.said and not (n.joke and not c.joke)]
     if not near:
         return
