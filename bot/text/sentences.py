@@ -253,7 +253,7 @@ def _join_short_verdicts(text: str, spans: list[tuple[int, int]]) -> list[tuple[
     return out
 
 
-def _join_lists(text: str, spans: list[tuple[int, int]], limit: int = 100) -> list[tuple[int, int]]:
+def _join_lists(text: str, spans: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
     """Keep an enumeration with its introduction and its items, and an intro ending on a colon with what follows
     (all its items when they end on semicolons and fit in `limit` characters)."""
     out: list[tuple[int, int]] = []
