@@ -11,12 +11,21 @@ when the corpus has a hints-manager/ folder) — it prints, over the in-scope qu
   defects/answer   readability defects (tests/readability.py) per answer, by kind
   p50              retrieval + answer latency for a new question, offline (no LLM)
 
+With --ceiling it also prints, per set, how far a better choice of sentences could
+go with this retrieval: `passages` is the share whose gold quote is in one of the
+passages the answer draws from, `sentences` the share whose gold quote is in those
+passages' stored display sentences (whole sentences, the only text an extractive
+answer shows), `best mix` the share whose gold is among the 5 sentences ranked
+first by the best of 1,500 weightings of the sentence scorer's signals
+(extractive.SIGNALS), chosen in hindsight for that set. All three are upper
+bounds on `gold`, not results: nothing may be tuned on them.
+
 Not a test: figures, not assertions. Sets named *holdout* (benchmarks/data/
 answers_holdout*.jsonl with their follow-up pairs, each corpus's questions_holdout*) are measured only
 with --holdout, once, at the end of a piece of work. A row's `corpus` says which material answers it:
 "sample" rows run against the shipped material, the others against that corpus alone.
 
-    .venv/bin/python benchmarks/bench_answers.py [--holdout] [--show] [--only NAME]
+    .venv/bin/python benchmarks/bench_answers.py [--holdout] [--show] [--only NAME] [--ceiling]
 """
 
 from __future__ import annotations
@@ -36,7 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.question_sets import CORPORA_DIR, DEFAULT_SETS, MANAGER_HINTS, SAMPLE_HOLDOUT, setup_knowledge  # noqa: E402
-from bot.coach.answers.service import AnswerService  # noqa: E402
+import bot.coach.answers.extractive as extractive  # noqa: E402
+from bot.coach.answers.extractive import MAX_HITS, SIGNALS, WEIGHTS  # noqa: E402
+from bot.coach.answers.service import AnswerService, retrieval_query  # noqa: E402
 from bot.coach.types import Turn  # noqa: E402
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -91,8 +102,69 @@ def pct(values: list[float], p: float) -> float:
     return ordered[int(p * (len(ordered) - 1))] if ordered else float("nan")
 
 
-async def measure(service: AnswerService, name: str, questions: list[Question], show: bool) -> None:
+def reachable(kb: KnowledgeBase, question: str, history: list[Turn], top_k: int, quotes: tuple[str, ...]) -> tuple[bool, bool]:
+    """Is the gold quote in the passages the answer draws from, and in their whole display sentences?"""
+    query = retrieval_query(question, history)
+    hits = kb.search(query, top_k).hits[:MAX_HITS]
+    in_passages = holds_gold("\n".join(hit.text for hit in hits), quotes)
+    stored = kb.answer_sentences(query, [hit.chunk_id for hit in hits])
+    shown = "\n".join("".join(m.text for m in sorted(stored.get(hit.chunk_id, []), key=lambda m: m.order)) for hit in hits)
+    return in_passages, holds_gold(shown, quotes)
+
+
+class SignalRecorder:
+    """Keeps the scored candidate sentences of the last extractive answer (ceiling mode only).
+
+    It wraps the extractive answer's selection step, which receives every candidate
+    with its signals, so the answer itself is built exactly as without it.
+    """
+
+    def __init__(self) -> None:
+        self.candidates: list = []
+        self._select = extractive._select
+
+    def __enter__(self) -> "SignalRecorder":
+        def recording(candidates, *args, **kwargs):
+            self.candidates = list(candidates)
+            return self._select(candidates, *args, **kwargs)
+
+        extractive._select = recording
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        extractive._select = self._select
+
+
+def gold_rows(candidates: list, quotes: tuple[str, ...]) -> tuple[list[tuple[float, ...]], list[bool]]:
+    """Each candidate's signals, and whether it shows the gold quote (alone or with a neighbour of its passage)."""
+    rows = [c for c in candidates if not extractive.FAQ_QUESTION.match(c.text)]
+    golds = []
+    for i, c in enumerate(rows):
+        same = [d for d in rows if d.hit_rank == c.hit_rank]
+        j = same.index(c)
+        around = [c.text] + ([same[j - 1].text + c.text] if j else []) + ([c.text + same[j + 1].text] if j + 1 < len(same) else [])
+        golds.append(any(holds_gold(text, quotes) for text in around))
+    return [c.signals for c in rows], golds
+
+
+def best_mix(questions: list[tuple[list[tuple[float, ...]], list[bool]]], top: int = 5, tries: int = 1500) -> tuple[float, float]:
+    """The share whose gold is in the top sentences by the shipped weights, and by the best weighting in hindsight."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    weightings = [np.array(WEIGHTS)] + [rng.dirichlet(np.ones(len(SIGNALS))) for _ in range(tries)]
+    usable = [(np.array(sig), np.array(gold)) for sig, gold in questions if sig]
+
+    def share(w) -> float:
+        return sum(bool(gold[np.argsort(-(sig @ w), kind="stable")[:top]].any()) for sig, gold in usable) / max(1, len(questions))
+
+    return share(weightings[0]), max(share(w) for w in weightings)
+
+
+async def measure(service: AnswerService, name: str, questions: list[Question], show: bool, ceiling: bool = False) -> None:
     by_id = {q.qid: q for q in questions}
+    in_passages = in_sentences = 0
+    scored: list[tuple[list[tuple[float, ...]], list[bool]]] = []
     answers: dict[str, str] = {}
     hits = declined_wrongly = oos_declined = oos_noticed = in_noticed = 0
     defects: Counter[str] = Counter()
@@ -104,7 +176,11 @@ async def measure(service: AnswerService, name: str, questions: list[Question], 
         if q.follow_up_of and q.follow_up_of in answers:
             history = [Turn("user", by_id[q.follow_up_of].question), Turn("assistant", answers[q.follow_up_of])]
         t0 = time.perf_counter()
-        answer = await service.answer(q.question, history)
+        if ceiling:
+            with SignalRecorder() as recorder:
+                answer = await service.answer(q.question, history)
+        else:
+            answer = await service.answer(q.question, history)
         times.append((time.perf_counter() - t0) * 1000)
         answers[q.qid] = answer.text
         if not q.quotes:
@@ -112,6 +188,11 @@ async def measure(service: AnswerService, name: str, questions: list[Question], 
             oos_noticed += answer.grounded and answer.partial  # answered, but first told the material does not cover it
             continue
         in_noticed += answer.grounded and answer.partial
+        if ceiling and answer.grounded:
+            passage_hit, sentence_hit = reachable(service.knowledge, q.question, history, service.settings.top_k, q.quotes)
+            in_passages += passage_hit
+            in_sentences += sentence_hit
+            scored.append(gold_rows(recorder.candidates, q.quotes))
         found = answer.grounded and holds_gold(answer.text, q.quotes)
         hits += found
         declined_wrongly += not answer.grounded
@@ -131,6 +212,10 @@ async def measure(service: AnswerService, name: str, questions: list[Question], 
         f"{name:36s} {len(in_scope):3d} {hits / n:6.2f} {sum(defects.values()) / n:8.2f}  {f'{declined_wrongly}+{in_noticed}':>5s}  "
         f"{f'{oos_declined}+{oos_noticed}/{oos}':>7s}  {pct(times, 0.5):6.1f}  misses: {' '.join(misses) or '-'}; defects: {kinds}"
     )
+    if ceiling:
+        shipped, hindsight = best_mix(scored + [([], [])] * (len(in_scope) - len(scored)))
+        print(f"{'':36s}     ceiling: passages {in_passages / n:.2f}, sentences {in_sentences / n:.2f}; "
+              f"gold in the top 5 sentences: shipped weights {shipped:.2f}, best mix {hindsight:.2f}")
 
 
 def header() -> None:
@@ -138,7 +223,7 @@ def header() -> None:
     print("  dcl: in-scope declined + answered with the 'not covered' notice; oos: off-topic declined + answered with the notice")
 
 
-async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
+async def run(holdout: bool, show: bool, only: str, data: Path | None, ceiling: bool = False) -> None:
     sets = [p for p in DEFAULT_SETS if p.is_file()] + ([VOICE] if VOICE.is_file() else []) + (SAMPLE_HOLDOUT if holdout else [])
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(Settings.load(env={}), data_dir=data or Path(tmp) / "data")
@@ -150,10 +235,10 @@ async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
         header()
         for path in sets:
             if not only or only in path.name:
-                await measure(service, path.name, load(path), show)
+                await measure(service, path.name, load(path), show, ceiling)
         for path in ANSWERS_HOLDOUT if holdout else []:
             if not only or only in path.name:
-                await measure(service, f"{path.name} (sample)", [q for q in load(path) if q.corpus == "sample"], show)
+                await measure(service, f"{path.name} (sample)", [q for q in load(path) if q.corpus == "sample"], show, ceiling)
         embedder, fast = kb.embedder, kb.fast_embedder
     corpora = sorted(d for d in CORPORA_DIR.iterdir() if (d / "sources").is_dir()) if CORPORA_DIR.is_dir() else []
     for corpus in corpora:
@@ -176,9 +261,9 @@ async def run(holdout: bool, show: bool, only: str, data: Path | None) -> None:
                 kb.ingest()
                 service = AnswerService(kb, None, settings)
                 for path in files:
-                    await measure(service, f"{corpus.name}{suffix}/{path.name}", load(path), show)
+                    await measure(service, f"{corpus.name}{suffix}/{path.name}", load(path), show, ceiling)
                 for name, rows in later.items():
-                    await measure(service, f"{corpus.name}{suffix}/{name}", rows, show)
+                    await measure(service, f"{corpus.name}{suffix}/{name}", rows, show, ceiling)
 
 
 def main() -> int:
@@ -186,9 +271,10 @@ def main() -> int:
     parser.add_argument("--holdout", action="store_true", help="include the held-out sets (measure once, at the end)")
     parser.add_argument("--show", action="store_true", help="print every answer with its defects")
     parser.add_argument("--only", default="", help="only the sets whose name contains this")
+    parser.add_argument("--ceiling", action="store_true", help="also print the upper bounds this retrieval leaves the answer")
     parser.add_argument("--data", type=Path, help="keep the sample's index in this folder between runs (development)")
     args = parser.parse_args()
-    asyncio.run(run(args.holdout, args.show, args.only, args.data))
+    asyncio.run(run(args.holdout, args.show, args.only, args.data, args.ceiling))
     return 0
 
 

@@ -94,6 +94,7 @@ class _Candidate:
     joke: bool = False  # the speaker says it was a joke (here or in the next sentence)
     asked: str = ""  # an FAQ answer's question ("问3：……？"), shown before it
     holds_asked: bool = False  # holds the kind of detail the question asks for (a price, a time span…)
+    signals: tuple[float, ...] = ()  # what `score` was made of, in SIGNALS order (bench_answers --ceiling reads them)
 
 
 @lru_cache(maxsize=8192)
@@ -179,6 +180,12 @@ def _split_now(chunk_text: str) -> tuple[str, ...]:
     return tuple(display_sentences(chunk_text, flattened=chunk_text.count(",") > 3 * max(1, chunk_text.count("。"))))
 
 
+# The signals a sentence's score is made of, and their weights with stored vectors / without (an old index).
+SIGNALS = ("closeness", "shared words", "shared characters", "passage rank", "advice", "hint", "asked detail")
+WEIGHTS = (0.4, 0.3, 0.1, 0.15, 0.08, HINT_WEIGHT, DETAIL_WEIGHT)
+WEIGHTS_WITHOUT_VECTORS = (0.0, 0.55, 0.2, 0.15, 0.1, HINT_WEIGHT, DETAIL_WEIGHT)
+
+
 def _score(query: str, focus: str, candidates: list[_Candidate], n_hits: int, tokeniser: Tokeniser) -> None:
     """How well each sentence answers: its vectors against the question's, shared content words
     (weighted by rarity among the candidates), shared characters, and its passage's rank."""
@@ -193,13 +200,12 @@ def _score(query: str, focus: str, candidates: list[_Candidate], n_hits: int, to
         chars = len(c.bigrams & q_bigrams) / max(1, len(q_bigrams))
         prior = 1.0 - c.hit_rank / max(1, n_hits)
         advice = 1.0 if _ADVICE.search(c.text) else 0.0
-        if c.similarity is None:
-            c.score = 0.55 * lexical + 0.2 * chars + 0.15 * prior + 0.1 * advice
-        else:
-            c.score = 0.4 * c.similarity + 0.3 * lexical + 0.1 * chars + 0.15 * prior + 0.08 * advice
-        c.score += HINT_WEIGHT * min(1.0, max(0.0, (c.hint_match - HINT_FLOOR) / HINT_SPAN))
-        if c.holds_asked:  # it gives what was asked (a price, a time span…), in proportion to how much it is about it
-            c.score += DETAIL_WEIGHT * (c.similarity if c.similarity is not None else lexical)
+        hint = min(1.0, max(0.0, (c.hint_match - HINT_FLOOR) / HINT_SPAN))
+        # it gives what was asked (a price, a time span…), in proportion to how much it is about it
+        detail = (c.similarity if c.similarity is not None else lexical) if c.holds_asked else 0.0
+        c.signals = (c.similarity or 0.0, lexical, chars, prior, advice, hint, detail)
+        weights = WEIGHTS if c.similarity is not None else WEIGHTS_WITHOUT_VECTORS
+        c.score = sum(w * x for w, x in zip(weights, c.signals))
 
 
 def _lexical_scorer(query: str, candidates: list[_Candidate], tokeniser: Tokeniser):
