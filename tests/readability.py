@@ -7,7 +7,7 @@ answer tests and by `benchmarks/bench_answers.py` (defects per answer).
 
 Defect kinds:
   fragment         a sentence cut mid-way ("……第一件事就是。", a trailing "……")
-  cut_list         an enumeration with its first item only ("一是法律底线。" without 二是)
+  cut_list         an enumeration with its first item only ("一是法律底线。" without 二是; a lone "第一件事" only when a source has 第二件事)
   heading_glued    a section number or slide heading glued to text ("服务质量8.1 提升…")
   contents         a slide's table of contents or a run of titles as a point
   number_mangled   a number that lost its unit or bracket ("71的人", "(2）籍贯")
@@ -78,7 +78,10 @@ def check(text: str, sources: list[str] | tuple[str, ...] = (), titles: list[str
     whole = _MARKER.sub("", text)
     # A list item of a cut enumeration may be on its own line: look at the answer as a whole.
     for first, second in (("一是", "二是"), ("第一件事", "第二件事"), ("（1）", "（2）"), ("(1)", "(2)")):
-        if first in whole and second not in whole:
+        # "第一件事情是把批号拍下来" is also "the very first thing": cut only when a cited source goes on to the second
+        spoken_first = (first == "第一件事" and sources and not re.search(r"[两二三四五几]件事", whole)
+                        and not any(second in source for source in sources))
+        if first in whole and second not in whole and not spoken_first:
             defects.append(Defect("cut_list", first))
     for line in _lines(text):
         body = _body(line)

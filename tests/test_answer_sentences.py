@@ -559,3 +559,39 @@ def test_a_later_sentence_of_an_faq_answer_is_shown_with_its_answer_and_question
     lead = answer.text.splitlines()[0]
     assert lead.startswith(scored[0][0] + scored[1][0] + scored[2][0])
     assert check(answer.text, (hit.text,)) == []
+
+
+def test_the_very_first_thing_to_do_is_an_answer_not_a_cut_list() -> None:
+    """"第一件事情是……" is how a speaker says what to do first; it opens a list only when the passage has a second."""
+    first_thing = "你遇到了，第一件事情是把批号和问题拍下来，当天就报质管部，千万不要当着医生的面说不可能。"
+    scored = [
+        ("诊所最多的是耗材的投诉，输液器漏液、针头有毛刺都有。", 0.3),
+        (first_thing, 1.0),
+        ("还有诊所上午基本都在看病，下午去比较好。", 0.2),
+    ]
+    answer, _ = _answer_from_one_passage("诊所说输液器漏水，我到现场第一步干啥", scored)
+    assert first_thing in answer.text.splitlines()[0]  # the lead
+    assert kinds(answer.text, ("".join(text for text, _ in scored),)) == set()
+    # with a second thing in the passage, the first alone would be a cut list: the checker says so, the answer avoids it
+    listed = [
+        ("诊所投诉输液器漏液，处理起来有两件事要做。", 0.6),
+        ("第一件事是把输液器的批号和问题拍下来。", 1.0),
+        ("第二件事是当天把照片和批号报给质管部。", 0.8),
+    ]
+    answer, _ = _answer_from_one_passage("诊所说输液器漏水，我到现场第一步干啥", listed)
+    assert "第二件事" in answer.text or "第一件事" not in answer.text
+    assert "cut_list" not in kinds(answer.text, ("".join(text for text, _ in listed),))
+    assert "cut_list" in kinds("第一件事是把批号拍下来。[1]", ("第一件事是把批号拍下来。第二件事是当天报质管部。",))
+    assert "cut_list" in kinds("第一件事是把批号拍下来。[1]")  # no source to tell: a list opener
+    # announcing several things makes it a list whatever the source says next ("第二点呢……")
+    announced = "有两件事大家是要注意的，第一件事就是他们手里收的礼真的挺多的。"
+    assert "cut_list" in kinds(f"{announced}[1]", (announced + "第二点呢，送之前要把故事想圆。",))
+    answer, _ = _answer_from_one_passage("平常最主要得做哪两件事", [(announced, 1.0), ("第二点呢，送之前要把故事想圆，送之后要回访。", 0.7)])
+    assert not answer.text.startswith(announced)
+
+
+def test_a_passage_of_short_sentences_sharing_no_word_with_the_question_is_no_crash() -> None:
+    """Every sentence is too short to say anything alone and the list opener is cut: nothing to quote, said so."""
+    scored = [("处理投诉有两件事，", 0.2), ("第一件事是把批号拍下来。", 1.0), ("说话要客气。", 0.6), ("第二件事是当天报。", 0.5)]
+    answer, _ = _answer_from_one_passage("输液器漏水怎么办", scored)
+    assert answer.grounded and answer.text and answer.citations

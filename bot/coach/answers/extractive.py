@@ -70,6 +70,7 @@ _TERM_END = re.compile(r"(?:搞混|弄混|混|有啥|有什么|是|的|到底|�
 # The first item of a list whose second item is not in the same sentence: alone it reads as a cut list.
 _FIRST_ITEM = re.compile(r"一是|第一件事|（1）")
 _SECOND_ITEM = re.compile(r"二是|第二件事|（2）")
+_SEVERAL_THINGS = re.compile(r"[两二三四五几]件事")
 _ANNOUNCES = re.compile(r"(?:[：:]|如下|以下几[点步条])$")
 ANNOUNCED_STEPS = 3  # sentences brought after one that announces them (a procedure's first steps)
 # A lead shown alone brings its closer neighbour when that scores at least this share of the lead: the
@@ -94,6 +95,7 @@ class _Candidate:
     joke: bool = False  # the speaker says it was a joke (here or in the next sentence)
     asked: str = ""  # an FAQ answer's question ("问3：……？"), shown before it
     holds_asked: bool = False  # holds the kind of detail the question asks for (a price, a time span…)
+    cut_list: bool = False  # shown alone it would read as a cut list (`_opens_a_cut_list`)
     signals: tuple[float, ...] = ()  # what `score` was made of, in SIGNALS order (bench_answers --ceiling reads them)
 
 
@@ -171,6 +173,7 @@ def _candidates(
             # A joke may be taken back in the next sentence ("……开玩笑的，千万别学"): then it is one too.
             joke = is_joke(text) or (j + 1 < len(rows) and is_joke(rows[j + 1][1][:20]))
             out.append(_Candidate(text, rank, order, tokens, _bigrams(text), similarity=similarity, joke=joke,
+                                  cut_list=_opens_a_cut_list(text, hit.text),
                                   hint_match=hint_match, asked=asked, holds_asked=text in holding))
     return out
 
@@ -253,7 +256,7 @@ def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = 
     saying what each term is comes first, so that the difference is stated.
     """
     ranked = sorted(candidates, key=lambda c: (-c.score, c.hit_rank, c.order))
-    ranked = [c for c in ranked if not _unfinished_list(c.text)] or ranked
+    ranked = [c for c in ranked if not c.cut_list] or ranked
     # An FAQ's question is shown only with its answer, which carries its score (`_candidates`).
     ranked = [c for c in ranked if not FAQ_QUESTION.match(c.text)]
     if not ranked:
@@ -294,6 +297,8 @@ def _select(candidates: list[_Candidate], n_hits: int, terms: tuple[str, ...] = 
             continue
         picked.append(c)
         per_chunk[c.hit_rank] = per_chunk.get(c.hit_rank, 0) + 1
+    if not picked:  # every sentence left is a short one that shares no word with the question
+        return []
     lead, rest = picked[0], picked[1:]
     # Supporting points read as a reply: grouped by passage (in the order they first appear), in reading order.
     first_pos: dict[int, int] = {lead.hit_rank: -1}
@@ -310,16 +315,16 @@ def _context(c: _Candidate, same: dict[int, _Candidate]) -> list[_Candidate]:
     run = [c]
     before = same.get(c.order - 1)
     if (_LEANS_BACK.match(c.text) or han_count(c.text) < 14 or _continues_an_faq_answer(c, before)) and \
-            before is not None and not _unfinished_list(before.text):
+            before is not None and not before.cut_list:
         run.insert(0, before)
     after = same.get(c.order + 1)
     if _ANNOUNCES.search(c.text.rstrip("。")):  # "流程如下。": the steps it announces are the answer
         for step in range(1, ANNOUNCED_STEPS + 1):
             nxt = same.get(c.order + step)
-            if nxt is None or _unfinished_list(nxt.text):
+            if nxt is None or nxt.cut_list:
                 break
             run.append(nxt)
-    elif after is not None and not _unfinished_list(after.text) and (
+    elif after is not None and not after.cut_list and (
         _LEANS_FORWARD.match(after.text) or (c.joke and not is_joke(c.text) and is_joke(after.text[:20]))
     ):
         run.append(after)
@@ -349,7 +354,7 @@ def _excerpts(picked: list[_Candidate], candidates: list[_Candidate]) -> list[li
 
 def _may_join_the_lead(n: _Candidate) -> bool:
     """A neighbour that can be shown with the lead: not a list it does not finish, not a bare FAQ question."""
-    return not _unfinished_list(n.text) and not FAQ_QUESTION.match(n.text)
+    return not n.cut_list and not FAQ_QUESTION.match(n.text)
 
 
 def _with_its_point(lead: list[_Candidate], same: dict[int, _Candidate]) -> None:
@@ -404,8 +409,16 @@ def _run_text(run: list[_Candidate]) -> str:
     return strip_leading_punct(text[leans.end():]) if leans else text
 
 
-def _unfinished_list(text: str) -> bool:
-    return bool(_FIRST_ITEM.search(text)) and not _SECOND_ITEM.search(text)
+def _opens_a_cut_list(text: str, passage: str) -> bool:
+    """The first item of a list without its second reads as a cut list ("三条底线：一是法律底线。").
+
+    "第一件事" is also how a speaker says "the very first thing" ("你遇到了，第一件事情是把批号和问题拍下来"):
+    that opens a list only when it announces several ("有两件事……第一件事就是") or the passage goes on to a second.
+    """
+    first = _FIRST_ITEM.search(text)
+    if first is None or _SECOND_ITEM.search(text):
+        return False
+    return first.group() != "第一件事" or bool(_SEVERAL_THINGS.search(text)) or "第二件事" in passage
 
 
 def _shown(run: list[_Candidate], text: str, lang: str) -> str:
