@@ -1,8 +1,8 @@
 """Role-play measured on rep scripts written by someone who never saw the scenario files or the scorer.
 
 Reads benchmarks/data/roleplay/scripts_dev/ (and, with --seen or --holdout, scripts_holdout/ … scripts_holdout8/,
-each kept aside and measured once at the end of a piece of work, then counted as seen; --holdout adds the
-red-line sets not yet measured). Every script is played through the
+each kept aside and measured once at the end of a piece of work, then counted as seen; --holdout adds
+scripts_holdout9/ and the red-line sets not yet measured). Every script is played through the
 scripted customer (who may end the meeting early, as in real use) and scored
 offline. Prints, per part:
 
@@ -66,7 +66,8 @@ RED_LINE_SENTENCES = [DATA / f"redline_sentences{n}.jsonl" for n in ("", "2", "3
 # Then redline_turns9: whole rep turns (12 per red line, half of them only clear from two sentences together; 60 near
 # misses, 12 ordinary), by a helper who read only the cards; measured once on 2026-12-01 (night), now seen.
 RED_LINE_SENTENCES_SEEN = [DATA / "redline_sentences6.jsonl", DATA / "redline_turns7.jsonl", DATA / "redline_turns9.jsonl"]
-RED_LINE_SENTENCES_HOLDOUT: list[Path] = []  # none left unmeasured
+# redline_turns10: the same shape, written 2026-12-02 by older, folksy reps hinting without the stock words; kept aside.
+RED_LINE_SENTENCES_HOLDOUT: list[Path] = [DATA / "redline_turns10.jsonl"]
 # Single rep lines by a helper who read only the cards: 4 good moves per scenario, each said as
 # did / refused / asked / vague. Half the scenarios are for development, the other half is kept aside.
 POLARITY_SENTENCES = DATA / "polarity_sentences.jsonl"
@@ -230,6 +231,8 @@ def main() -> int:
         parts.append(("第六留出集 scripts_holdout6（48 个脚本：每个场景好 / 平庸 / 否定版 / 一轮越红线各一；2026-12-01 晚测过一次，现在算见过的）", DATA / "scripts_holdout6"))
         parts.append(("第七留出集 scripts_holdout7（60 个脚本：每个场景好 / 平庸 / 否定版 / 红线分在两句里 / 跑题硬推各一；2026-12-01 晚测过一次，现在算见过的）", DATA / "scripts_holdout7"))
         parts.append(("第八留出集 scripts_holdout8（48 个脚本：每个场景好 / 平庸 / 否定版 / 一轮越红线各一，说话随意的年轻业务员；2026-12-01 夜测过一次，现在算见过的）", DATA / "scripts_holdout8"))
+    if args.holdout:
+        parts.append(("第九留出集 scripts_holdout9（48 个脚本：每个场景好 / 平庸 / 否定版 / 一轮越红线各一，爱唠叨的老业务员；2026-12-02 写，留到收尾只测一次）", DATA / "scripts_holdout9"))
     for name, folder in parts:
         print(f"== {name}")
         measure(service, load_scripts(folder, move_map), args.verbose)
