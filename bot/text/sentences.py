@@ -313,8 +313,8 @@ def _join_semicolons(text: str, spans: list[tuple[int, int]], limit: int) -> lis
     for s, e in spans:
         if out:
             ps, pe = out[-1]
-            previous = text[ps:pe].strip()
-            if previous[-1:] in "；;" and len(previous) <= 60 and len(text[s:e].strip()) <= 60 and e - ps <= limit:
+            if _ends_on_semicolon(text, (ps, pe)) and len(text[ps:pe].strip()) <= 60 and len(text[s:e].strip()) <= 60 \
+                    and e - ps <= limit:
                 out[-1] = (ps, e)
                 continue
         out.append((s, e))
